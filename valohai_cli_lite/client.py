@@ -1,0 +1,273 @@
+"""ValohaiClient: the one place that talks HTTP to the Valohai API.
+
+It knows nothing about terminals: it returns plain dicts and raises the typed errors in
+errors.py. httpx is imported only when the first request is made.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+
+from . import __version__
+from .errors import ApiError, AuthError, NetworkError, register_secret
+from .hosts import api_url, same_origin
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_TIMEOUT = 30.0
+# DRF's default page size; a server that caps lower answers with fewer items and a `next` link.
+DEFAULT_PAGE_SIZE = 100
+MAX_SAME_ORIGIN_REDIRECTS = 5
+USER_AGENT = f"vh-lite/{__version__} (python {sys.version_info[0]}.{sys.version_info[1]})"
+
+
+def error_message_from_body(body: Any) -> str | None:
+    """The human part of a DRF error body, in any of the shapes the API uses."""
+    if isinstance(body, dict):
+        if isinstance(body.get("detail"), str):
+            return str(body["detail"])
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+        parts: list[str] = []
+        for key, value in body.items():
+            if key == "code":
+                continue
+            text = _flatten_messages(value)
+            if text:
+                parts.append(text if key == "non_field_errors" else f"{key}: {text}")
+        return "; ".join(parts) or None
+    if isinstance(body, list):
+        return _flatten_messages(body) or None
+    return None
+
+
+def _flatten_messages(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return str(value.get("message") or value.get("detail") or "")
+    if isinstance(value, list):
+        return " ".join(filter(None, (_flatten_messages(v) for v in value)))
+    return ""
+
+
+def error_code_from_body(body: Any) -> str | None:
+    """A top-level `code` (get-token uses it for has_2fa / has_external_identity)."""
+    if isinstance(body, dict):
+        code = body.get("code")
+        if isinstance(code, str):
+            return code
+        for value in body.values():  # {"non_field_errors": [{"code": ...}]}
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, dict) and isinstance(item.get("code"), str):
+                        return str(item["code"])
+    return None
+
+
+class ValohaiClient:
+    def __init__(self, host: str, token: str | None = None, *, timeout: float = DEFAULT_TIMEOUT):
+        self.host = host
+        self._token: str | None = None
+        if token is not None:
+            self.use_token(token)
+        self._timeout = timeout
+        self._http: httpx.Client | None = None
+
+    def __repr__(self) -> str:  # never the token
+        return f"ValohaiClient(host={self.host!r})"
+
+    def use_token(self, token: str) -> None:
+        register_secret(token)
+        self._token = token
+
+    def __enter__(self) -> ValohaiClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.Client(
+                timeout=httpx.Timeout(self._timeout),
+                headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+                # Redirects are followed by hand so the token never leaves its origin.
+                follow_redirects=False,
+            )
+        return self._http
+
+    # -- the single request path -----------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        form: dict[str, str] | None = None,
+        authenticated: bool = True,
+    ) -> Any:
+        """Send one request and return its decoded JSON body, or raise a typed error."""
+        import httpx
+
+        if params:
+            url = f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params)}"
+        for _ in range(MAX_SAME_ORIGIN_REDIRECTS + 1):
+            headers = {}
+            if authenticated:
+                if not same_origin(url, self.host):
+                    raise ApiError(
+                        f"refusing to send the token to {_origin_text(url)}: it is not {self.host}"
+                    )
+                headers["Authorization"] = f"Token {self._token}"
+            try:
+                response = self._client().request(method, url, data=form, headers=headers)
+            except httpx.TimeoutException:
+                raise NetworkError(
+                    f"{_origin_text(url)} did not answer within {self._timeout:g} s",
+                    hint="check the host and your network, or try again later",
+                ) from None
+            except httpx.HTTPError as exc:
+                raise NetworkError(
+                    f"cannot reach {_origin_text(url)}: {_describe_transport_error(exc)}",
+                    hint="check the host URL and your network connection",
+                ) from None
+            if response.is_redirect and response.next_request is not None:
+                target = str(response.next_request.url)
+                if not same_origin(target, self.host):
+                    raise ApiError(
+                        f"the server redirected to {_origin_text(target)}; not following it "
+                        "with your token"
+                    )
+                url = target
+                if response.status_code in (301, 302, 303):
+                    method, form = "GET", None
+                continue
+            return self._decode(response)
+        raise ApiError(f"too many redirects from {self.host}")
+
+    def _decode(self, response: httpx.Response) -> Any:
+        try:
+            body: Any = response.json()
+            is_json = True
+        except ValueError:
+            body, is_json = None, False
+        status = response.status_code
+        if response.is_success:
+            if not is_json:
+                raise ApiError(
+                    f"the server answered {status} but the body is not valid JSON "
+                    f"({response.request.url.path})",
+                    status=status,
+                    hint="is the host a Valohai installation?",
+                )
+            return body
+        detail = error_message_from_body(body) if is_json else None
+        summary = f"{status} {response.reason_phrase}".strip()
+        text = f"the server answered {summary}" + (f": {detail}" if detail else "")
+        if status in (401, 403):
+            raise AuthError(
+                text,
+                hint="log in again with 'vh-lite login'" if status == 401 else None,
+            )
+        raise ApiError(text, status=status, code=error_code_from_body(body) if is_json else None)
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    def get_token(self, username: str, password: str) -> str:
+        """Exchange a username and password for an API token (POST get-token, form-encoded)."""
+        body = self.request(
+            "POST",
+            api_url(self.host, "get-token/"),
+            form={"username": username, "password": password},
+            authenticated=False,
+        )
+        token = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ApiError("the server's get-token answer holds no token")
+        return token
+
+    def me(self) -> dict[str, Any]:
+        body = self.request("GET", api_url(self.host, "users/me/"))
+        if not isinstance(body, dict) or "username" not in body:
+            raise ApiError("the server's users/me answer is not a user object")
+        return body
+
+    def iter_pages(
+        self, path: str, *, page_size: int = DEFAULT_PAGE_SIZE, limit: int | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield every page's `results` of a DRF limit/offset list, up to `limit` items.
+
+        Follows `next` (same origin only); if a server omits `next` while `count` says more
+        remain, continues by offset. Whatever page size the server caps at, nothing is lost.
+        """
+        first = page_size if limit is None else max(1, min(page_size, limit))
+        url: str | None = api_url(self.host, path)
+        params: dict[str, Any] | None = {"limit": first, "offset": 0}
+        seen = 0
+        visited: set[str] = set()
+        while url is not None:
+            body = self.request("GET", url, params=params)
+            results = _page_results(body, url)
+            if limit is not None and seen + len(results) > limit:
+                results = results[: limit - seen]
+            seen += len(results)
+            if results:
+                yield results
+            if (limit is not None and seen >= limit) or not results:
+                return
+            next_url = body.get("next")
+            count = body.get("count")
+            if isinstance(next_url, str) and next_url:
+                if next_url in visited:
+                    raise ApiError(f"the server's pagination loops back to {next_url}")
+                visited.add(next_url)
+                url, params = next_url, None
+            elif isinstance(count, int) and seen < count:
+                url, params = api_url(self.host, path), {"limit": first, "offset": seen}
+            else:
+                url = None
+
+    def iter_projects(self, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        for page in self.iter_pages("projects/", limit=limit):
+            yield from page
+
+
+def _page_results(body: Any, url: str) -> list[dict[str, Any]]:
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        raise ApiError(f"the server's answer to {urlsplit(url).path} is not a paginated list")
+    results: list[dict[str, Any]] = body["results"]
+    return results
+
+
+def _origin_text(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _describe_transport_error(exc: Exception) -> str:
+    """A short reason for a transport failure: TLS problems say so plainly."""
+    text = str(exc)
+    cause: BaseException | None = exc
+    while cause is not None:
+        name = type(cause).__name__
+        if "SSL" in name or "Certificate" in name or "CERTIFICATE_VERIFY_FAILED" in str(cause):
+            return f"TLS error: {cause}"
+        cause = cause.__cause__ or cause.__context__
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "the host name could not be resolved"
+    if "Connection refused" in text:
+        return "connection refused"
+    return text or type(exc).__name__

@@ -1,0 +1,111 @@
+"""Profiles and their non-secret metadata, in `config.json` under the user config directory.
+
+Secrets never live here: see credentials.py. Each profile holds one host + user, so a user
+can be logged in to app.valohai.com and a self-hosted installation at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, UsageError
+from .fileio import locked, read_json_file, write_json_atomically
+
+CONFIG_DIR_ENV = "VH_LITE_CONFIG_DIR"
+PROFILE_ENV = "VH_PROFILE"
+DEFAULT_PROFILE = "default"
+CONFIG_FILE_NAME = "config.json"
+CONFIG_FORMAT_VERSION = 1
+
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def config_dir() -> Path:
+    """`$VH_LITE_CONFIG_DIR`, else platformdirs' user config dir (honours XDG_CONFIG_HOME)."""
+    override = os.environ.get(CONFIG_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs  # only commands that touch state pay for this import
+
+    return Path(platformdirs.user_config_dir("vh-lite", appauthor=False, roaming=True))
+
+
+def validate_profile_name(name: str) -> str:
+    if not _PROFILE_NAME.match(name):
+        raise UsageError(
+            f"invalid profile name {name!r}: use letters, digits, '.', '_' and '-' "
+            "(at most 64, starting with a letter or digit)"
+        )
+    return name
+
+
+@dataclass
+class Profile:
+    host: str
+    username: str | None = None
+    user_id: int | None = None
+    # "keyring" or "file": where the token was stored at login.
+    token_store: str | None = None
+    # Import path of the keyring backend that accepted the token, so reading it back can load
+    # that backend directly instead of discovering every installed one.
+    keyring_backend: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Profile:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if not isinstance(values.get("host"), str):
+            raise ValueError("missing host")
+        return cls(**values)
+
+
+class ConfigStore:
+    """Reads and updates config.json; every update is a locked read-modify-write."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / CONFIG_FILE_NAME
+
+    def _load_raw(self) -> dict[str, Any]:
+        data = read_json_file(self.path) or {}
+        profiles = data.setdefault("profiles", {})
+        if not isinstance(profiles, dict):
+            raise ConfigError(f"{self.path}: 'profiles' is not an object", hint="fix the file")
+        return data
+
+    def profile_names(self) -> list[str]:
+        return sorted(self._load_raw()["profiles"])
+
+    def get(self, name: str) -> Profile | None:
+        return self._profile_in(self._load_raw(), name)
+
+    def _profile_in(self, data: dict[str, Any], name: str) -> Profile | None:
+        raw = data["profiles"].get(name)
+        if raw is None:
+            return None
+        try:
+            if not isinstance(raw, dict):
+                raise ValueError("not an object")
+            return Profile.from_json(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"{self.path}: profile {name!r} is malformed ({exc})",
+                hint=f"fix it by hand, or log in again with --profile {name}",
+            ) from None
+
+    def update(self, name: str, change: Callable[[Profile | None], Profile | None]) -> None:
+        """Apply `change` to one profile (None deletes it), keeping every other profile intact."""
+        with locked(self.directory):
+            data = self._load_raw()
+            new = change(self._profile_in(data, name))
+            if new is None:
+                data["profiles"].pop(name, None)
+            else:
+                data["profiles"][name] = {k: v for k, v in asdict(new).items() if v is not None}
+            data["version"] = CONFIG_FORMAT_VERSION
+            write_json_atomically(self.path, data)

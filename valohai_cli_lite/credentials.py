@@ -1,0 +1,244 @@
+"""Token storage: the system keyring first, a 0600 file only when no keyring works.
+
+Every keyring call runs in a worker thread with a deadline: a locked Secret Service can pop up
+an unlock prompt nobody answers, and a broken D-Bus can hang forever. Either must degrade to
+a clear message (and, for login, the file fallback), never a frozen CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from .errors import AuthError
+from .fileio import locked, read_json_file, write_json_atomically
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+KEYRING_SERVICE = "vh-lite"
+CREDENTIALS_FILE_NAME = "credentials.json"
+KEYRING_TIMEOUT_ENV = "VH_KEYRING_TIMEOUT"
+DEFAULT_KEYRING_TIMEOUT = 5.0
+
+StoreKind = Literal["keyring", "file"]
+T = TypeVar("T")
+
+
+class KeyringUnavailable(Exception):
+    """The keyring cannot be used right now; the message says why, in user terms."""
+
+
+@dataclass(frozen=True)
+class StoredAt:
+    kind: StoreKind
+    description: str  # shown to users: "the system keyring (SecretService)" or a file path
+    keyring_backend: str | None = None
+
+
+def _keyring_timeout() -> float:
+    try:
+        return float(os.environ.get(KEYRING_TIMEOUT_ENV, DEFAULT_KEYRING_TIMEOUT))
+    except ValueError:
+        return DEFAULT_KEYRING_TIMEOUT
+
+
+def _with_deadline(call: Callable[[], T]) -> T:
+    timeout = _keyring_timeout()
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = call()
+        except Exception as exc:  # reported below as a reason, never re-raised raw
+            outcome["error"] = exc
+
+    # A daemon thread: if the keyring hangs, the process can still exit after we give up.
+    worker = threading.Thread(target=target, name="vh-lite-keyring", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise KeyringUnavailable(f"the system keyring did not answer within {timeout:g} s")
+    if "error" in outcome:
+        exc = outcome["error"]
+        detail = str(exc).strip() or type(exc).__name__
+        raise KeyringUnavailable(f"the system keyring failed ({type(exc).__name__}: {detail})")
+    value: T = outcome["value"]
+    return value
+
+
+def _backend_name(backend: KeyringBackend) -> str:
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def _describe_backend(name: str) -> str:
+    # "keyring.backends.SecretService.Keyring" -> "SecretService"
+    parts = name.split(".")
+    return parts[-2] if len(parts) >= 2 else name
+
+
+def _usable_backend(recorded: str | None = None) -> KeyringBackend:
+    """The keyring backend to use, or KeyringUnavailable.
+
+    When login recorded which backend accepted the token, load that one directly: discovering
+    every installed backend is the slowest part of `import keyring` + first use.
+    PYTHON_KEYRING_BACKEND still wins, as keyring users expect.
+    """
+
+    def find() -> KeyringBackend:
+        import keyring
+        import keyring.core
+        from keyring.backends import chainer, fail, null
+
+        backend: KeyringBackend | None = None
+        if recorded and not os.environ.get("PYTHON_KEYRING_BACKEND"):
+            try:
+                backend = keyring.core.load_keyring(recorded)
+            except Exception:  # that backend is gone or not viable now: discover afresh
+                backend = None
+        if backend is None:
+            backend = keyring.get_keyring()
+        empty_chain = isinstance(backend, chainer.ChainerBackend) and not backend.backends
+        if isinstance(backend, fail.Keyring | null.Keyring) or empty_chain:
+            raise KeyringUnavailable("no usable system keyring was found")
+        return backend
+
+    return _with_deadline(find)
+
+
+class CredentialStore:
+    """Stores one token per profile in the keyring or, as a fallback, in credentials.json."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.file_path = directory / CREDENTIALS_FILE_NAME
+
+    # -- keyring -------------------------------------------------------------------------
+
+    def _keyring_account(self, profile: str) -> str:
+        return f"profile:{profile}"
+
+    def save_to_keyring(self, profile: str, token: str) -> StoredAt:
+        backend = _usable_backend()
+        account = self._keyring_account(profile)
+        _with_deadline(lambda: backend.set_password(KEYRING_SERVICE, account, token))
+        name = _backend_name(backend)
+        return StoredAt("keyring", f"the system keyring ({_describe_backend(name)})", name)
+
+    def _load_from_keyring(self, profile: str, recorded_backend: str | None) -> str | None:
+        backend = _usable_backend(recorded_backend)
+        account = self._keyring_account(profile)
+        return _with_deadline(lambda: backend.get_password(KEYRING_SERVICE, account))
+
+    def _delete_from_keyring(self, profile: str) -> bool:
+        """True when a token was deleted; KeyringUnavailable propagates."""
+        backend = _usable_backend()
+        account = self._keyring_account(profile)
+
+        def delete() -> bool:
+            from keyring.errors import PasswordDeleteError
+
+            try:
+                backend.delete_password(KEYRING_SERVICE, account)
+            except PasswordDeleteError:
+                return False
+            return True
+
+        return _with_deadline(delete)
+
+    # -- file ----------------------------------------------------------------------------
+
+    def _file_tokens(self) -> dict[str, Any]:
+        data = read_json_file(self.file_path) or {}
+        tokens = data.get("profiles")
+        return tokens if isinstance(tokens, dict) else {}
+
+    def save_to_file(self, profile: str, token: str) -> StoredAt:
+        with locked(self.directory):
+            tokens = self._file_tokens()
+            tokens[profile] = {"token": token}
+            write_json_atomically(self.file_path, {"profiles": tokens})
+        return StoredAt("file", str(self.file_path))
+
+    def _load_from_file(self, profile: str) -> str | None:
+        entry = self._file_tokens().get(profile)
+        token = entry.get("token") if isinstance(entry, dict) else None
+        return token if isinstance(token, str) and token else None
+
+    def _delete_from_file(self, profile: str) -> bool:
+        if not self.file_path.exists():
+            return False
+        with locked(self.directory):
+            tokens = self._file_tokens()
+            if profile not in tokens:
+                return False
+            del tokens[profile]
+            if tokens:
+                write_json_atomically(self.file_path, {"profiles": tokens})
+            else:
+                self.file_path.unlink()
+        return True
+
+    # -- what commands use ---------------------------------------------------------------
+
+    def save(
+        self, profile: str, token: str, *, prefer_keyring: bool
+    ) -> tuple[StoredAt, str | None]:
+        """Store the token; returns where, and why the keyring was skipped (None if it was not).
+
+        A successful store removes any copy of this profile's token from the other place, so
+        an old plain-text token never lingers after a keyring login.
+        """
+        fallback_reason: str | None = None
+        if prefer_keyring:
+            try:
+                stored = self.save_to_keyring(profile, token)
+            except KeyringUnavailable as exc:
+                fallback_reason = str(exc)
+            else:
+                self._delete_from_file(profile)
+                return stored, None
+        stored = self.save_to_file(profile, token)
+        if not prefer_keyring:
+            # A deliberate file login replaces a keyring one; a missing keyring is no error here.
+            with contextlib.suppress(KeyringUnavailable):
+                self._delete_from_keyring(profile)
+        return stored, fallback_reason
+
+    def load(self, profile: str, store: str | None, recorded_backend: str | None) -> str:
+        """The profile's token from where login put it; AuthError when it cannot be had."""
+        if store == "keyring":
+            try:
+                token = self._load_from_keyring(profile, recorded_backend)
+            except KeyringUnavailable as exc:
+                raise AuthError(
+                    f"cannot read the token of profile {profile!r}: {exc}",
+                    hint="unlock the keyring, or set VH_API_TOKEN, or log in again",
+                ) from None
+            where = "the system keyring"
+        else:
+            token = self._load_from_file(profile)
+            where = str(self.file_path)
+        if not token:
+            raise AuthError(
+                f"the token of profile {profile!r} is missing from {where}",
+                hint=f"log in again: vh-lite --profile {profile} login",
+            )
+        return token
+
+    def delete(self, profile: str) -> list[str]:
+        """Remove the profile's token from the keyring and the file; returns where it was."""
+        removed: list[str] = []
+        if self._delete_from_file(profile):
+            removed.append(str(self.file_path))
+        try:
+            if self._delete_from_keyring(profile):
+                removed.append("the system keyring")
+        except KeyringUnavailable:
+            pass
+        return removed

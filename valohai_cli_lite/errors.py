@@ -1,0 +1,78 @@
+"""Exception types that carry a user-facing message and an exit code.
+
+Commands raise these; `cli.main` is the one place that turns them into a line on stderr
+and a process exit code, so no command ever calls `sys.exit` itself.
+"""
+
+from __future__ import annotations
+
+# Documented exit codes (docs/exit-codes.md); keep the two in step.
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 4
+EXIT_INTERRUPTED = 130
+
+
+class VhLiteError(Exception):
+    """An expected failure: shown as one line (plus an optional hint), never a traceback."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(VhLiteError):
+    """The command line or its input does not make sense."""
+
+    exit_code = EXIT_USAGE
+
+
+class AuthError(VhLiteError):
+    """No credentials, or the server rejected them (401/403)."""
+
+    exit_code = EXIT_AUTH
+
+
+class ApiError(VhLiteError):
+    """The API answered with an error status or a body we cannot use."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        # The API's machine-readable error code, e.g. "has_2fa" from get-token.
+        self.code = code
+
+
+class NetworkError(VhLiteError):
+    """The request never got a usable HTTP answer (DNS, refused, TLS, timeout)."""
+
+
+class ConfigError(VhLiteError):
+    """A local config or credentials file cannot be read or written."""
+
+
+# Secrets the process has seen (tokens, passwords). The error reporter scrubs them from
+# anything it prints, as a last line of defence should one ever end up in a message.
+_secrets: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    if len(value) >= 4:  # a tiny "secret" would redact ordinary words
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        text = text.replace(secret, "[redacted]")
+    return text

@@ -1,0 +1,94 @@
+"""Private files: atomic writes and a lock, so concurrent runs never lose or truncate state."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def ensure_private_dir(path: Path) -> None:
+    try:
+        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        # mkdir's mode is filtered by the umask and ignored for an existing directory.
+        os.chmod(path, PRIVATE_DIR_MODE)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the config directory {path}: {exc.strerror}") from None
+
+
+def read_json_file(path: Path) -> dict[str, Any] | None:
+    """The file's JSON object, None when it does not exist; a clear error when it is unusable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})",
+            hint="fix or move the file away; vh-lite never overwrites a file it cannot read",
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} does not hold a JSON object", hint="fix or move the file away")
+    return data
+
+
+def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    """Write to a temp file in the same directory, fsync, then rename over the target.
+
+    A crash at any point leaves either the old file or the new one, never a truncated one,
+    and the file is 0600 from its first byte (mkstemp creates it so).
+    """
+    ensure_private_dir(path.parent)
+    payload = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, PRIVATE_FILE_MODE)
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+
+
+@contextlib.contextmanager
+def locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `directory/.lock` for a read-modify-write of its files."""
+    ensure_private_dir(directory)
+    lock_path = directory / ".lock"
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    except OSError as exc:
+        raise ConfigError(f"cannot open the lock file {lock_path}: {exc.strerror}") from None
+    try:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock; atomic renames still prevent torn files.
+            yield
+            return
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

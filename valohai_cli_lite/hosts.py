@@ -1,0 +1,77 @@
+"""Host URLs: normalising what users type and deciding where a token may be sent."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import UsageError
+
+DEFAULT_HOST = "https://app.valohai.com"
+API_PREFIX = "/api/v0/"
+
+
+def normalize_host(raw: str) -> str:
+    """Return `scheme://netloc[/prefix]` without a trailing slash.
+
+    A bare name (`valohai.example.com`) gets https://. A path prefix is kept: self-hosted
+    installations may live below one, and silently dropping it would send requests elsewhere.
+    """
+    text = raw.strip()
+    if not text:
+        raise UsageError("the host is empty")
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise UsageError(f"unsupported host scheme {parts.scheme!r} in {raw!r}; use https://")
+    if not parts.hostname:
+        raise UsageError(f"{raw!r} is not a valid host URL")
+    if parts.query or parts.fragment:
+        raise UsageError(f"the host {raw!r} must not contain a query or fragment")
+    if parts.username or parts.password:
+        raise UsageError("the host must not contain a user name or password")
+    try:
+        _ = parts.port  # raises ValueError for a non-numeric or out-of-range port
+    except ValueError:
+        raise UsageError(f"{raw!r} has an invalid port") from None
+    path = parts.path.rstrip("/")
+    # Users paste the API root or the token page; both mean the installation itself.
+    for suffix in ("/api/v0", "/api", "/auth/tokens"):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+            break
+    return urlunsplit((scheme, parts.netloc.lower(), path, "", ""))
+
+
+def api_url(host: str, path: str) -> str:
+    """Absolute URL of an API path like `projects/` below `{host}/api/v0/`."""
+    return host + API_PREFIX + path.lstrip("/")
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) with the default port filled in, for same-origin checks."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def same_origin(a: str, b: str) -> bool:
+    return origin(a) == origin(b)
+
+
+def is_loopback(url: str) -> bool:
+    hostname = urlsplit(url).hostname or ""
+    if hostname == "localhost" or hostname.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def tokens_page(host: str) -> str:
+    """Where users create and revoke personal API tokens in the web app."""
+    return host + "/auth/tokens/"
