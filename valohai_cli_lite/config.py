@@ -29,7 +29,7 @@ def config_dir() -> Path:
     """`$VH_LITE_CONFIG_DIR`, else platformdirs' user config dir (honours XDG_CONFIG_HOME)."""
     override = os.environ.get(CONFIG_DIR_ENV)
     if override:
-        return Path(override).expanduser()
+        return Path(override).expanduser().absolute()
     import platformdirs  # only commands that touch state pay for this import
 
     return Path(platformdirs.user_config_dir("vh-lite", appauthor=False, roaming=True))

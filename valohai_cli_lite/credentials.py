@@ -66,6 +66,8 @@ def _with_deadline(call: Callable[[], T]) -> T:
         raise KeyringUnavailable(f"the system keyring did not answer within {timeout:g} s")
     if "error" in outcome:
         exc = outcome["error"]
+        if isinstance(exc, KeyringUnavailable):
+            raise exc
         detail = str(exc).strip() or type(exc).__name__
         raise KeyringUnavailable(f"the system keyring failed ({type(exc).__name__}: {detail})")
     value: T = outcome["value"]
@@ -121,7 +123,9 @@ class CredentialStore:
     # -- keyring -------------------------------------------------------------------------
 
     def _keyring_account(self, profile: str) -> str:
-        return f"profile:{profile}"
+        # The keyring is shared by every config directory of this user; naming the directory
+        # keeps a demo or test (VH_LITE_CONFIG_DIR=/tmp/...) from overwriting a real login.
+        return f"{profile} ({self.directory})"
 
     def save_to_keyring(self, profile: str, token: str) -> StoredAt:
         backend = _usable_backend()
