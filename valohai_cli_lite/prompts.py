@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .errors import UsageError, register_secret
+from .errors import UsageError, VhLiteError, register_secret
 
 
 def stdin_is_terminal() -> bool:
@@ -15,20 +15,29 @@ def stdin_is_terminal() -> bool:
 
 
 def ask(text: str, default: str | None = None) -> str:
-    import typer
-
-    answer: str = typer.prompt(text, default=default, err=True)
-    return answer.strip()
+    """A visible answer, the prompt on stderr. Ctrl-C propagates (exit 130)."""
+    suffix = f" [{default}]" if default else ""
+    sys.stderr.write(f"{text}{suffix}: ")
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    if not line:
+        raise VhLiteError("no answer: standard input ended at a prompt")
+    return line.strip() or (default or "")
 
 
 def ask_secret(text: str) -> str:
-    import typer
+    """A hidden answer; asks again when it is empty."""
+    import getpass
 
     while True:
-        answer: str = typer.prompt(text, hide_input=True, err=True)
-        if answer.strip():
-            register_secret(answer.strip())
-            return answer.strip()
+        try:
+            # getpass talks to /dev/tty (stderr as fallback), never to stdout, and no echo.
+            answer = getpass.getpass(f"{text}: ", stream=sys.stderr).strip()
+        except EOFError:
+            raise VhLiteError("no answer: standard input ended at a prompt") from None
+        if answer:
+            register_secret(answer)
+            return answer
 
 
 def read_token_from_stdin() -> str:

@@ -1,0 +1,157 @@
+"""Unit tests of the HTTP client: edge cases with respx, the happy path on a real server."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+from conftest import TEST_TOKEN
+
+from valohai_cli_lite.client import ValohaiClient, error_code_from_body, error_message_from_body
+from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
+from valohai_cli_lite.errors import ApiError, AuthError, NetworkError
+
+HOST = "https://valohai.test"
+PROJECTS = f"{HOST}/api/v0/projects/"
+
+
+def _page(ids: range, next_url: str | None, count: int) -> dict[str, object]:
+    return {
+        "count": count,
+        "next": next_url,
+        "previous": None,
+        "results": [{"id": str(i), "name": f"p{i}"} for i in ids],
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"detail": "Invalid token."}, "Invalid token."),
+        ({"non_field_errors": ["Bad creds."]}, "Bad creds."),
+        ({"non_field_errors": [{"message": "Bad creds.", "code": "x"}]}, "Bad creds."),
+        ({"username": [{"message": "Required.", "code": "required"}]}, "username: Required."),
+        ({"code": "has_2fa", "message": "Use a token."}, "Use a token."),
+        ("just text", None),
+    ],
+)
+def test_error_message_from_body(body: object, message: str | None) -> None:
+    assert error_message_from_body(body) == message
+
+
+def test_error_code_from_body() -> None:
+    assert error_code_from_body({"code": "has_2fa"}) == "has_2fa"
+    assert error_code_from_body({"non_field_errors": [{"code": "has_external_identity"}]}) == (
+        "has_external_identity"
+    )
+    assert error_code_from_body({"detail": "x"}) is None
+
+
+@respx.mock
+def test_pagination_follows_next_and_sends_auth_headers() -> None:
+    respx.get(PROJECTS, params={"limit": "100", "offset": "0"}).respond(
+        json=_page(range(2), f"{PROJECTS}?limit=2&offset=2", 3)
+    )
+    respx.get(PROJECTS, params={"limit": "2", "offset": "2"}).respond(
+        json=_page(range(2, 3), None, 3)
+    )
+    with ValohaiClient(HOST, TEST_TOKEN) as client:
+        ids = [p["id"] for p in client.iter_projects()]
+    assert ids == ["0", "1", "2"]
+    for call in respx.calls:
+        assert call.request.headers["Authorization"] == f"Token {TEST_TOKEN}"
+        assert call.request.headers["Accept"] == "application/json"
+        assert call.request.headers["User-Agent"].startswith("vh-lite/")
+
+
+@respx.mock
+def test_pagination_falls_back_to_offsets_when_next_is_missing() -> None:
+    respx.get(PROJECTS, params={"offset": "0"}).respond(json=_page(range(2), None, 4))
+    respx.get(PROJECTS, params={"offset": "2"}).respond(json=_page(range(2, 4), None, 4))
+    with ValohaiClient(HOST, TEST_TOKEN) as client:
+        assert len(list(client.iter_projects())) == 4
+
+
+@respx.mock
+def test_foreign_next_link_is_refused_and_never_sees_the_token() -> None:
+    respx.get(PROJECTS).respond(json=_page(range(2), "https://evil.test/steal?offset=2", 4))
+    evil = respx.get("https://evil.test/steal").respond(json=_page(range(0), None, 0))
+    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="refusing"):
+        list(client.iter_projects())
+    assert not evil.called
+
+
+@respx.mock
+def test_cross_origin_redirect_is_not_followed() -> None:
+    respx.get(f"{HOST}/api/v0/users/me/").respond(301, headers={"Location": "https://evil.test/"})
+    evil = respx.get("https://evil.test/").respond(json={})
+    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="redirected"):
+        client.me()
+    assert not evil.called
+
+
+@respx.mock
+def test_same_origin_redirect_is_followed() -> None:
+    respx.get(f"{HOST}/api/v0/users/me").respond(301, headers={"Location": "/api/v0/users/me/"})
+    respx.get(f"{HOST}/api/v0/users/me/").respond(json={"id": 1, "username": "u"})
+    with ValohaiClient(HOST, TEST_TOKEN) as client:
+        body = client.request("GET", f"{HOST}/api/v0/users/me")
+    assert body == {"id": 1, "username": "u"}
+
+
+@respx.mock
+def test_looping_pagination_is_an_error() -> None:
+    respx.get(PROJECTS).respond(json=_page(range(1), f"{PROJECTS}?page=2", 9))
+    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="loops"):
+        list(client.iter_projects())
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("response", "error", "text"),
+    [
+        (httpx.Response(401, json={"detail": "Invalid token."}), AuthError, "401 Unauthorized"),
+        (httpx.Response(403, json={"detail": "Nope."}), AuthError, "Nope."),
+        (httpx.Response(404, json={"detail": "Not found."}), ApiError, "404 Not Found"),
+        (httpx.Response(502, html="<h1>Bad</h1>"), ApiError, "502 Bad Gateway"),
+        (httpx.Response(200, text="{trunc"), ApiError, "not valid JSON"),
+        (httpx.Response(200, json={"results": "nope"}), ApiError, "not a paginated list"),
+    ],
+)
+def test_error_mapping(response: httpx.Response, error: type[Exception], text: str) -> None:
+    respx.get(PROJECTS).mock(return_value=response)
+    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(error, match=text) as info:
+        list(client.iter_projects())
+    assert "<h1>" not in str(info.value)
+
+
+@respx.mock
+def test_transport_errors_become_network_errors() -> None:
+    respx.get(PROJECTS).mock(side_effect=httpx.ConnectTimeout("slow"))
+    with ValohaiClient(HOST, TEST_TOKEN, timeout=3) as client:
+        with pytest.raises(NetworkError, match="did not answer within 3 s"):
+            list(client.iter_projects())
+    respx.get(PROJECTS).mock(side_effect=httpx.ConnectError("[Errno 111] Connection refused"))
+    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(NetworkError, match="refused"):
+        list(client.iter_projects())
+
+
+def test_repr_never_shows_the_token() -> None:
+    assert TEST_TOKEN not in repr(ValohaiClient(HOST, TEST_TOKEN))
+
+
+def test_real_server_pagination_with_small_cap() -> None:
+    with Emulator(EmulatorConfig(token=TEST_TOKEN, projects=95, page_size=10)) as emu:
+        with ValohaiClient(emu.base_url, TEST_TOKEN) as client:
+            ids = [p["id"] for p in client.iter_projects()]
+            limited = list(client.iter_projects(limit=15))
+    assert len(ids) == 95 and len(set(ids)) == 95
+    assert len(limited) == 15
+
+
+def test_real_server_get_token() -> None:
+    with Emulator(EmulatorConfig(token=TEST_TOKEN)) as emu, ValohaiClient(emu.base_url) as client:
+        assert client.get_token("demo", "demo-password") == TEST_TOKEN
+        with pytest.raises(ApiError) as info:
+            client.get_token("twofa", "x")
+        assert info.value.code == "has_2fa"

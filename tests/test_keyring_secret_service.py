@@ -1,0 +1,69 @@
+"""The keyring path against a real Secret Service (gnome-keyring on a private D-Bus)."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import TEST_TOKEN, CliRunner, keyring_entry
+
+from valohai_cli_lite.emulator.server import Emulator
+
+
+def _files_holding_token(cli: CliRunner) -> list[str]:
+    hits = []
+    for path in cli.home.rglob("*"):
+        if path.is_file() and "keyrings" not in path.parts:  # gnome-keyring's own encrypted store
+            if TEST_TOKEN.encode() in path.read_bytes():
+                hits.append(str(path))
+    return hits
+
+
+def test_login_stores_the_token_in_the_keyring_and_in_no_file(
+    secret_service: CliRunner, emulator: Emulator
+) -> None:
+    cli = secret_service
+    result = cli.login(emulator.base_url)
+    assert result.returncode == 0, result.stderr
+    assert "Token stored in the system keyring (SecretService)" in result.stderr
+    assert "warning" not in result.stderr.lower()
+    assert keyring_entry(cli, TEST_TOKEN) == "match"
+    assert not (cli.config_dir / "credentials.json").exists()
+    assert _files_holding_token(cli) == []
+    profile = json.loads((cli.config_dir / "config.json").read_text())["profiles"]["default"]
+    assert profile["token_store"] == "keyring"
+    assert profile["keyring_backend"] == "keyring.backends.SecretService.Keyring"
+
+    listing = cli.run("projects", "list", "--json")
+    assert listing.returncode == 0, listing.stderr
+    assert len(json.loads(listing.stdout)) == 250
+    status = cli.run("auth", "status")
+    assert "Token from: the system keyring" in status.stdout
+
+    logout = cli.run("logout")
+    assert logout.returncode == 0
+    assert "removed the token from the system keyring" in logout.stderr
+    assert keyring_entry(cli, TEST_TOKEN) == "missing"
+
+
+def test_keyring_login_removes_an_older_plain_text_copy(
+    secret_service: CliRunner, emulator: Emulator
+) -> None:
+    cli = secret_service
+    assert cli.login(emulator.base_url, TEST_TOKEN, "--insecure-storage").returncode == 0
+    assert (cli.config_dir / "credentials.json").exists()
+    assert keyring_entry(cli, TEST_TOKEN) == "missing"
+    assert cli.login(emulator.base_url).returncode == 0
+    assert keyring_entry(cli, TEST_TOKEN) == "match"
+    assert _files_holding_token(cli) == []
+
+
+def test_locked_keyring_falls_back_to_file_with_warning(
+    secret_service: CliRunner, emulator: Emulator
+) -> None:
+    cli = secret_service
+    # A keyring whose calls hang (as an unanswered unlock prompt would) must not hang login.
+    cli.env["VH_KEYRING_TIMEOUT"] = "0.000001"
+    result = cli.login(emulator.base_url)
+    assert result.returncode == 0, result.stderr
+    assert "did not answer" in result.stderr and "PLAIN TEXT" in result.stderr
+    assert (cli.config_dir / "credentials.json").exists()
