@@ -17,7 +17,7 @@ from valohai_cli_lite.errors import AuthError
 
 
 class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], str] = {}
@@ -64,7 +64,7 @@ def test_keyring_save_load_delete(tmp_path: Path, use_keyring: None) -> None:
 
 
 def test_no_keyring_falls_back_to_a_0600_file(tmp_path: Path, use_keyring: None) -> None:
-    keyring.set_keyring(fail.Keyring())
+    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
     store = CredentialStore(tmp_path / "cfg")
     stored, reason = store.save("default", "tkn-123", prefer_keyring=True)
     assert stored.kind == "file" and reason == "no usable system keyring was found"
@@ -85,7 +85,7 @@ def test_hanging_keyring_times_out(
 
 
 def test_file_store_keeps_other_profiles(tmp_path: Path, use_keyring: None) -> None:
-    keyring.set_keyring(fail.Keyring())
+    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
     store = CredentialStore(tmp_path)
     store.save("a", "tkn-a", prefer_keyring=False)
     store.save("b", "tkn-b", prefer_keyring=False)

@@ -12,9 +12,10 @@ from valohai_cli_lite.emulator.server import Emulator
 def _files_holding_token(cli: CliRunner) -> list[str]:
     hits = []
     for path in cli.home.rglob("*"):
-        if path.is_file() and "keyrings" not in path.parts:  # gnome-keyring's own encrypted store
-            if TEST_TOKEN.encode() in path.read_bytes():
-                hits.append(str(path))
+        # gnome-keyring's own (encrypted) store is under keyrings/.
+        in_keyring_store = "keyrings" in path.parts
+        if path.is_file() and not in_keyring_store and TEST_TOKEN.encode() in path.read_bytes():
+            hits.append(str(path))
     return hits
 
 

@@ -31,9 +31,21 @@ def _step(title: str, shown: str) -> None:
 def main() -> int:
     token = "demo-" + secrets.token_hex(16)
     emulator = subprocess.Popen(
-        [sys.executable, "-m", "valohai_cli_lite.emulator", "--port", "0", "--token", token,
-         "--projects", "250", "--page-size", "100"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "valohai_cli_lite.emulator",
+            "--port",
+            "0",
+            "--token",
+            token,
+            "--projects",
+            "250",
+            "--page-size",
+            "100",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     config_dir = tempfile.mkdtemp(prefix="vh-lite-demo-")
     env = {k: v for k, v in os.environ.items() if k not in ("VH_API_TOKEN", "VALOHAI_TOKEN")}
@@ -49,11 +61,14 @@ def main() -> int:
         print(f"Config directory for this demo: {config_dir}")
 
         def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([*_vh_lite(), *args], input=stdin, env=env, text=True,
-                                  check=False)
+            return subprocess.run(
+                [*_vh_lite(), *args], input=stdin, env=env, text=True, check=False
+            )
 
-        _step("Log in (the token comes from stdin, never from the command line)",
-              f"vh-lite login --host {url} --with-token < token.txt")
+        _step(
+            "Log in (the token comes from stdin, never from the command line)",
+            f"vh-lite login --host {url} --with-token < token.txt",
+        )
         if run("login", "--host", url, "--with-token", stdin=token).returncode != 0:
             return 1
         _step("Who am I?", "vh-lite auth status")
@@ -63,8 +78,13 @@ def main() -> int:
         _step("Projects as JSON (first 2)", "vh-lite projects list --json --limit 2")
         run("projects", "list", "--json", "--limit", "2")
         _step("Every page is fetched", "vh-lite projects list --json | python -c 'len(...)'")
-        listing = subprocess.run([*_vh_lite(), "projects", "list", "--json"], env=env,
-                                 text=True, capture_output=True, check=True)
+        listing = subprocess.run(
+            [*_vh_lite(), "projects", "list", "--json"],
+            env=env,
+            text=True,
+            capture_output=True,
+            check=True,
+        )
         print(f"{len(json.loads(listing.stdout))} projects (the official client shows 100)")
         _step("Log out", "vh-lite logout")
         run("logout")
