@@ -20,8 +20,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 test: lint typecheck unit
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check valohai_cli_lite tests
+	$(BIN)/ruff format --check valohai_cli_lite tests
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy

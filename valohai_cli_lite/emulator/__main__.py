@@ -1,0 +1,121 @@
+"""`python -m valohai_cli_lite.emulator`: serve the emulator until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig, is_loopback
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = EmulatorConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m valohai_cli_lite.emulator",
+        description="Serve a fake Valohai REST API (v0) on loopback for offline testing. "
+        "Prints the base URL as the only line on stdout.",
+    )
+    parser.add_argument(
+        "--host", default=defaults.host, help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=_non_negative_int,
+        default=defaults.port,
+        help="port to listen on; 0 picks a free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--token",
+        default=defaults.token,
+        help="the API token the server accepts (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--projects",
+        type=_non_negative_int,
+        default=defaults.projects,
+        help="how many projects exist (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--page-size",
+        type=_positive_int,
+        default=defaults.page_size,
+        help="page size without `limit`, and the cap on `limit` (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-limit",
+        type=_positive_int,
+        default=None,
+        help="cap on `limit` when it should differ from --page-size",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=_non_negative_int,
+        default=defaults.latency_ms,
+        help="delay before answering each request (default: %(default)s)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = EmulatorConfig(
+        token=args.token,
+        projects=args.projects,
+        page_size=args.page_size,
+        max_limit=args.max_limit,
+        latency_ms=args.latency_ms,
+        host=args.host,
+        port=args.port,
+        verbose=args.verbose,
+    )
+    if not is_loopback(config.host):
+        print(
+            f"warning: listening on {config.host}, reachable beyond this machine", file=sys.stderr
+        )
+
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stopping.set()
+
+    # Handlers go in before the URL is printed, so a supervisor that signals as soon as it has
+    # read the URL always gets a clean exit.
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        emulator = Emulator(config).start()
+    except OSError as exc:
+        print(f"error: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        print(emulator.base_url, flush=True)
+        # A timed wait keeps the main thread returning to Python, where signal handlers run.
+        while not stopping.wait(0.5):
+            pass
+    except BrokenPipeError:
+        pass  # whoever read the URL went away; nothing left to tell them
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
