@@ -144,11 +144,16 @@ def _print_table(projects: Sequence[dict[str, Any]]) -> None:
     table = Table(header_style="bold", box=None, pad_edge=False)
     table.add_column("NAME", no_wrap=True)
     table.add_column("OWNER", no_wrap=True)
-    table.add_column("EXECUTIONS", justify="right")
+    table.add_column("EXECUTIONS", justify="right", no_wrap=True)
     table.add_column("LAST RUN", no_wrap=True)
-    table.add_column("DESCRIPTION", overflow="ellipsis", no_wrap=True, ratio=1)
+    # The one column that may shrink: rich squeezes wrappable columns to fit the width, so
+    # the description column stays wrappable while each cell is cut to one line with "…".
+    table.add_column("DESCRIPTION", ratio=1)
     for project in projects:
         # Text(), not a str: rich markup in user data ("[bold]") must show literally.
-        table.add_row(*(Text(cell) for cell in _project_row(project, human_times=True)))
+        *cells, description = _project_row(project, human_times=True)
+        table.add_row(
+            *(Text(cell) for cell in cells), Text(description, no_wrap=True, overflow="ellipsis")
+        )
     console.print(table)
     message(f"{len(projects)} project{'s' if len(projects) != 1 else ''}")

@@ -1,0 +1,38 @@
+"""`projects list` in a real pseudo-terminal: a fitted table, safe against hostile data."""
+
+from __future__ import annotations
+
+import re
+
+import pexpect
+from conftest import TEST_TOKEN, VH_LITE, CliRunner
+
+from valohai_cli_lite.emulator.server import Emulator
+
+
+def test_table_fits_the_terminal_and_keeps_every_column(cli: CliRunner, emulator: Emulator) -> None:
+    env = {**cli.env, "VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url, "NO_COLOR": "1"}
+    child = pexpect.spawn(
+        str(VH_LITE),
+        ["projects", "list", "--limit", "8"],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 90),
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = child.before or ""
+    cli.outputs.append(screen)
+    assert child.exitstatus == 0, screen
+    # Our own header may be bold (NO_COLOR is about colour); strip SGR codes to read the text.
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", screen)
+    lines = [line for line in plain.splitlines() if line.strip()]
+    assert lines[0].split() == ["NAME", "OWNER", "EXECUTIONS", "LAST", "RUN", "DESCRIPTION"]
+    assert all(len(line) <= 90 for line in lines)
+    assert any(line.endswith("…") for line in lines)  # long descriptions are cut, not wrapped
+    assert "8 projects" in lines[-1]
+    # The emulator's project-0003 carries ESC sequences, a bell and a CR in its description.
+    assert "\x07" not in screen
+    assert "\x1b[31m" not in screen
+    assert "Control characters: ?[31mred" in plain
