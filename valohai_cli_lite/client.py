@@ -110,20 +110,21 @@ class ValohaiClient:
 
     # -- the single request path -----------------------------------------------------------
 
-    def request(
+    def send(
         self,
         method: str,
         url: str,
         *,
         params: dict[str, Any] | None = None,
         form: dict[str, str] | None = None,
+        json_body: Any = None,
         authenticated: bool = True,
-    ) -> Any:
-        """Send one request and return its decoded JSON body, or raise a typed error."""
+    ) -> httpx.Response:
+        """Send one request (following same-origin redirects); any status comes back as is."""
         import httpx
 
         if params:
-            url = f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params)}"
+            url = f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params, doseq=True)}"
         for _ in range(MAX_SAME_ORIGIN_REDIRECTS + 1):
             headers = {}
             if authenticated:
@@ -133,7 +134,9 @@ class ValohaiClient:
                     )
                 headers["Authorization"] = f"Token {self._token}"
             try:
-                response = self._client().request(method, url, data=form, headers=headers)
+                response = self._client().request(
+                    method, url, data=form, json=json_body, headers=headers
+                )
             except httpx.TimeoutException:
                 raise NetworkError(
                     f"{_origin_text(url)} did not answer within {self._timeout:g} s",
@@ -153,36 +156,32 @@ class ValohaiClient:
                     )
                 url = target
                 if response.status_code in (301, 302, 303):
-                    method, form = "GET", None
+                    method, form, json_body = "GET", None, None
                 continue
-            return self._decode(response)
+            return response
         raise ApiError(f"too many redirects from {self.host}")
 
-    def _decode(self, response: httpx.Response) -> Any:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        form: dict[str, str] | None = None,
+        authenticated: bool = True,
+    ) -> Any:
+        """Send one request and return its decoded JSON body, or raise a typed error."""
+        response = self.send(method, url, params=params, form=form, authenticated=authenticated)
+        raise_for_status(response)
         try:
-            body: Any = response.json()
-            is_json = True
+            return response.json()
         except ValueError:
-            body, is_json = None, False
-        status = response.status_code
-        if response.is_success:
-            if not is_json:
-                raise ApiError(
-                    f"the server answered {status} but the body is not valid JSON "
-                    f"({response.request.url.path})",
-                    status=status,
-                    hint="is the host a Valohai installation?",
-                )
-            return body
-        detail = error_message_from_body(body) if is_json else None
-        summary = f"{status} {response.reason_phrase}".strip()
-        text = f"the server answered {summary}" + (f": {detail}" if detail else "")
-        if status in (401, 403):
-            raise AuthError(
-                text,
-                hint="log in again with 'vh-lite login'" if status == 401 else None,
-            )
-        raise ApiError(text, status=status, code=error_code_from_body(body) if is_json else None)
+            raise ApiError(
+                f"the server answered {response.status_code} but the body is not valid JSON "
+                f"({response.request.url.path})",
+                status=response.status_code,
+                hint="is the host a Valohai installation?",
+            ) from None
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -243,6 +242,28 @@ class ValohaiClient:
     def iter_projects(self, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
         for page in self.iter_pages("projects/", limit=limit):
             yield from page
+
+
+def raise_for_status(response: httpx.Response) -> None:
+    """Turn an error status into AuthError (401/403) or ApiError with the API's own message.
+
+    Bodies that are not JSON (proxies and load balancers answer with HTML) are never shown:
+    the status line says enough.
+    """
+    if response.is_success:
+        return
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    status = response.status_code
+    detail = error_message_from_body(body)
+    summary = f"{status} {response.reason_phrase}".strip()
+    text = f"the server answered {summary}" + (f": {detail}" if detail else "")
+    if status in (401, 403):
+        hint = "log in again with 'vh-lite login'" if status == 401 else None
+        raise AuthError(text, hint=hint)
+    raise ApiError(text, status=status, code=error_code_from_body(body))
 
 
 def _page_results(body: Any, url: str) -> list[dict[str, Any]]:
