@@ -56,8 +56,9 @@ def test_pagination_follows_next_and_sends_auth_headers() -> None:
         json=_page(range(2, 3), None, 3)
     )
     with ValohaiClient(HOST, TEST_TOKEN) as client:
-        ids = [p["id"] for p in client.iter_projects()]
-    assert ids == ["0", "1", "2"]
+        pages = list(client.iter_projects())
+    assert [[p["id"] for p in page.results] for page in pages] == [["0", "1"], ["2"]]
+    assert [page.total for page in pages] == [3, 3]
     for call in respx.calls:
         assert call.request.headers["Authorization"] == f"Token {TEST_TOKEN}"
         assert call.request.headers["Accept"] == "application/json"
@@ -69,7 +70,7 @@ def test_pagination_falls_back_to_offsets_when_next_is_missing() -> None:
     respx.get(PROJECTS, params={"offset": "0"}).respond(json=_page(range(2), None, 4))
     respx.get(PROJECTS, params={"offset": "2"}).respond(json=_page(range(2, 4), None, 4))
     with ValohaiClient(HOST, TEST_TOKEN) as client:
-        assert len(list(client.iter_projects())) == 4
+        assert sum(len(page.results) for page in client.iter_projects()) == 4
 
 
 @respx.mock
@@ -143,10 +144,16 @@ def test_repr_never_shows_the_token() -> None:
 def test_real_server_pagination_with_small_cap() -> None:
     with Emulator(EmulatorConfig(token=TEST_TOKEN, projects=95, page_size=10)) as emu:
         with ValohaiClient(emu.base_url, TEST_TOKEN) as client:
-            ids = [p["id"] for p in client.iter_projects()]
-            limited = list(client.iter_projects(limit=15))
-    assert len(ids) == 95 and len(set(ids)) == 95
-    assert len(limited) == 15
+            ids = [p["id"] for page in client.iter_projects() for p in page.results]
+            first = next(client.iter_projects(page_size=5))
+            requests_before = len(emu.requests)
+            pages = client.iter_projects()
+            next(pages)  # pages are fetched lazily: one request per page consumed
+            assert len(emu.requests) == requests_before + 1
+    assert len(ids) == 95
+    assert len(set(ids)) == 95
+    assert len(first.results) == 5
+    assert first.total == 95
 
 
 def test_real_server_get_token() -> None:

@@ -11,7 +11,13 @@ from valohai_cli_lite.emulator.server import Emulator
 
 
 def test_table_fits_the_terminal_and_keeps_every_column(cli: CliRunner, emulator: Emulator) -> None:
-    env = {**cli.env, "VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url, "NO_COLOR": "1"}
+    env = {
+        **cli.env,
+        "VH_API_TOKEN": TEST_TOKEN,
+        "VH_HOST": emulator.base_url,
+        "NO_COLOR": "1",
+        "TERM": "xterm-256color",
+    }
     child = pexpect.spawn(
         str(VH_LITE),
         ["projects", "list", "--limit", "8"],
@@ -27,6 +33,10 @@ def test_table_fits_the_terminal_and_keeps_every_column(cli: CliRunner, emulator
     assert child.exitstatus == 0, screen
     # Our own header may be bold (NO_COLOR is about colour); strip SGR codes to read the text.
     plain = re.sub(r"\x1b\[[0-9;]*m", "", screen)
+    # Project names are OSC 8 hyperlinks to the project's page.
+    link = f"\x1b]8;id=[^;]*;{emulator.base_url}/p/demo/project-0001/\x1b\\\\"
+    assert re.search(link, plain)
+    plain = re.sub("\x1b]8;[^\x1b]*\x1b\\\\", "", plain)
     lines = [line for line in plain.splitlines() if line.strip()]
     assert lines[0].split() == ["NAME", "OWNER", "EXECUTIONS", "LAST", "RUN", "DESCRIPTION"]
     assert all(len(line) <= 90 for line in lines)

@@ -71,6 +71,7 @@ def _register() -> None:
     auth_app.command("logout")(auth.logout)
     auth_app.command("status")(auth.status)
     projects_app.command("list")(projects.list_projects)
+    projects_app.command("show")(projects.show_project)
     app.add_typer(auth_app, name="auth")
     app.add_typer(projects_app, name="projects")
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from . import __version__
 from .errors import ApiError, AuthError, NetworkError, register_secret
@@ -204,44 +205,57 @@ class ValohaiClient:
             raise ApiError("the server's users/me answer is not a user object")
         return body
 
-    def iter_pages(
-        self, path: str, *, page_size: int = DEFAULT_PAGE_SIZE, limit: int | None = None
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Yield every page's `results` of a DRF limit/offset list, up to `limit` items.
+    def iter_pages(self, url: str, *, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[Page]:
+        """Yield every page of a DRF limit/offset list at `url`, lazily.
 
         Follows `next` (same origin only); if a server omits `next` while `count` says more
-        remain, continues by offset. Whatever page size the server caps at, nothing is lost.
+        remain, continues by offset. Whatever page size the server caps at, nothing is lost;
+        a caller that stops iterating stops the fetching.
         """
-        first = page_size if limit is None else max(1, min(page_size, limit))
-        url: str | None = api_url(self.host, path)
-        params: dict[str, Any] | None = {"limit": first, "offset": 0}
+        query = parse_qs(urlsplit(url).query)
+        params: dict[str, Any] | None = {} if "limit" in query else {"limit": page_size}
+        if params is not None and "offset" not in query:
+            params["offset"] = 0
+        base_url = url.split("?", 1)[0]
+        current: str | None = url
         seen = 0
         visited: set[str] = set()
-        while url is not None:
-            body = self.request("GET", url, params=params)
-            results = _page_results(body, url)
-            if limit is not None and seen + len(results) > limit:
-                results = results[: limit - seen]
+        while current is not None:
+            body = self.request("GET", current, params=params)
+            results = _page_results(body, current)
+            count = body.get("count")
+            total = count if isinstance(count, int) else None
             seen += len(results)
-            if results:
-                yield results
-            if (limit is not None and seen >= limit) or not results:
+            yield Page(results, total)
+            if not results:
                 return
             next_url = body.get("next")
-            count = body.get("count")
             if isinstance(next_url, str) and next_url:
                 if next_url in visited:
                     raise ApiError(f"the server's pagination loops back to {next_url}")
                 visited.add(next_url)
-                url, params = next_url, None
-            elif isinstance(count, int) and seen < count:
-                url, params = api_url(self.host, path), {"limit": first, "offset": seen}
+                current, params = next_url, None
+            elif total is not None and seen < total:
+                current = base_url
+                params = {**{k: v for k, v in query.items() if k != "offset"}, "offset": seen}
+                params.setdefault("limit", page_size)
             else:
-                url = None
+                current = None
 
-    def iter_projects(self, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        for page in self.iter_pages("projects/", limit=limit):
-            yield from page
+    def iter_projects(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[Page]:
+        return self.iter_pages(api_url(self.host, "projects/"), page_size=page_size)
+
+    def get_project(self, project_id: str) -> dict[str, Any]:
+        body = self.request("GET", api_url(self.host, f"projects/{quote(project_id, safe='')}/"))
+        if not isinstance(body, dict):
+            raise ApiError("the server's project answer is not an object")
+        return body
+
+
+@dataclass(frozen=True)
+class Page:
+    results: list[dict[str, Any]]
+    total: int | None  # the server's `count` of all items, when it sent one
 
 
 def raise_for_status(response: httpx.Response) -> None:

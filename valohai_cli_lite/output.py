@@ -10,7 +10,6 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import IO, Any
 
@@ -54,28 +53,32 @@ def error_line(text: str) -> None:
     print(f"{prefix} {text}", file=sys.stderr, flush=True)
 
 
-def write_json(value: Any) -> None:
-    """JSON on stdout: indented for a person at a terminal, compact (and faster) in a pipe."""
+def links_enabled(stream: IO[str]) -> bool:
+    """OSC 8 hyperlinks: on a terminal that is not 'dumb' (others print them as garbage)."""
+    return is_terminal(stream) and os.environ.get("TERM") != "dumb"
+
+
+def _stdout_is_unicode() -> bool:
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
-    ascii_only = encoding not in ("utf8", "utf16", "utf32")
-    if is_terminal(sys.stdout):
-        text = json.dumps(value, indent=2, ensure_ascii=ascii_only)
-    else:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=ascii_only)
-    sys.stdout.write(text + "\n")
+    return encoding in ("utf8", "utf16", "utf32")
+
+
+def json_text(value: Any, *, compact: bool) -> str:
+    """JSON as text: indented for people, compact (and much faster to encode) for programs.
+
+    Non-ASCII stays readable when stdout can encode it, and is \\u-escaped otherwise, so
+    output never fails on a terminal with a narrow encoding.
+    """
+    ascii_only = not _stdout_is_unicode()
+    if compact:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=ascii_only)
+    return json.dumps(value, indent=2, ensure_ascii=ascii_only)
+
+
+def write_json(value: Any) -> None:
+    """JSON on stdout: indented on a terminal, compact in a pipe."""
+    sys.stdout.write(json_text(value, compact=not is_terminal(sys.stdout)) + "\n")
     sys.stdout.flush()
-
-
-def _get(obj: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else sanitize(str(value))
 
 
 def relative_time(iso: str | None, now: datetime | None = None) -> str:
@@ -102,58 +105,3 @@ def relative_time(iso: str | None, now: datetime | None = None) -> str:
             count = int(seconds // size)
             return f"{count} {unit}{'s' if count != 1 else ''} ago"
     return "just now"
-
-
-PROJECT_COLUMNS = ("name", "owner", "executions", "last run", "description")
-
-
-def _project_row(project: dict[str, Any], *, human_times: bool) -> tuple[str, ...]:
-    last = _get(project, "last_execution_ctime")
-    return (
-        _text(_get(project, "name")),
-        _text(_get(project, "owner", "username")),
-        _text(_get(project, "execution_count")),
-        relative_time(last) if human_times else _text(last),
-        _text(_get(project, "description")),
-    )
-
-
-def render_projects(projects: Sequence[dict[str, Any]], *, as_json: bool) -> None:
-    """Projects as JSON (exactly as the API sent them), a table, or plain lines in a pipe."""
-    if as_json:
-        write_json(list(projects))
-        return
-    if not projects:
-        message("No projects found.")
-        return
-    if not is_terminal(sys.stdout):
-        # Not a terminal: one tab-separated line per project, so grep/cut/awk just work.
-        for project in projects:
-            sys.stdout.write("\t".join(_project_row(project, human_times=False)) + "\n")
-        sys.stdout.flush()
-        return
-    _print_table(projects)
-
-
-def _print_table(projects: Sequence[dict[str, Any]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    console = Console(no_color=not color_enabled(sys.stdout), highlight=False)
-    table = Table(header_style="bold", box=None, pad_edge=False)
-    table.add_column("NAME", no_wrap=True)
-    table.add_column("OWNER", no_wrap=True)
-    table.add_column("EXECUTIONS", justify="right", no_wrap=True)
-    table.add_column("LAST RUN", no_wrap=True)
-    # The one column that may shrink: rich squeezes wrappable columns to fit the width, so
-    # the description column stays wrappable while each cell is cut to one line with "…".
-    table.add_column("DESCRIPTION", ratio=1)
-    for project in projects:
-        # Text(), not a str: rich markup in user data ("[bold]") must show literally.
-        *cells, description = _project_row(project, human_times=True)
-        table.add_row(
-            *(Text(cell) for cell in cells), Text(description, no_wrap=True, overflow="ellipsis")
-        )
-    console.print(table)
-    message(f"{len(projects)} project{'s' if len(projects) != 1 else ''}")

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from valohai_cli_lite.errors import UsageError
+from valohai_cli_lite.listing import ListQuery, SortKey, apply_query, sort_projects
+
+P: list[dict[str, Any]] = [
+    {"name": "beta", "owner": {"username": "Acme"}, "description": "NLP things",
+     "execution_count": 5, "ctime": "2026-01-02T00:00:00Z", "last_execution_ctime": None},
+    {"name": "Alpha", "owner": {"username": "me"}, "description": "",
+     "execution_count": 10, "ctime": "2026-01-01T00:00:00.5+00:00",
+     "last_execution_ctime": "2026-02-01T00:00:00Z"},
+    {"name": "gamma", "owner": None, "description": None, "execution_count": None,
+     "ctime": "2025-12-31T23:59:59Z", "last_execution_ctime": "2026-03-01T00:00:00Z"},
+]  # fmt: skip
+
+
+def names(pages: Iterator[list[dict[str, Any]]]) -> list[str]:
+    return [p["name"] for page in pages for p in page]
+
+
+def test_sort_key_parse() -> None:
+    assert SortKey.parse("-ctime") == SortKey("ctime", True)
+    with pytest.raises(UsageError, match="sortable fields"):
+        SortKey.parse("owner")
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("name", ["Alpha", "beta", "gamma"]),
+        ("-name", ["gamma", "beta", "Alpha"]),
+        ("ctime", ["gamma", "Alpha", "beta"]),
+        ("-execution_count", ["Alpha", "beta", "gamma"]),  # missing values last
+        ("execution_count", ["beta", "Alpha", "gamma"]),
+        ("last_execution_ctime", ["Alpha", "gamma", "beta"]),
+    ],
+)
+def test_sort(key: str, expected: list[str]) -> None:
+    assert [p["name"] for p in sort_projects(P, SortKey.parse(key))] == expected
+
+
+def test_filters_compose_with_sort_and_limit() -> None:
+    assert names(apply_query([P], ListQuery(owner="acme"))) == ["beta"]
+    assert names(apply_query([P], ListQuery(search="nlp"))) == ["beta"]
+    assert names(apply_query([P], ListQuery(search="A", sort=SortKey.parse("name"), limit=2))) == [
+        "Alpha",
+        "beta",
+    ]
+    assert names(apply_query([P], ListQuery(search="zzz"))) == []
+
+
+def test_limit_stops_consuming_pages() -> None:
+    consumed = []
+
+    def pages() -> Iterator[list[dict[str, Any]]]:
+        for i in range(100):
+            consumed.append(i)
+            yield [{"name": f"p{i}", "description": ""}]
+
+    assert names(apply_query(pages(), ListQuery(limit=3))) == ["p0", "p1", "p2"]
+    assert consumed == [0, 1, 2]
+    consumed.clear()
+    assert names(apply_query(pages(), ListQuery(search="p1", limit=2))) == ["p1", "p10"]
+    assert consumed == list(range(11))

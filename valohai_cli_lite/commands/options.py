@@ -1,0 +1,40 @@
+"""Option types shared by commands, so every command spells --format, --json, --fields alike."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from ..fields import parse_fields
+from ..render import OutputFormat, resolve_format
+
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format", envvar="VH_FORMAT", case_sensitive=False, show_default=False,
+        help="Output format [default: table on a terminal, plain tab-separated lines in a pipe].",
+    ),
+]  # fmt: skip
+JsonOption = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
+FieldsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--fields", show_default=False, metavar="A,B,C",
+        help="Comma-separated fields to show; dotted paths reach into objects "
+        "(owner.username).",
+    ),
+]  # fmt: skip
+
+
+def chosen_format(
+    ctx: typer.Context, fmt: OutputFormat | None, json_flag: bool, fields: str | None
+) -> tuple[str, list[str] | None]:
+    """The format and fields in force; --json plus a different --format is a usage error."""
+    from typer._click.core import ParameterSource
+
+    from_command_line = ctx.get_parameter_source("fmt") == ParameterSource.COMMANDLINE
+    if json_flag and fmt not in (None, OutputFormat.json) and from_command_line:
+        raise UsageError(f"--json and --format {fmt.value} contradict each other")
+    return resolve_format(fmt, json_flag=json_flag), parse_fields(fields) if fields else None

@@ -1,0 +1,97 @@
+"""Choosing fields of API objects with dotted paths (`owner.username`), for every format."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .errors import UsageError
+
+# Project fields seen in Valohai's docs and real responses (shared/valohai-api.md); any other
+# field a server sends is valid too, once it has been seen in the data.
+KNOWN_PROJECT_FIELDS = (
+    "id", "name", "description", "owner", "owner.id", "owner.username", "ctime", "mtime",
+    "url", "urls", "urls.display", "urls.display_repository", "execution_count",
+    "running_execution_count", "queued_execution_count", "last_execution_ctime",
+    "enabled_endpoint_count", "read_only", "tags", "repository", "environment_variables",
+    "yaml_path",
+)  # fmt: skip
+
+DEFAULT_PROJECT_COLUMNS = (
+    "id", "name", "owner.username", "description", "execution_count", "last_execution_ctime",
+    "ctime", "mtime",
+)  # fmt: skip
+
+_MISSING = object()
+
+
+def parse_fields(text: str) -> list[str]:
+    """'a, b,owner.username' -> ['a', 'b', 'owner.username']; duplicates dropped, order kept."""
+    fields = [part.strip() for part in text.split(",")]
+    if not all(fields):
+        raise UsageError(f"--fields has an empty field name in {text!r}")
+    return list(dict.fromkeys(fields))
+
+
+def _lookup(obj: Any, path: str) -> Any:
+    for key in path.split("."):
+        if not isinstance(obj, dict) or key not in obj:
+            return _MISSING
+        obj = obj[key]
+    return obj
+
+
+def get_path(obj: Any, path: str) -> Any:
+    """The value at a dotted path, None when any step is missing or not an object."""
+    value = _lookup(obj, path)
+    return None if value is _MISSING else value
+
+
+def paths_in(obj: Any, prefix: str = "") -> Iterable[str]:
+    """Every dotted path in a JSON object, nested objects included."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            path = f"{prefix}{key}"
+            yield path
+            yield from paths_in(value, path + ".")
+
+
+def validate_fields(fields: Sequence[str], known: Iterable[str], sample: Iterable[Any]) -> None:
+    """UsageError (exit 2) naming the unknown fields and listing the valid ones."""
+    valid = set(known)
+    for obj in sample:
+        valid.update(paths_in(obj))
+    unknown = [field for field in fields if field not in valid]
+    if unknown:
+        raise UsageError(
+            f"unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}; "
+            f"valid fields: {', '.join(sorted(valid))}"
+        )
+
+
+def select_fields(obj: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    """A copy holding only the chosen paths, nesting kept: owner.username -> {"owner": {...}}."""
+    chosen = set(fields)
+    result: dict[str, Any] = {}
+    for path in fields:
+        keys = path.split(".")
+        if any(".".join(keys[:i]) in chosen for i in range(1, len(keys))):
+            continue  # a broader field ('owner' for 'owner.id') already brings it whole
+        value = _lookup(obj, path)
+        target = result
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+        target[keys[-1]] = None if value is _MISSING else value
+    return result
+
+
+def cell_text(value: Any) -> str:
+    """A value as one cell of CSV/TSV/plain output: nested data as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
