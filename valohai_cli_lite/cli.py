@@ -31,6 +31,17 @@ auth_app = typer.Typer(
 projects_app = typer.Typer(help="Work with Valohai projects.", no_args_is_help=True)
 
 
+def _complete_profiles(incomplete: str) -> list[str]:
+    """Shell completion of --profile from config.json; silent on any problem."""
+    from .config import ConfigStore, config_dir
+
+    try:
+        names = ConfigStore(config_dir()).profile_names()
+    except Exception:  # completion must never print an error into the user's shell
+        return []
+    return [name for name in names if name.startswith(incomplete)]
+
+
 def _show_version(value: bool) -> None:
     if value:
         typer.echo(f"vh-lite {__version__}")
@@ -46,6 +57,7 @@ def root(
             "--profile",
             "-p",
             envvar="VH_PROFILE",
+            autocompletion=_complete_profiles,
             help="Profile to use; each holds one host, user and token.",
         ),
     ] = "default",
@@ -63,15 +75,17 @@ def root(
 
 
 def _register() -> None:
-    from .commands import auth, projects
+    from .commands import api, auth, projects
 
     app.command("login")(auth.login)
     app.command("logout")(auth.logout)
     auth_app.command("login")(auth.login)
     auth_app.command("logout")(auth.logout)
     auth_app.command("status")(auth.status)
+    auth_app.command("token")(auth.token)
     projects_app.command("list")(projects.list_projects)
     projects_app.command("show")(projects.show_project)
+    app.command("api")(api.api)
     app.add_typer(auth_app, name="auth")
     app.add_typer(projects_app, name="projects")
 
@@ -93,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     from . import output
 
     args = sys.argv[1:] if argv is None else argv
+    output.guard_stdout()
     try:
         command = typer.main.get_command(app)
         code = command.main(args=args, prog_name="vh-lite", standalone_mode=False)
@@ -110,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         code = EXIT_INTERRUPTED
-    except BrokenPipeError:
+    except (output.StdoutClosed, BrokenPipeError):
         _silence_stdout()
         code = EXIT_OK
     except Exception as exc:  # a bug: short report; the traceback only with VH_DEBUG

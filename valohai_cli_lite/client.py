@@ -125,7 +125,7 @@ class ValohaiClient:
         import httpx
 
         if params:
-            url = f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params, doseq=True)}"
+            url = with_query(url, params)
         for _ in range(MAX_SAME_ORIGIN_REDIRECTS + 1):
             headers = {}
             if authenticated:
@@ -256,6 +256,11 @@ class ValohaiClient:
 class Page:
     results: list[dict[str, Any]]
     total: int | None  # the server's `count` of all items, when it sent one
+
+
+def with_query(url: str, params: dict[str, Any]) -> str:
+    """`url` with `params` appended to whatever query string it already has."""
+    return f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params, doseq=True)}"
 
 
 def raise_for_status(response: httpx.Response) -> None:

@@ -18,6 +18,41 @@ from typing import IO, Any
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+class StdoutClosed(Exception):
+    """The reader of stdout went away (`vh-lite ... | head -1`): stop quietly."""
+
+
+class _PipeGuard:
+    """Wraps sys.stdout so a closed pipe surfaces as StdoutClosed wherever data is written.
+
+    Typer turns a BrokenPipeError into exit 1; `... | head -1` under `set -o pipefail` should
+    not fail a script, so main() maps StdoutClosed to exit 0 instead.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise StdoutClosed from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise StdoutClosed from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guard_stdout() -> None:
+    if not isinstance(sys.stdout, _PipeGuard):
+        sys.stdout = _PipeGuard(sys.stdout)
+
+
 def is_terminal(stream: IO[str]) -> bool:
     try:
         return stream.isatty()
@@ -36,6 +71,12 @@ def sanitize(text: str) -> str:
     """One printable line: newlines and tabs become spaces, other controls become '?'."""
     text = text.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
     return _CONTROL_CHARS.sub("?", text)
+
+
+def sanitize_block(text: str) -> str:
+    """Like sanitize, but keeps line breaks and tabs: for multi-line text shown on a terminal."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    return "\n".join(_CONTROL_CHARS.sub("?", line.replace("\t", "    ")) for line in lines)
 
 
 def message(text: str) -> None:

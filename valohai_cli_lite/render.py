@@ -8,6 +8,7 @@ message for an empty human listing goes to stderr.
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -64,10 +65,17 @@ def _is_time(path: str) -> bool:
 def _write_delimited(records: Sequence[dict[str, Any]], columns: Sequence[str], sep: str) -> None:
     # Quoting as the csv module does it, so values with separators, quotes or newlines survive a
     # round trip through any CSV reader.
-    writer = csv.writer(sys.stdout, delimiter=sep, lineterminator="\n")
-    writer.writerow(columns)
-    for record in records:
-        writer.writerow([cell_text(get_path(record, path)) for path in columns])
+    # The csv module quotes a value holding "\r" only when "\r" is in the line terminator, so
+    # rows are written with "\r\n" and the terminator is then turned into a Unix "\n".
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=sep, lineterminator="\r\n")
+    for row in chain(
+        [list(columns)], ([cell_text(get_path(r, path)) for path in columns] for r in records)
+    ):
+        writer.writerow(row)
+        sys.stdout.write(buffer.getvalue()[:-2] + "\n")
+        buffer.seek(0)
+        buffer.truncate()
     sys.stdout.flush()
 
 

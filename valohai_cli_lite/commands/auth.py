@@ -218,35 +218,82 @@ def logout(ctx: typer.Context) -> None:
         output.warning(f"{found[0]} is still set in your environment and still logs you in")
 
 
-def status(ctx: typer.Context) -> None:
-    """Show who is logged in, where the token comes from, and whether it still works."""
-    app = app_context(ctx)
-    creds = app.active_credentials()  # AuthError (exit 4) when not logged in
-    lines: list[tuple[str, Any]] = []
-    if creds.source_kind != "env":
-        lines.append(("Profile", app.profile))
-    lines += [("Host", creds.host), ("Token from", creds.source)]
+def _status_report(app: AppContext) -> tuple[dict[str, Any], VhLiteError | None]:
+    """The facts `auth status` shows (fixed keys, never the token) and the error to exit with."""
+    report: dict[str, Any] = {
+        "profile": app.profile, "logged_in": False, "host": None, "username": None,
+        "user_id": None, "token_source": None, "token_location": None, "token_valid": None,
+        "error": None,
+    }  # fmt: skip
+    try:
+        creds = app.active_credentials()
+    except AuthError as exc:
+        report["error"] = exc.message
+        return report, exc
+    report.update(
+        logged_in=True, host=creds.host, username=creds.username,
+        token_source=creds.source_kind, token_location=creds.source,
+    )  # fmt: skip
+    if creds.source_kind == "env":
+        report["profile"] = None
     problem: VhLiteError | None = None
     with ValohaiClient(creds.host, creds.token) as client:
         try:
             user = client.me()
-            lines += [("User", f"{user.get('username')} (id {user.get('id')})"), ("Token", "valid")]
         except AuthError as exc:
-            lines += [
-                ("User", creds.username or "unknown"),
-                ("Token", f"rejected by the server ({exc.message})"),
-            ]
+            report.update(token_valid=False, error=exc.message)
             problem = VhLiteError(
                 "the token was rejected by the server", hint="log in again with 'vh-lite login'"
             )
         except (NetworkError, ApiError) as exc:
-            lines += [
-                ("User", creds.username or "unknown"),
-                ("Token", f"not checked: {exc.message}"),
-            ]
+            report["error"] = exc.message
             problem = VhLiteError(f"could not check the token: {exc.message}")
+        else:
+            report.update(token_valid=True, username=user.get("username"), user_id=user.get("id"))
+    return report, problem
+
+
+def _print_status(report: dict[str, Any]) -> None:
+    if report["token_valid"]:
+        verdict = "valid"
+    elif report["token_valid"] is False:
+        verdict = f"rejected by the server ({report['error']})"
+    else:
+        verdict = f"not checked: {report['error']}"
+    user = report["username"] or "unknown"
+    if report["user_id"] is not None:
+        user += f" (id {report['user_id']})"
+    lines = [("Profile", report["profile"])] if report["profile"] else []
+    lines += [("Host", report["host"]), ("Token from", report["token_location"]),
+              ("User", user), ("Token", verdict)]  # fmt: skip
     width = max(len(label) for label, _ in lines)
     for label, value in lines:
         typer.echo(f"{label + ':':<{width + 1}} {output.sanitize(str(value))}")
+
+
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the facts as a JSON object with fixed keys.")
+    ] = False,
+) -> None:
+    """Show who is logged in, where the token comes from, and whether it still works.
+
+    Exit 0 when the token works, 4 when not logged in, 1 when the server rejects the token or
+    cannot be reached. The token itself is never printed.
+    """
+    report, problem = _status_report(app_context(ctx))
+    if as_json:
+        output.write_json(report)
+    elif report["logged_in"]:
+        _print_status(report)
     if problem is not None:
         raise problem
+
+
+def token(ctx: typer.Context) -> None:
+    """Print the active token on stdout, for scripts (exit 4 when there is none).
+
+    Example: curl -H "Authorization: Token $(vh-lite auth token)" ...
+    """
+    typer.echo(app_context(ctx).active_credentials().token)

@@ -51,7 +51,19 @@ class EmulatorConfig:
     # else is looked at: 502/503/504 answer with HTML as a load balancer does, 429 with
     # Retry-After, other codes with a DRF-style JSON body, and 0 answers normally.
     fail_next: list[int] = field(default_factory=list)
+    # Hand-written projects served after the generated ones (duplicate names, hostile text...).
+    extra_projects: list[dict[str, Any]] = field(default_factory=list)
     verbose: bool = False
+
+    @property
+    def project_count(self) -> int:
+        return max(self.projects, 0) + len(self.extra_projects)
+
+    def project(self, index: int, base_url: str) -> dict[str, Any]:
+        generated = max(self.projects, 0)
+        if index < generated:
+            return make_project(index, base_url)
+        return self.extra_projects[index - generated]
 
     @property
     def limit_cap(self) -> int:
@@ -145,9 +157,9 @@ def paginate_projects(
     """
     limit = _query_int(query, "limit", config.page_size, strict=True, cutoff=config.limit_cap)
     offset = _query_int(query, "offset", 0, strict=False)
-    count = max(config.projects, 0)
+    count = config.project_count
     end = min(offset + limit, count)
-    results = [make_project(index, base_url) for index in range(offset, end)]
+    results = [config.project(index, base_url) for index in range(offset, end)]
 
     this_url = base_url + path
     if query:
@@ -282,9 +294,12 @@ def answer(request: RecordedRequest, config: EmulatorConfig, base_url: str) -> R
         if len(parts) == 1:
             return json_reply(200, paginate_projects(config, base_url, request.path, request.query))
         index = find_project_index(parts[1], config.projects)
-        if index is None:
-            return not_found()
-        return json_reply(200, make_project(index, base_url))
+        if index is not None:
+            return json_reply(200, make_project(index, base_url))
+        for extra in config.extra_projects:
+            if extra.get("id") == parts[1]:
+                return json_reply(200, extra)
+        return not_found()
     return not_found()
 
 
