@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint typecheck unit demo clean
+.PHONY: test lint typecheck unit demo docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ unit: $(VENV)/.installed-test
 ## make demo: start the bundled emulator, log in to it, list projects, clean up
 demo: $(VENV)/.installed
 	$(BIN)/python -m valohai_cli_lite.demo
+
+## make docs: regenerate the command reference from the CLI itself
+docs: $(VENV)/.installed
+	$(BIN)/python -m valohai_cli_lite.reference > docs/commands.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -56,6 +56,7 @@ def root(
         typer.Option(
             "--profile",
             "-p",
+            metavar="NAME",
             envvar="VH_PROFILE",
             autocompletion=_complete_profiles,
             help="Profile to use; each holds one host, user and token.",

@@ -53,8 +53,9 @@ def api(
     path: Annotated[
         str,
         typer.Argument(
+            metavar="PATH",
             help="API path below /api/v0/ (e.g. projects/ or users/me/), or a full URL on the "
-            "logged-in host."
+            "logged-in host.",
         ),
     ],
     method: Annotated[

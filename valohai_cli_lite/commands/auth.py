@@ -112,6 +112,7 @@ def login(
         str | None,
         typer.Option(
             "--host",
+            metavar="URL",
             help="Valohai installation URL [default: the profile's host, else "
             "https://app.valohai.com].",
             show_default=False,
@@ -125,6 +126,7 @@ def login(
         typer.Option(
             "--username",
             "-u",
+            metavar="NAME",
             help="Log in with this username (password asked, or from --password-stdin).",
         ),
     ] = None,

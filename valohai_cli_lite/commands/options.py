@@ -13,7 +13,7 @@ from ..render import OutputFormat, resolve_format
 FormatOption = Annotated[
     OutputFormat | None,
     typer.Option(
-        "--format", envvar="VH_FORMAT", case_sensitive=False, show_default=False,
+        "--format", envvar="VH_FORMAT", case_sensitive=False, show_default=False, metavar="FORMAT",
         help="Output format [default: table on a terminal, plain tab-separated lines in a pipe].",
     ),
 ]  # fmt: skip

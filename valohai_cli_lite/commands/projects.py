@@ -45,13 +45,17 @@ def list_projects(
     owner: Annotated[
         str | None,
         typer.Option(
-            "--owner", help="Only projects owned by this user or organization.", show_default=False
+            "--owner",
+            metavar="NAME",
+            help="Only projects owned by this user or organization.",
+            show_default=False,
         ),
     ] = None,
     search: Annotated[
         str | None,
         typer.Option(
             "--search",
+            metavar="TEXT",
             help="Only projects whose name or description contains this text (case-insensitive).",
             show_default=False,
         ),
@@ -70,6 +74,7 @@ def list_projects(
         typer.Option(
             "--limit",
             "-L",
+            metavar="N",
             min=1,
             help="Show at most this many projects (after filtering and sorting).",
             show_default=False,

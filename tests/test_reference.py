@@ -1,0 +1,29 @@
+"""docs/commands.md is generated from the CLI; it must match what --help says today."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import CliRunner
+
+from valohai_cli_lite.reference import render_reference
+
+REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "commands.md"
+
+
+def test_committed_reference_is_current() -> None:
+    assert REFERENCE.read_text(encoding="utf-8") == render_reference(), (
+        "docs/commands.md is out of date: run `make docs`"
+    )
+
+
+def test_every_documented_option_is_in_the_commands_help(cli: CliRunner) -> None:
+    sections = re.split(r"^## `(vh-lite[^`]*)`$", REFERENCE.read_text(), flags=re.M)[1:]
+    assert len(sections) >= 2 * 9  # root + 8 commands at least
+    for command, body in zip(sections[::2], sections[1::2], strict=True):
+        args = [*command.split()[1:], "--help"]
+        result = cli.run(*args, env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+        assert result.returncode == 0, (command, result.stderr)
+        for option in re.findall(r"^\| `(--[a-z-]+)`", body, flags=re.M):
+            assert option in result.stdout, (command, option)

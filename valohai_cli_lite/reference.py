@@ -1,0 +1,95 @@
+"""Generates docs/commands.md from the CLI itself, so the reference cannot drift from --help.
+
+    python -m valohai_cli_lite.reference > docs/commands.md     (or: make docs)
+
+tests/test_reference.py fails when the committed file differs from what this prints.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Any
+
+HEADER = """# Command reference
+
+Generated from the CLI by `make docs` (`python -m valohai_cli_lite.reference`); a test fails
+when this file and `--help` disagree. Exit codes: see [exit codes](exit-codes.md).
+"""
+
+
+def _option_row(param: Any) -> str:
+    names = ", ".join(f"`{opt}`" for opt in [*param.opts, *param.secondary_opts])
+    if not param.is_flag and param.metavar:
+        names += f" `{param.metavar}`"
+    choices = getattr(param.type, "choices", None)
+    if not param.is_flag and not param.metavar and choices:
+        names += " `CHOICE`"
+    text = " ".join((param.help or "").split())
+    if choices:
+        text += " One of: " + ", ".join(f"`{getattr(c, 'value', c)}`" for c in choices) + "."
+    if param.envvar:
+        text += f" (env `{param.envvar}`)"
+    default = param.default
+    if (
+        param.show_default is not False
+        and default not in (None, False, "", ())
+        and (not callable(default))
+    ):
+        text += f" [default: {default}]"
+    escaped = text.replace("|", "\\|")  # a pipe would end the table cell
+    return f"| {names} | {escaped} |"
+
+
+def _argument_row(param: Any) -> str:
+    text = " ".join((getattr(param, "help", None) or "").split())
+    return f"| `{param.metavar or param.name.upper()}` | {text} |"
+
+
+def _section(path: list[str], command: Any, ctx: Any) -> list[str]:
+    from typer.core import TyperArgument, TyperOption
+
+    lines = [f"## `{' '.join(path)}`", ""]
+    doc = inspect.cleandoc(command.help or "")
+    if doc:
+        lines += [doc, ""]
+    usage = " ".join(command.collect_usage_pieces(ctx))
+    lines += ["```", f"{' '.join(path)} {usage}".rstrip(), "```", ""]
+    arguments = [p for p in command.params if isinstance(p, TyperArgument)]
+    options = [p for p in command.params
+               if isinstance(p, TyperOption) and not p.hidden]  # fmt: skip
+    if arguments:
+        lines += ["| argument | meaning |", "|---|---|"]
+        lines += [_argument_row(p) for p in arguments] + [""]
+    if options:
+        lines += ["| option | meaning |", "|---|---|"]
+        lines += [_option_row(p) for p in options] + [""]
+    return lines
+
+
+def render_reference() -> str:
+    import typer.main
+    from typer._click.core import Context
+    from typer.core import TyperGroup
+
+    from .cli import app
+
+    root = typer.main.get_command(app)
+    lines = [HEADER]
+
+    def walk(command: Any, path: list[str], parent: Any) -> None:
+        ctx = Context(command, info_name=path[-1], parent=parent)
+        if isinstance(command, TyperGroup):
+            if parent is None:
+                lines.extend(_section(path, command, ctx))
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name), [*path, name], ctx)
+        else:
+            lines.extend(_section(path, command, ctx))
+
+    walk(root, ["vh-lite"], None)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render_reference())
