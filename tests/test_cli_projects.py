@@ -99,7 +99,8 @@ def test_html_server_error_is_one_readable_line(cli: CliRunner, emulator: Emulat
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [
-        "vh-lite: error: the server answered 502 Bad Gateway"
+        "vh-lite: error: the server answered 502 Bad Gateway "
+        "(the server or a proxy in front of it failed; try again later)"
     ]
 
 

@@ -162,3 +162,13 @@ def test_real_server_get_token() -> None:
         with pytest.raises(ApiError) as info:
             client.get_token("twofa", "x")
         assert info.value.code == "has_2fa"
+
+
+@respx.mock
+def test_relative_next_link_is_resolved_against_the_host() -> None:
+    respx.get(PROJECTS, params={"offset": "0"}).respond(
+        json=_page(range(1), "/api/v0/projects/?limit=1&offset=1", 2)
+    )
+    respx.get(PROJECTS, params={"offset": "1"}).respond(json=_page(range(1, 2), None, 2))
+    with ValohaiClient(HOST, TEST_TOKEN) as client:
+        assert sum(len(page.results) for page in client.iter_projects()) == 2

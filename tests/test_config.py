@@ -28,8 +28,8 @@ def test_update_keeps_other_profiles_and_is_private(tmp_path: Path) -> None:
     assert store.get("b") == Profile(host="https://b", username="bee", user_id=2)
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(store.directory.stat().st_mode) == 0o700
-    assert [p.name for p in store.directory.iterdir()] != []
-    assert not [p for p in store.directory.iterdir() if p.name.startswith(".config.json.")]
+    # No temporary files are left behind by the atomic writes.
+    assert sorted(p.name for p in store.directory.iterdir()) == [".lock", "config.json"]
 
 
 def test_unknown_fields_from_newer_versions_are_ignored(tmp_path: Path) -> None:

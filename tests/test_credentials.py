@@ -58,7 +58,7 @@ def test_keyring_save_load_delete(tmp_path: Path, use_keyring: None) -> None:
     assert list(backend.items.values()) == ["tkn-123"]
     assert not store.file_path.exists()
     assert store.load("default", "keyring", None) == "tkn-123"
-    assert store.delete("default") == ["the system keyring"]
+    assert store.delete("default", in_keyring=True) == ["the system keyring"]
     with pytest.raises(AuthError, match="missing"):
         store.load("default", "keyring", None)
 
@@ -89,8 +89,8 @@ def test_file_store_keeps_other_profiles(tmp_path: Path, use_keyring: None) -> N
     store = CredentialStore(tmp_path)
     store.save("a", "tkn-a", prefer_keyring=False)
     store.save("b", "tkn-b", prefer_keyring=False)
-    assert store.delete("a") == [str(store.file_path)]
+    assert store.delete("a", in_keyring=False) == [str(store.file_path)]
     assert store.load("b", "file", None) == "tkn-b"
-    assert store.delete("b") == [str(store.file_path)]
+    assert store.delete("b", in_keyring=False) == [str(store.file_path)]
     assert not store.file_path.exists()
-    assert store.delete("b") == []
+    assert store.delete("b", in_keyring=False) == []

@@ -68,3 +68,17 @@ def test_locked_keyring_falls_back_to_file_with_warning(
     assert result.returncode == 0, result.stderr
     assert "did not answer" in result.stderr and "PLAIN TEXT" in result.stderr
     assert (cli.config_dir / "credentials.json").exists()
+
+
+def test_logout_with_an_unreachable_keyring_keeps_the_login(
+    secret_service: CliRunner, emulator: Emulator
+) -> None:
+    cli = secret_service
+    assert cli.login(emulator.base_url).returncode == 0
+    result = cli.run("logout", env={"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
+    assert result.returncode == 1
+    assert "still logged in" in result.stderr
+    assert keyring_entry(cli, TEST_TOKEN) == "match"
+    assert json.loads((cli.config_dir / "config.json").read_text())["profiles"]["default"]
+    assert cli.run("logout").returncode == 0
+    assert keyring_entry(cli, TEST_TOKEN) == "missing"

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from . import __version__
+from .config import DEFAULT_PROFILE, PROFILE_ENV
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, VhLiteError, redact
 
 HELP = """vh-lite: a fast, safe command-line client for the Valohai API.
@@ -57,11 +58,11 @@ def root(
             "--profile",
             "-p",
             metavar="NAME",
-            envvar="VH_PROFILE",
+            envvar=PROFILE_ENV,
             autocompletion=_complete_profiles,
             help="Profile to use; each holds one host, user and token.",
         ),
-    ] = "default",
+    ] = DEFAULT_PROFILE,
     version: Annotated[
         bool,
         typer.Option(

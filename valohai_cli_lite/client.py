@@ -10,10 +10,10 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit
 
 from . import __version__
-from .errors import ApiError, AuthError, NetworkError, register_secret
+from .errors import ApiError, AuthError, NetworkError, check_token, register_secret
 from .hosts import api_url, same_origin
 
 if TYPE_CHECKING:
@@ -71,12 +71,20 @@ def error_code_from_body(body: Any) -> str | None:
 
 
 class ValohaiClient:
-    def __init__(self, host: str, token: str | None = None, *, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(
+        self,
+        host: str,
+        token: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        rejected_hint: str = "log in again with 'vh-lite login'",
+    ) -> None:
         self.host = host
         self._token: str | None = None
         if token is not None:
             self.use_token(token)
         self._timeout = timeout
+        self._rejected_hint = rejected_hint
         self._http: httpx.Client | None = None
 
     def __repr__(self) -> str:  # never the token
@@ -173,7 +181,7 @@ class ValohaiClient:
     ) -> Any:
         """Send one request and return its decoded JSON body, or raise a typed error."""
         response = self.send(method, url, params=params, form=form, authenticated=authenticated)
-        raise_for_status(response)
+        self.raise_for_status(response)
         try:
             return response.json()
         except ValueError:
@@ -183,6 +191,32 @@ class ValohaiClient:
                 status=response.status_code,
                 hint="is the host a Valohai installation?",
             ) from None
+
+    def raise_for_status(self, response: httpx.Response) -> None:
+        """Turn an error status into AuthError (401/403) or ApiError with the API's message.
+
+        Bodies that are not JSON (proxies and load balancers answer with HTML) are never
+        shown: the status line says enough.
+        """
+        if response.is_success:
+            return
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        status = response.status_code
+        detail = error_message_from_body(body)
+        summary = f"{status} {response.reason_phrase}".strip()
+        text = f"the server answered {summary}" + (f": {detail}" if detail else "")
+        if status in (401, 403):
+            raise AuthError(text, hint=self._rejected_hint if status == 401 else None)
+        hint = None
+        if status == 404:
+            text += f" ({response.request.method} {response.request.url.path})"
+            hint = "check the host URL, including any path prefix"
+        elif status >= 500:
+            hint = "the server or a proxy in front of it failed; try again later"
+        raise ApiError(text, status=status, code=error_code_from_body(body), hint=hint)
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -197,7 +231,8 @@ class ValohaiClient:
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise ApiError("the server's get-token answer holds no token")
-        return token
+        register_secret(token)
+        return check_token(token, "the server's get-token answer")
 
     def me(self) -> dict[str, Any]:
         body = self.request("GET", api_url(self.host, "users/me/"))
@@ -231,6 +266,8 @@ class ValohaiClient:
                 return
             next_url = body.get("next")
             if isinstance(next_url, str) and next_url:
+                # DRF sends absolute links; a relative one is resolved, never sent elsewhere.
+                next_url = urljoin(current, next_url)
                 if next_url in visited:
                     raise ApiError(f"the server's pagination loops back to {next_url}")
                 visited.add(next_url)
@@ -261,28 +298,6 @@ class Page:
 def with_query(url: str, params: dict[str, Any]) -> str:
     """`url` with `params` appended to whatever query string it already has."""
     return f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params, doseq=True)}"
-
-
-def raise_for_status(response: httpx.Response) -> None:
-    """Turn an error status into AuthError (401/403) or ApiError with the API's own message.
-
-    Bodies that are not JSON (proxies and load balancers answer with HTML) are never shown:
-    the status line says enough.
-    """
-    if response.is_success:
-        return
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = None
-    status = response.status_code
-    detail = error_message_from_body(body)
-    summary = f"{status} {response.reason_phrase}".strip()
-    text = f"the server answered {summary}" + (f": {detail}" if detail else "")
-    if status in (401, 403):
-        hint = "log in again with 'vh-lite login'" if status == 401 else None
-        raise AuthError(text, hint=hint)
-    raise ApiError(text, status=status, code=error_code_from_body(body))
 
 
 def _page_results(body: Any, url: str) -> list[dict[str, Any]]:

@@ -55,6 +55,10 @@ class Profile:
     # that backend directly instead of discovering every installed one.
     keyring_backend: str | None = None
 
+    @property
+    def in_keyring(self) -> bool:
+        return self.token_store == "keyring"  # noqa: S105 (a store name, not a secret)
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Profile:
         known = {f.name for f in fields(cls)}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from .errors import AuthError
+from .errors import AuthError, check_token
 from .fileio import locked, read_json_file, write_json_atomically
 
 if TYPE_CHECKING:
@@ -233,16 +233,22 @@ class CredentialStore:
                 f"the token of profile {profile!r} is missing from {where}",
                 hint=f"log in again: vh-lite --profile {profile} login",
             )
-        return token
+        return check_token(token, where)
 
-    def delete(self, profile: str) -> list[str]:
-        """Remove the profile's token from the keyring and the file; returns where it was."""
+    def delete(self, profile: str, *, in_keyring: bool) -> list[str]:
+        """Remove the profile's token from the keyring and the file; returns where it was.
+
+        When login put the token in the keyring (`in_keyring`) and the keyring cannot be
+        reached now, KeyringUnavailable propagates: saying "logged out" would be a lie, and
+        forgetting the profile would orphan the token in the keyring.
+        """
         removed: list[str] = []
-        if self._delete_from_file(profile):
-            removed.append(str(self.file_path))
         try:
             if self._delete_from_keyring(profile):
                 removed.append("the system keyring")
         except KeyringUnavailable:
-            pass
+            if in_keyring:
+                raise
+        if self._delete_from_file(profile):
+            removed.append(str(self.file_path))
         return removed

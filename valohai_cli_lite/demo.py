@@ -65,11 +65,14 @@ def main() -> int:
                 [*_vh_lite(), *args], input=stdin, env=env, text=True, check=False
             )
 
+        # --insecure-storage keeps the demo out of your real keyring (no unlock prompt, nothing
+        # left behind); a real login stores the token in the system keyring.
         _step(
             "Log in (the token comes from stdin, never from the command line)",
-            f"vh-lite login --host {url} --with-token < token.txt",
+            f"vh-lite login --host {url} --with-token --insecure-storage < token.txt",
         )
-        if run("login", "--host", url, "--with-token", stdin=token).returncode != 0:
+        login = run("login", "--host", url, "--with-token", "--insecure-storage", stdin=token)
+        if login.returncode != 0:
             return 1
         _step("Who am I?", "vh-lite auth status")
         run("auth", "status")
@@ -83,8 +86,11 @@ def main() -> int:
             env=env,
             text=True,
             capture_output=True,
-            check=True,
+            check=False,
         )
+        if listing.returncode != 0:
+            print(listing.stderr, file=sys.stderr, end="")
+            return 1
         print(f"{len(json.loads(listing.stdout))} projects (the official client shows 100)")
         _step("Log out", "vh-lite logout")
         run("logout")

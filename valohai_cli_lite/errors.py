@@ -70,9 +70,26 @@ _secrets: set[str] = set()
 def register_secret(value: str) -> None:
     if len(value) >= 4:  # a tiny "secret" would redact ordinary words
         _secrets.add(value)
+        # Messages sometimes show a value escaped (repr, bytes), which a plain match misses.
+        _secrets.add(repr(value)[1:-1])
+        _secrets.add(repr(value.encode("utf-8", "backslashreplace"))[2:-1])
+
+
+def check_token(token: str, source: str) -> str:
+    """A token is printable ASCII without spaces; anything else is refused without showing it.
+
+    Such a value could not go into an HTTP header anyway, and the error httpx raises for it
+    would quote the header, token included.
+    """
+    if not token or not all("!" <= ch <= "~" for ch in token):
+        raise AuthError(
+            f"the token from {source} is not a valid API token (it must be printable ASCII "
+            "without spaces or line breaks)"
+        )
+    return token
 
 
 def redact(text: str) -> str:
-    for secret in _secrets:
+    for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, "[redacted]")
     return text

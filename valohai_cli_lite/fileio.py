@@ -17,10 +17,15 @@ PRIVATE_FILE_MODE = 0o600
 
 
 def ensure_private_dir(path: Path) -> None:
+    """Create the directory 0700 if it is missing. An existing one is left as its owner set
+    it (VH_LITE_CONFIG_DIR may name a shared directory); the files in it are 0600 anyway."""
+    if path.is_dir():
+        return
     try:
-        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
-        # mkdir's mode is filtered by the umask and ignored for an existing directory.
-        os.chmod(path, PRIVATE_DIR_MODE)
+        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True)
+        os.chmod(path, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+    except FileExistsError:  # created meanwhile by a concurrent vh-lite
+        return
     except OSError as exc:
         raise ConfigError(f"cannot create the config directory {path}: {exc.strerror}") from None
 

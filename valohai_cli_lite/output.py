@@ -13,9 +13,10 @@ import sys
 from datetime import datetime, timezone
 from typing import IO, Any
 
-# C0 controls, DEL and C1 controls. Data from the server must never move the cursor, clear
-# the screen or start an escape sequence in human-readable output.
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0 controls, DEL, C1 controls and the bidirectional overrides. Data from the server must
+# never move the cursor, clear the screen, start an escape sequence or reorder what a person
+# reads in human-readable output.
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class StdoutClosed(Exception):
@@ -79,19 +80,22 @@ def sanitize_block(text: str) -> str:
     return "\n".join(_CONTROL_CHARS.sub("?", line.replace("\t", "    ")) for line in lines)
 
 
+# Every message below may quote server text (a username, an error detail): all are sanitised.
+
+
 def message(text: str) -> None:
     """A status line for humans, always on stderr so stdout stays pure data."""
-    print(text, file=sys.stderr, flush=True)
+    print(sanitize(text), file=sys.stderr, flush=True)
 
 
 def warning(text: str) -> None:
     prefix = "\x1b[1;33mwarning:\x1b[0m" if color_enabled(sys.stderr) else "warning:"
-    print(f"{prefix} {text}", file=sys.stderr, flush=True)
+    print(f"{prefix} {sanitize(text)}", file=sys.stderr, flush=True)
 
 
 def error_line(text: str) -> None:
     prefix = "\x1b[1;31mvh-lite: error:\x1b[0m" if color_enabled(sys.stderr) else "vh-lite: error:"
-    print(f"{prefix} {text}", file=sys.stderr, flush=True)
+    print(f"{prefix} {sanitize(text)}", file=sys.stderr, flush=True)
 
 
 def links_enabled(stream: IO[str]) -> bool:

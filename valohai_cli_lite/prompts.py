@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from .errors import UsageError, VhLiteError, register_secret
+from .errors import UsageError, VhLiteError, check_token, register_secret
 
 
 def stdin_is_terminal() -> bool:
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
+    from .output import is_terminal
+
+    return is_terminal(sys.stdin)
 
 
 def ask(text: str, default: str | None = None) -> str:
@@ -23,6 +22,10 @@ def ask(text: str, default: str | None = None) -> str:
     if not line:
         raise VhLiteError("no answer: standard input ended at a prompt")
     return line.strip() or (default or "")
+
+
+def ask_token(text: str) -> str:
+    return check_token(ask_secret(text), "the prompt")
 
 
 def ask_secret(text: str) -> str:
@@ -47,10 +50,8 @@ def read_token_from_stdin() -> str:
         raise UsageError(
             "no token on standard input", hint="pipe it in: vh-lite login --with-token < token.txt"
         )
-    if any(ch.isspace() for ch in token):
-        raise UsageError("the token read from standard input contains spaces or several lines")
     register_secret(token)
-    return token
+    return check_token(token, "standard input")
 
 
 def read_password_from_stdin() -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .config import ConfigStore, Profile
+from .client import ValohaiClient
+from .config import DEFAULT_PROFILE, ConfigStore, Profile
 from .credentials import CredentialStore
-from .errors import AuthError
+from .errors import AuthError, check_token
 from .hosts import DEFAULT_HOST, normalize_host
 
 # Ours first, then the name Valohai's API tutorial uses, then the official `vh` client's.
@@ -21,7 +22,19 @@ class ActiveCredentials:
     token: str = field(repr=False)  # repr=False: never in a traceback or debug dump
     source: str  # for humans: "the VH_API_TOKEN environment variable", a file path, ...
     source_kind: str  # "env", "keyring" or "file"
+    # What to do when the server rejects the token: depends on where the token came from.
+    rejected_hint: str
     username: str | None = None
+
+    def client(self) -> ValohaiClient:
+        return ValohaiClient(self.host, self.token, rejected_hint=self.rejected_hint)
+
+
+def login_command(profile_name: str) -> str:
+    """How to log in to this profile, for hints."""
+    if profile_name == DEFAULT_PROFILE:
+        return "vh-lite login"
+    return f"vh-lite --profile {profile_name} login"
 
 
 def env_token() -> tuple[str, str] | None:
@@ -49,16 +62,24 @@ def resolve_credentials(
     profile: Profile | None = config.get(profile_name)
     if from_env is not None:
         var, token = from_env
-        host = env_host() or (profile.host if profile else DEFAULT_HOST)
-        return ActiveCredentials(host, token, f"the {var} environment variable", "env")
+        check_token(token, f"the {var} environment variable")
+        return ActiveCredentials(
+            default_host(profile), token, f"the {var} environment variable", "env",
+            rejected_hint=f"the token in {var} was rejected: update or unset {var}",
+        )  # fmt: skip
     if profile is None or profile.token_store is None:
         raise AuthError(
             f"not logged in (profile {profile_name!r})",
-            hint="run 'vh-lite login', or set VH_API_TOKEN",
+            hint=f"run '{login_command(profile_name)}', or set VH_API_TOKEN",
         )
     token = credentials.load(profile_name, profile.token_store, profile.keyring_backend)
-    in_keyring = profile.token_store == "keyring"  # noqa: S105 (a store name, not a secret)
-    source = "the system keyring" if in_keyring else str(credentials.file_path)
+    source = "the system keyring" if profile.in_keyring else str(credentials.file_path)
     return ActiveCredentials(
-        profile.host, token, source, profile.token_store, username=profile.username
-    )
+        profile.host, token, source, profile.token_store,
+        rejected_hint=f"log in again: {login_command(profile_name)}", username=profile.username,
+    )  # fmt: skip
+
+
+def default_host(profile: Profile | None) -> str:
+    """VH_HOST, then VALOHAI_HOST, then the profile's host, then app.valohai.com."""
+    return env_host() or (profile.host if profile else DEFAULT_HOST)

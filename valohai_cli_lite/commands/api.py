@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import output
-from ..client import ValohaiClient, raise_for_status, with_query
+from ..client import with_query
 from ..errors import UsageError
 from ..hosts import API_PREFIX, api_url
 from ..progress import pages_with_progress, progress_allowed
@@ -64,7 +64,7 @@ def api(
             "--method",
             "-X",
             show_default=False,
-            help="HTTP method [default: GET, or POST when --field is given].",
+            help="HTTP method (default: GET, or POST when --field is given).",
         ),
     ] = None,
     field: Annotated[
@@ -101,7 +101,7 @@ def api(
         raise UsageError("--paginate and --include cannot be combined")
     creds = app_context(ctx).active_credentials()
     url = _resolve_url(creds.host, path)
-    with ValohaiClient(creds.host, creds.token) as client:
+    with creds.client() as client:
         if paginate:
             if fields:
                 url = with_query(url, fields)
@@ -120,7 +120,7 @@ def api(
             for name, value in response.headers.items():
                 sys.stdout.write(f"{name}: {value}\n")
             sys.stdout.write("\n")
-        raise_for_status(response)
+        client.raise_for_status(response)
         try:
             decoded, is_json = response.json(), True
         except ValueError:

@@ -10,16 +10,18 @@ from .. import output
 from ..client import ValohaiClient
 from ..config import Profile
 from ..context import AppContext
+from ..credentials import KeyringUnavailable
 from ..errors import ApiError, AuthError, NetworkError, UsageError, VhLiteError
 from ..hosts import DEFAULT_HOST, normalize_host, tokens_page
 from ..prompts import (
     ask,
     ask_secret,
+    ask_token,
     read_password_from_stdin,
     read_token_from_stdin,
     stdin_is_terminal,
 )
-from ..session import env_host, env_token
+from ..session import default_host, env_token
 from .common import app_context
 
 # get-token answers these codes for accounts that cannot use a password from a client.
@@ -40,12 +42,14 @@ def _warn_if_env_token_in_force() -> None:
 
 def _choose_host(app: AppContext, flag: str | None, interactive: bool) -> str:
     """--host, else (prompting with) VH_HOST/VALOHAI_HOST, the profile's host, the default."""
-    if flag:
+    if flag is not None:
         return normalize_host(flag)
-    profile = app.config.get(app.profile)
-    default = env_host() or (profile.host if profile else DEFAULT_HOST)
-    if interactive:
-        return normalize_host(ask("Valohai host", default=default))
+    default = default_host(app.config.get(app.profile))
+    while interactive:
+        try:
+            return normalize_host(ask("Valohai host", default=default))
+        except UsageError as exc:  # a typo at a prompt deserves another try, not an exit
+            output.message(f"{exc.message}; try again.")
     return default
 
 
@@ -63,7 +67,7 @@ def _token_from_password(
             )
             if interactive:
                 output.message(explanation.capitalize() + ".")
-                return ask_secret("Paste the API token (hidden)")
+                return ask_token("Paste the API token (hidden)")
             raise AuthError(explanation, hint="then run: vh-lite login --with-token") from None
         if exc.status is not None and 400 <= exc.status < 500:
             raise AuthError(f"login failed: {exc.message}") from None
@@ -80,7 +84,7 @@ def _obtain_token(
 ) -> str:
     if with_token:
         if stdin_is_terminal():
-            return ask_secret("Paste your API token (hidden)")
+            return ask_token("Paste your API token (hidden)")
         return read_token_from_stdin()
     if username is not None:
         if password_stdin:
@@ -102,7 +106,7 @@ def _obtain_token(
     )
     entered = ask("Username (leave empty to paste an API token)", default="")
     if not entered:
-        return ask_secret("API token (hidden)")
+        return ask_token("API token (hidden)")
     return _token_from_password(client, entered, ask_secret("Password (hidden)"), interactive)
 
 
@@ -113,8 +117,8 @@ def login(
         typer.Option(
             "--host",
             metavar="URL",
-            help="Valohai installation URL [default: the profile's host, else "
-            "https://app.valohai.com].",
+            help="Valohai installation URL (default: "
+            "VH_HOST, the profile's host, else https://app.valohai.com).",
             show_default=False,
         ),
     ] = None,
@@ -205,7 +209,15 @@ def logout(ctx: typer.Context) -> None:
     """Remove the stored token and the profile's settings."""
     app = app_context(ctx)
     profile = app.config.get(app.profile)
-    removed = app.credentials.delete(app.profile)
+    try:
+        removed = app.credentials.delete(
+            app.profile, in_keyring=profile is not None and profile.in_keyring
+        )
+    except KeyringUnavailable as exc:
+        raise VhLiteError(
+            f"cannot remove the token from the system keyring: {exc}; still logged in",
+            hint="unlock the keyring and run 'vh-lite logout' again",
+        ) from None
     if profile is None and not removed:
         raise VhLiteError(f"not logged in (profile '{app.profile}'); nothing to log out of")
     app.config.update(app.profile, lambda _old: None)
@@ -239,7 +251,7 @@ def _status_report(app: AppContext) -> tuple[dict[str, Any], VhLiteError | None]
     if creds.source_kind == "env":
         report["profile"] = None
     problem: VhLiteError | None = None
-    with ValohaiClient(creds.host, creds.token) as client:
+    with creds.client() as client:
         try:
             user = client.me()
         except AuthError as exc:

@@ -1,4 +1,4 @@
-"""Pieces every command module uses: the shared context and option types."""
+"""What every command module uses to reach the shared AppContext."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ FormatOption = Annotated[
     OutputFormat | None,
     typer.Option(
         "--format", envvar="VH_FORMAT", case_sensitive=False, show_default=False, metavar="FORMAT",
-        help="Output format [default: table on a terminal, plain tab-separated lines in a pipe].",
+        help="Output format (default: table on a terminal, plain tab-separated lines in a pipe).",
     ),
 ]  # fmt: skip
 JsonOption = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]

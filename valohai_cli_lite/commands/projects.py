@@ -91,7 +91,7 @@ def list_projects(
     # Ask for no more than needed when the first `limit` projects are exactly the answer.
     page_size = min(DEFAULT_PAGE_SIZE, limit) if limit and unfiltered else DEFAULT_PAGE_SIZE
     streams = output_format == OutputFormat.jsonl.value
-    with ValohaiClient(creds.host, creds.token) as client:
+    with creds.client() as client:
         pages = pages_with_progress(
             client.iter_projects(page_size=page_size),
             "project",
@@ -137,7 +137,7 @@ def show_project(
     """Show one project: by id, by name, or by OWNER/NAME."""
     output_format, chosen_fields = chosen_format(ctx, fmt, as_json, fields)
     creds = app_context(ctx).active_credentials()
-    with ValohaiClient(creds.host, creds.token) as client:
+    with creds.client() as client:
         if _UUID.match(project):
             try:
                 record = client.get_project(project)

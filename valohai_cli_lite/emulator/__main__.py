@@ -25,6 +25,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = _non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be at most 65535, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = EmulatorConfig()
     parser = argparse.ArgumentParser(
@@ -37,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--port",
-        type=_non_negative_int,
+        type=_port,
         default=defaults.port,
         help="port to listen on; 0 picks a free one (default: %(default)s)",
     )
@@ -77,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = EmulatorConfig(
+        record_requests=False,  # a long-running emulator must not grow without bound
         token=args.token,
         projects=args.projects,
         page_size=args.page_size,

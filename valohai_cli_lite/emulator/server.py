@@ -54,6 +54,8 @@ class EmulatorConfig:
     # Hand-written projects served after the generated ones (duplicate names, hostile text...).
     extra_projects: list[dict[str, Any]] = field(default_factory=list)
     verbose: bool = False
+    # Keep every request in Emulator.requests (tests read them); off for the command line.
+    record_requests: bool = True
 
     @property
     def project_count(self) -> int:
@@ -265,7 +267,7 @@ def get_token(request: RecordedRequest, config: EmulatorConfig) -> Reply:
 
 def users_me(request: RecordedRequest, config: EmulatorConfig) -> Reply:
     if request.method != "GET":
-        return _method_not_allowed(request.method, "GET, HEAD, OPTIONS")
+        return _method_not_allowed(request.method, "GET")
     user = next((u for u in config.users if u.username == config.token_user), None)
     if user is None:
         return not_found()
@@ -290,7 +292,7 @@ def answer(request: RecordedRequest, config: EmulatorConfig, base_url: str) -> R
         return users_me(request, config)
     if parts and parts[0] == "projects" and len(parts) <= 2:
         if request.method != "GET":
-            return _method_not_allowed(request.method, "GET, HEAD, OPTIONS")
+            return _method_not_allowed(request.method, "GET")
         if len(parts) == 1:
             return json_reply(200, paginate_projects(config, base_url, request.path, request.query))
         index = find_project_index(parts[1], config.projects)
@@ -460,6 +462,8 @@ class Emulator:
         return f"http://{host}:{self.port}"
 
     def record(self, request: RecordedRequest) -> None:
+        if not self.config.record_requests:
+            return
         with self._lock:
             self.requests.append(request)
 
