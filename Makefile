@@ -3,17 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint typecheck unit demo docs clean
+.PHONY: test lint typecheck unit demo docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
 	touch $@
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e . --config-settings editable_mode=compat
 	touch $@
 
 ## make test: ruff, mypy --strict and the whole pytest suite
@@ -33,9 +33,13 @@ unit: $(VENV)/.installed-test
 demo: $(VENV)/.installed
 	$(BIN)/python -m valohai_cli_lite.demo
 
+## make bench: vh-lite against the official client, side by side; updates docs/performance.md
+bench: $(VENV)/.installed
+	$(BIN)/python tests/benchmarks/bench.py --write-docs
+
 ## make docs: regenerate the command reference from the CLI itself
 docs: $(VENV)/.installed
 	$(BIN)/python -m valohai_cli_lite.reference > docs/commands.md
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) .bench .mypy_cache .ruff_cache .pytest_cache *.egg-info

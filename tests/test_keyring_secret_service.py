@@ -37,6 +37,17 @@ def test_login_stores_the_token_in_the_keyring_and_in_no_file(
     listing = cli.run("projects", "list", "--json")
     assert listing.returncode == 0, listing.stderr
     assert len(json.loads(listing.stdout)) == 250
+    # The same token through the keyring library itself (the fast secretstorage read is
+    # skipped when PYTHON_KEYRING_BACKEND chooses a backend).
+    forced = cli.run(
+        "projects",
+        "list",
+        "--json",
+        "--limit",
+        "1",
+        env={"PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring"},
+    )
+    assert forced.returncode == 0, forced.stderr
     status = cli.run("auth", "status")
     assert "Token from: the system keyring" in status.stdout
 

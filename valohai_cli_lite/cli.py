@@ -18,19 +18,6 @@ Log in once with `vh-lite login`, then `vh-lite projects list`.
 Exit codes: 0 ok, 1 error, 2 usage, 4 authentication needed or rejected, 130 interrupted.
 """
 
-app = typer.Typer(
-    name="vh-lite",
-    help=HELP,
-    no_args_is_help=True,
-    # Typer's pretty tracebacks print local variables, which can hold a token.
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-auth_app = typer.Typer(
-    help="Log in and out, and inspect the active credentials.", no_args_is_help=True
-)
-projects_app = typer.Typer(help="Work with Valohai projects.", no_args_is_help=True)
-
 
 def _complete_profiles(incomplete: str) -> list[str]:
     """Shell completion of --profile from config.json; silent on any problem."""
@@ -49,7 +36,6 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     profile: Annotated[
@@ -76,23 +62,73 @@ def root(
     ctx.obj = AppContext(validate_profile_name(profile))
 
 
-def _register() -> None:
-    from .commands import api, auth, projects
-
-    app.command("login")(auth.login)
-    app.command("logout")(auth.logout)
-    auth_app.command("login")(auth.login)
-    auth_app.command("logout")(auth.logout)
-    auth_app.command("status")(auth.status)
-    auth_app.command("token")(auth.token)
-    projects_app.command("list")(projects.list_projects)
-    projects_app.command("show")(projects.show_project)
-    app.command("api")(api.api)
-    app.add_typer(auth_app, name="auth")
-    app.add_typer(projects_app, name="projects")
+# Top-level command words and the command module that implements them.
+COMMAND_MODULES = {"login": "auth", "logout": "auth", "auth": "auth", "projects": "projects",
+                   "api": "api"}  # fmt: skip
 
 
-_register()
+def build_app(command: str | None = None) -> typer.Typer:
+    """The Typer app; with `command`, only the part of the tree that command needs.
+
+    Building every command costs imports and signature introspection on every run, so a run
+    of `vh-lite projects list` builds only the projects group. Help, completion, typos and
+    the reference generator get the whole tree (command=None).
+    """
+    app = typer.Typer(
+        name="vh-lite",
+        help=HELP,
+        no_args_is_help=True,
+        # Typer's pretty tracebacks print local variables, which can hold a token.
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(root)
+    wanted = COMMAND_MODULES.get(command or "")
+    if wanted in (None, "auth"):
+        from .commands import auth
+
+        app.command("login")(auth.login)
+        app.command("logout")(auth.logout)
+        auth_app = typer.Typer(
+            help="Log in and out, and inspect the active credentials.", no_args_is_help=True
+        )
+        auth_app.command("login")(auth.login)
+        auth_app.command("logout")(auth.logout)
+        auth_app.command("status")(auth.status)
+        auth_app.command("token")(auth.token)
+        app.add_typer(auth_app, name="auth")
+    if wanted in (None, "api"):
+        from .commands import api
+
+        app.command("api")(api.api)
+    if wanted in (None, "projects"):
+        from .commands import projects
+
+        projects_app = typer.Typer(help="Work with Valohai projects.", no_args_is_help=True)
+        projects_app.command("list")(projects.list_projects)
+        projects_app.command("show")(projects.show_project)
+        app.add_typer(projects_app, name="projects")
+    return app
+
+
+_OPTIONS_WITH_VALUES = {"--profile", "-p"}
+
+
+def command_word(args: list[str]) -> str | None:
+    """The first command word on the command line (skipping global options), if any."""
+    if any(name.endswith("_COMPLETE") for name in os.environ):
+        return None  # shell completion needs the whole tree
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _OPTIONS_WITH_VALUES:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg if arg in COMMAND_MODULES else None
+        elif arg in ("-h", "--help"):
+            return None
+    return None
 
 
 def _silence_stdout() -> None:
@@ -104,14 +140,18 @@ def _silence_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(sys.argv[1:] if argv is None else argv))
+
+
+def run(args: list[str]) -> int:
+    """Run one command line; returns the exit code. Every expected failure ends here."""
     from typer._click import exceptions as click_exceptions
 
     from . import output
 
-    args = sys.argv[1:] if argv is None else argv
     output.guard_stdout()
     try:
-        command = typer.main.get_command(app)
+        command = typer.main.get_command(build_app(command_word(args)))
         code = command.main(args=args, prog_name="vh-lite", standalone_mode=False)
         code = code if isinstance(code, int) else EXIT_OK
     except VhLiteError as exc:
@@ -125,7 +165,6 @@ def main(argv: list[str] | None = None) -> None:
         output.error_line("aborted: no input")
         code = EXIT_ERROR
     except KeyboardInterrupt:
-        print(file=sys.stderr)
         code = EXIT_INTERRUPTED
     except (output.StdoutClosed, BrokenPipeError):
         _silence_stdout()
@@ -143,5 +182,5 @@ def main(argv: list[str] | None = None) -> None:
         )
         code = EXIT_ERROR
     if code == EXIT_INTERRUPTED:
-        print(file=sys.stderr)
-    sys.exit(code)
+        print(file=sys.stderr)  # end the line the ^C left behind
+    return code

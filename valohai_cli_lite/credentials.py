@@ -11,9 +11,8 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from .errors import AuthError, check_token
 from .fileio import locked, read_json_file, write_json_atomically
@@ -34,8 +33,7 @@ class KeyringUnavailable(Exception):
     """The keyring cannot be used right now; the message says why, in user terms."""
 
 
-@dataclass(frozen=True)
-class StoredAt:
+class StoredAt(NamedTuple):
     kind: StoreKind
     description: str  # shown to users: "the system keyring (SecretService)" or a file path
     keyring_backend: str | None = None
@@ -113,6 +111,34 @@ def _usable_backend(recorded: str | None = None) -> KeyringBackend:
     return _with_deadline(find)
 
 
+SECRET_SERVICE_BACKEND = "keyring.backends.SecretService.Keyring"  # noqa: S105 (a class path)
+
+
+def _read_secret_service(service: str, account: str) -> str | None:
+    """Read the item keyring's SecretService backend wrote, through secretstorage (the
+    library that backend uses) without importing keyring: ~50 ms less on every command.
+
+    Returns None when the item is not in the default collection (keyring may have been
+    configured to use another one); raises KeyringUnavailable when anything is locked, so
+    the caller falls back to keyring itself, which knows how to ask for an unlock.
+    """
+    import secretstorage
+
+    connection = secretstorage.dbus_init()
+    try:
+        collection = secretstorage.get_default_collection(connection)
+        if collection.is_locked():
+            raise KeyringUnavailable("the default keyring collection is locked")
+        for item in collection.search_items({"service": service, "username": account}):
+            if item.is_locked():
+                raise KeyringUnavailable("the keyring item is locked")
+            secret: bytes = item.get_secret()
+            return secret.decode("utf-8")
+        return None
+    finally:
+        connection.close()
+
+
 class CredentialStore:
     """Stores one token per profile in the keyring or, as a fallback, in credentials.json."""
 
@@ -135,8 +161,17 @@ class CredentialStore:
         return StoredAt("keyring", f"the system keyring ({_describe_backend(name)})", name)
 
     def _load_from_keyring(self, profile: str, recorded_backend: str | None) -> str | None:
-        backend = _usable_backend(recorded_backend)
         account = self._keyring_account(profile)
+        if recorded_backend == SECRET_SERVICE_BACKEND and not os.environ.get(
+            "PYTHON_KEYRING_BACKEND"
+        ):
+            try:
+                token = _with_deadline(lambda: _read_secret_service(KEYRING_SERVICE, account))
+            except KeyringUnavailable:
+                token = None  # locked, or something unusual: let keyring itself handle it
+            if token is not None:
+                return token
+        backend = _usable_backend(recorded_backend)
         return _with_deadline(lambda: backend.get_password(KEYRING_SERVICE, account))
 
     def _delete_from_keyring(self, profile: str) -> bool:

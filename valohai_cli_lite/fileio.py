@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +55,8 @@ def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     A crash at any point leaves either the old file or the new one, never a truncated one,
     and the file is 0600 from its first byte (mkstemp creates it so).
     """
+    import tempfile
+
     ensure_private_dir(path.parent)
     payload = json.dumps(data, indent=2, sort_keys=True) + "\n"
     try:

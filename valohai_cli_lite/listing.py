@@ -8,9 +8,7 @@ fetching stops as soon as enough items are in hand.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import UsageError
 from .fields import get_path
@@ -20,8 +18,7 @@ SORTABLE_FIELDS = ("name", "ctime", "mtime", "execution_count", "last_execution_
 Project = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class SortKey:
+class SortKey(NamedTuple):
     field: str
     descending: bool
 
@@ -36,8 +33,7 @@ class SortKey:
         return cls(field, text.startswith("-"))
 
 
-@dataclass(frozen=True)
-class ListQuery:
+class ListQuery(NamedTuple):
     owner: str | None = None
     search: str | None = None
     sort: SortKey | None = None
@@ -61,6 +57,8 @@ def _matches(query: ListQuery) -> Callable[[Project], bool]:
 
 
 def _timestamp(value: Any) -> float | None:
+    from datetime import datetime, timezone
+
     if not isinstance(value, str) or not value:
         return None
     try:

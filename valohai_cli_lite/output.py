@@ -6,12 +6,15 @@ plain lines and JSON, and only this module asks whether a stream is a terminal.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import sys
-from datetime import datetime, timezone
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 # C0 controls, DEL, C1 controls and the bidirectional overrides. Data from the server must
 # never move the cursor, clear the screen, start an escape sequence or reorder what a person
@@ -108,16 +111,23 @@ def _stdout_is_unicode() -> bool:
     return encoding in ("utf8", "utf16", "utf32")
 
 
+@functools.cache
+def _encoder(compact: bool) -> json.JSONEncoder:
+    """One encoder per style for the whole run: json.dumps with options builds a new one per
+    call, which is most of the cost of writing 10,000 JSONL lines."""
+    ascii_only = not _stdout_is_unicode()
+    if compact:
+        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=ascii_only)
+    return json.JSONEncoder(indent=2, ensure_ascii=ascii_only)
+
+
 def json_text(value: Any, *, compact: bool) -> str:
     """JSON as text: indented for people, compact (and much faster to encode) for programs.
 
     Non-ASCII stays readable when stdout can encode it, and is \\u-escaped otherwise, so
     output never fails on a terminal with a narrow encoding.
     """
-    ascii_only = not _stdout_is_unicode()
-    if compact:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=ascii_only)
-    return json.dumps(value, indent=2, ensure_ascii=ascii_only)
+    return _encoder(compact).encode(value)
 
 
 def write_json(value: Any) -> None:
@@ -128,6 +138,8 @@ def write_json(value: Any) -> None:
 
 def relative_time(iso: str | None, now: datetime | None = None) -> str:
     """'3 days ago' for a timestamp; the raw text when it cannot be parsed; '' for none."""
+    from datetime import datetime, timezone
+
     if not iso:
         return ""
     try:

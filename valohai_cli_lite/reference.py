@@ -72,9 +72,9 @@ def render_reference() -> str:
     from typer._click.core import Context
     from typer.core import TyperGroup
 
-    from .cli import app
+    from .cli import build_app
 
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(build_app())
     lines = [HEADER]
 
     def walk(command: Any, path: list[str], parent: Any) -> None:

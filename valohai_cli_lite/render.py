@@ -7,14 +7,11 @@ message for an empty human listing goes to stderr.
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import Enum
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 from .fields import cell_text, get_path, select_fields, validate_fields
 from .output import (
@@ -40,8 +37,7 @@ class OutputFormat(str, Enum):
 PLAIN = "plain"
 
 
-@dataclass(frozen=True)
-class RecordKind:
+class RecordKind(NamedTuple):
     noun: str  # "project"
     known_fields: Sequence[str]
     delimited_columns: Sequence[str]  # CSV/TSV default columns
@@ -65,6 +61,9 @@ def _is_time(path: str) -> bool:
 def _write_delimited(records: Sequence[dict[str, Any]], columns: Sequence[str], sep: str) -> None:
     # Quoting as the csv module does it, so values with separators, quotes or newlines survive a
     # round trip through any CSV reader.
+    import csv
+    import io
+
     # The csv module quotes a value holding "\r" only when "\r" is in the line terminator, so
     # rows are written with "\r\n" and the terminator is then turned into a Unix "\n".
     buffer = io.StringIO()

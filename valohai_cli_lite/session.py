@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .client import ValohaiClient
 from .config import DEFAULT_PROFILE, ConfigStore, Profile
@@ -16,15 +16,17 @@ TOKEN_ENV_VARS = ("VH_API_TOKEN", "VALOHAI_TOKEN")
 HOST_ENV_VARS = ("VH_HOST", "VALOHAI_HOST")
 
 
-@dataclass(frozen=True)
-class ActiveCredentials:
+class ActiveCredentials(NamedTuple):
     host: str
-    token: str = field(repr=False)  # repr=False: never in a traceback or debug dump
+    token: str  # never in repr(): see __repr__
     source: str  # for humans: "the VH_API_TOKEN environment variable", a file path, ...
     source_kind: str  # "env", "keyring" or "file"
     # What to do when the server rejects the token: depends on where the token came from.
     rejected_hint: str
     username: str | None = None
+
+    def __repr__(self) -> str:  # never the token, in a traceback or a debug dump
+        return f"ActiveCredentials(host={self.host!r}, source={self.source!r})"
 
     def client(self) -> ValohaiClient:
         return ValohaiClient(self.host, self.token, rejected_hint=self.rejected_hint)

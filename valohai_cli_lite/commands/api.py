@@ -13,6 +13,7 @@ from ..errors import UsageError
 from ..hosts import API_PREFIX, api_url
 from ..progress import pages_with_progress, progress_allowed
 from .common import app_context
+from .options import DEFAULT_MAX_CONCURRENCY, MaxConcurrencyOption
 
 _QUERY_METHODS = {"GET", "HEAD", "DELETE"}
 
@@ -91,6 +92,7 @@ def api(
             "--include", "-i", help="Print the response status line and headers before the body."
         ),
     ] = False,
+    max_concurrency: MaxConcurrencyOption = DEFAULT_MAX_CONCURRENCY,
 ) -> None:
     """Make an authenticated request to any Valohai API endpoint and print the response."""
     fields = _parse_fields(field or [])
@@ -106,7 +108,9 @@ def api(
             if fields:
                 url = with_query(url, fields)
             pages = pages_with_progress(
-                client.iter_pages(url), "item", enabled=progress_allowed(False)
+                client.iter_pages(url, max_concurrency=max_concurrency),
+                "item",
+                enabled=progress_allowed(False),
             )
             output.write_json([item for page in pages for item in page])
             return

@@ -28,6 +28,16 @@ FieldsOption = Annotated[
 ]  # fmt: skip
 
 
+DEFAULT_MAX_CONCURRENCY = 8
+MaxConcurrencyOption = Annotated[
+    int,
+    typer.Option(
+        "--max-concurrency", min=1, metavar="N",
+        help="Fetch at most N pages at once once the total is known (1: one after another).",
+    ),
+]  # fmt: skip
+
+
 def chosen_format(
     ctx: typer.Context, fmt: OutputFormat | None, json_flag: bool, fields: str | None
 ) -> tuple[str, list[str] | None]:

@@ -14,7 +14,14 @@ from ..listing import SORTABLE_FIELDS, ListQuery, SortKey, apply_query
 from ..progress import pages_with_progress, progress_allowed
 from ..render import OutputFormat, RecordKind, write_record, write_records
 from .common import app_context
-from .options import FieldsOption, FormatOption, JsonOption, chosen_format
+from .options import (
+    DEFAULT_MAX_CONCURRENCY,
+    FieldsOption,
+    FormatOption,
+    JsonOption,
+    MaxConcurrencyOption,
+    chosen_format,
+)
 
 PROJECT = RecordKind(
     noun="project",
@@ -80,6 +87,7 @@ def list_projects(
             show_default=False,
         ),
     ] = None,
+    max_concurrency: MaxConcurrencyOption = DEFAULT_MAX_CONCURRENCY,
 ) -> None:
     """List every project you can see (all pages)."""
     output_format, chosen_fields = chosen_format(ctx, fmt, as_json, fields)
@@ -88,22 +96,27 @@ def list_projects(
     )
     creds = app_context(ctx).active_credentials()
     unfiltered = owner is None and search is None and query.sort is None
-    # Ask for no more than needed when the first `limit` projects are exactly the answer.
-    page_size = min(DEFAULT_PAGE_SIZE, limit) if limit and unfiltered else DEFAULT_PAGE_SIZE
+    # When the first `limit` projects are exactly the answer, fetch no more than that.
+    wanted = limit if unfiltered else None
+    page_size = min(DEFAULT_PAGE_SIZE, wanted) if wanted else DEFAULT_PAGE_SIZE
     streams = output_format == OutputFormat.jsonl.value
     with creds.client() as client:
+        all_pages = client.iter_projects(
+            page_size=page_size, max_concurrency=max_concurrency, stop_after=wanted
+        )
         pages = pages_with_progress(
-            client.iter_projects(page_size=page_size),
-            "project",
-            enabled=progress_allowed(streams),
-            wanted=limit if unfiltered else None,
+            all_pages, "project", enabled=progress_allowed(streams), wanted=wanted
         )
         write_records(apply_query(pages, query), output_format, PROJECT, chosen_fields)
 
 
 def _find_by_name(client: ValohaiClient, wanted: str) -> dict[str, Any]:
     owner, _, name = wanted.rpartition("/")
-    pages = pages_with_progress(client.iter_projects(), "project", enabled=progress_allowed(False))
+    pages = pages_with_progress(
+        client.iter_projects(max_concurrency=DEFAULT_MAX_CONCURRENCY),
+        "project",
+        enabled=progress_allowed(False),
+    )
     matches = [
         project for page in pages for project in page
         if project.get("name") == name
