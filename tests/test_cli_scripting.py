@@ -274,3 +274,11 @@ def test_version(cli: CliRunner) -> None:
     from valohai_cli_lite import __version__
 
     assert ok(cli, "--version") == f"vh-lite {__version__}\n"
+
+
+def test_concurrency_does_not_change_the_output(cli: CliRunner, env: dict[str, str]) -> None:
+    one_by_one = ok(cli, "projects", "list", "--format", "jsonl", "--max-concurrency", "1")
+    concurrent = ok(cli, "projects", "list", "--format", "jsonl")
+    assert one_by_one == concurrent
+    assert len(concurrent.splitlines()) == 250
+    assert cli.run("projects", "list", "--max-concurrency", "0").returncode == 2

@@ -172,3 +172,47 @@ def test_relative_next_link_is_resolved_against_the_host() -> None:
     respx.get(PROJECTS, params={"offset": "1"}).respond(json=_page(range(1, 2), None, 2))
     with ValohaiClient(HOST, TEST_TOKEN) as client:
         assert sum(len(page.results) for page in client.iter_projects()) == 2
+
+
+def test_concurrent_pages_arrive_in_order_and_complete() -> None:
+    config = EmulatorConfig(token=TEST_TOKEN, projects=950, page_size=100, latency_ms=5)
+    with Emulator(config) as emu, ValohaiClient(emu.base_url, TEST_TOKEN) as client:
+        sequential = [p["id"] for page in client.iter_projects() for p in page.results]
+        emu.requests.clear()
+        concurrent = [
+            p["id"] for page in client.iter_projects(max_concurrency=8) for p in page.results
+        ]
+        offsets = sorted(int(r.query["offset"][0]) for r in emu.requests)
+    assert concurrent == sequential
+    assert len(concurrent) == 950
+    assert offsets == list(range(0, 950, 100))  # every page once, by offset
+
+
+def test_concurrency_adapts_to_the_servers_page_cap() -> None:
+    config = EmulatorConfig(token=TEST_TOKEN, projects=95, page_size=10)  # caps limit at 10
+    with Emulator(config) as emu, ValohaiClient(emu.base_url, TEST_TOKEN) as client:
+        ids = [p["id"] for page in client.iter_projects(max_concurrency=4) for p in page.results]
+        limits = {r.query["limit"][0] for r in emu.requests[1:]}
+    assert len(ids) == 95
+    assert len(set(ids)) == 95
+    assert limits == {"10"}
+
+
+def test_stop_after_bounds_the_requests() -> None:
+    config = EmulatorConfig(token=TEST_TOKEN, projects=1000, page_size=100)
+    with Emulator(config) as emu, ValohaiClient(emu.base_url, TEST_TOKEN) as client:
+        pages = list(client.iter_projects(max_concurrency=8, stop_after=250))
+        requests = len(emu.requests)
+    assert sum(len(p.results) for p in pages) == 300  # whole pages; the caller trims
+    assert requests == 3
+
+
+@respx.mock
+def test_a_failing_page_stops_a_concurrent_listing() -> None:
+    respx.get(PROJECTS, params={"offset": "0"}).respond(
+        json=_page(range(2), f"{PROJECTS}?limit=2&offset=2", 6)
+    )
+    respx.get(PROJECTS, params={"offset": "2"}).respond(json=_page(range(2, 4), None, 6))
+    respx.get(PROJECTS, params={"offset": "4"}).respond(503)
+    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="503"):
+        list(client.iter_projects(max_concurrency=4))
