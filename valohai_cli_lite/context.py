@@ -23,4 +23,4 @@ class AppContext:
         return CredentialStore(self.config.directory)
 
     def active_credentials(self) -> ActiveCredentials:
-        return resolve_credentials(self.profile, self.config, self.credentials)
+        return resolve_credentials(self.profile, lambda: self.config, lambda: self.credentials)

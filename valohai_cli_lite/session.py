@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import NamedTuple
 
 from .client import ValohaiClient
@@ -57,25 +58,33 @@ def env_host() -> str | None:
 
 
 def resolve_credentials(
-    profile_name: str, config: ConfigStore, credentials: CredentialStore
+    profile_name: str,
+    config: Callable[[], ConfigStore],
+    credentials: Callable[[], CredentialStore],
 ) -> ActiveCredentials:
-    """The credentials in force, or AuthError (exit 4) telling the user how to log in."""
+    """The credentials in force, or AuthError (exit 4) telling the user how to log in.
+
+    The stores are passed as getters: with a token and a host in the environment (CI),
+    nothing on disk is needed and the config directory is never even located.
+    """
     from_env = env_token()
-    profile: Profile | None = config.get(profile_name)
     if from_env is not None:
         var, token = from_env
         check_token(token, f"the {var} environment variable")
+        host = env_host() or default_host(config().get(profile_name))
         return ActiveCredentials(
-            default_host(profile), token, f"the {var} environment variable", "env",
+            host, token, f"the {var} environment variable", "env",
             rejected_hint=f"the token in {var} was rejected: update or unset {var}",
         )  # fmt: skip
+    profile = config().get(profile_name)
+    store = credentials()
     if profile is None or profile.token_store is None:
         raise AuthError(
             f"not logged in (profile {profile_name!r})",
             hint=f"run '{login_command(profile_name)}', or set VH_API_TOKEN",
         )
-    token = credentials.load(profile_name, profile.token_store, profile.keyring_backend)
-    source = "the system keyring" if profile.in_keyring else str(credentials.file_path)
+    token = store.load(profile_name, profile.token_store, profile.keyring_backend)
+    source = "the system keyring" if profile.in_keyring else str(store.file_path)
     return ActiveCredentials(
         profile.host, token, source, profile.token_store,
         rejected_hint=f"log in again: {login_command(profile_name)}", username=profile.username,

@@ -191,6 +191,15 @@ def floors(url: str, runs: int) -> dict[str, float]:
     python = statistics.median(
         run_once([sys.executable, "-c", "pass"], dict(os.environ)).seconds for _ in range(runs)
     )
+    # The two runtime dependencies every API command needs, imported and nothing else done
+    # (httpcore is what httpx loads when its first Client is made).
+    deps = statistics.median(
+        run_once(
+            [sys.executable, "-c", "import typer, httpx, httpcore, os; os._exit(0)"],
+            dict(os.environ),
+        ).seconds
+        for _ in range(runs)
+    )
     import urllib.request
 
     from valohai_cli_lite.emulator.data import make_project
@@ -219,7 +228,7 @@ def floors(url: str, runs: int) -> dict[str, float]:
             for project in json.loads(page)["results"]:
                 sink.write(json.dumps(project, separators=(",", ":")) + "\n")
     cpu = time.perf_counter() - started
-    return {"python": python, "round_trip": statistics.median(trips), "cpu_10k": cpu}
+    return {"python": python, "deps": deps, "round_trip": statistics.median(trips), "cpu_10k": cpu}
 
 
 def main() -> int:
@@ -436,6 +445,8 @@ def render(rows: list[Row], measured_floors: dict[str, float]) -> str:
         "Floors measured in the same run:",
         "",
         f"- `python -c pass`: {measured_floors['python']:.3f} s",
+        f"- a process that only imports typer and httpx (+httpcore): "
+        f"{measured_floors['deps']:.3f} s",
         f"- one HTTP round trip to the emulator (warm, in-process): "
         f"{measured_floors['round_trip'] * 1000:.2f} ms",
         f"- CPU to parse 100 pages and print 10,000 projects as JSONL (in-process): "
