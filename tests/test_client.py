@@ -7,7 +7,12 @@ import pytest
 import respx
 from conftest import TEST_TOKEN
 
-from valohai_cli_lite.client import ValohaiClient, error_code_from_body, error_message_from_body
+from valohai_cli_lite.client import (
+    ClientSettings,
+    ValohaiClient,
+    error_code_from_body,
+    error_message_from_body,
+)
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
 from valohai_cli_lite.errors import ApiError, AuthError, NetworkError
 
@@ -129,12 +134,19 @@ def test_error_mapping(response: httpx.Response, error: type[Exception], text: s
 @respx.mock
 def test_transport_errors_become_network_errors() -> None:
     respx.get(PROJECTS).mock(side_effect=httpx.ConnectTimeout("slow"))
-    with ValohaiClient(HOST, TEST_TOKEN, timeout=3) as client:
+    fast = ClientSettings(timeout=3, backoff=0.001)
+    with ValohaiClient(HOST, TEST_TOKEN, settings=fast) as client:
         with pytest.raises(NetworkError, match="did not answer within 3 s"):
             list(client.iter_projects())
-    respx.get(PROJECTS).mock(side_effect=httpx.ConnectError("[Errno 111] Connection refused"))
-    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(NetworkError, match="refused"):
-        list(client.iter_projects())
+    refused = respx.get(PROJECTS).mock(
+        side_effect=httpx.ConnectError("[Errno 111] Connection refused")
+    )
+    with ValohaiClient(HOST, TEST_TOKEN, settings=fast) as client:
+        with pytest.raises(NetworkError, match="refused"):
+            list(client.iter_projects())
+    # One route: the timeout was tried once (never retried, so --timeout bounds the wait),
+    # the refused connection four times (it may come back).
+    assert refused.call_count == 1 + 4
 
 
 def test_repr_never_shows_the_token() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -49,6 +50,42 @@ def root(
             help="Profile to use; each holds one host, user and token.",
         ),
     ] = DEFAULT_PROFILE,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            envvar="VH_TIMEOUT",
+            min=0.1,
+            metavar="SECONDS",
+            help="Give up on a request the server does not answer within this time.",
+        ),
+    ] = 30.0,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="VH_DEBUG",
+            help="Log every request, response and retry on stderr (tokens redacted).",
+        ),
+    ] = False,
+    ca_file: Annotated[
+        str | None,
+        typer.Option(
+            "--ca-file",
+            envvar="VH_CA_FILE",
+            metavar="PATH",
+            show_default=False,
+            help="Trust this PEM bundle (a private CA) for TLS; login saves it in the profile.",
+        ),
+    ] = None,
+    allow_insecure_http: Annotated[
+        bool,
+        typer.Option(
+            "--allow-insecure-http",
+            help="Allow plain http:// to a host that is not loopback (token sent unencrypted); "
+            "login saves it in the profile.",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -59,7 +96,11 @@ def root(
     from .config import validate_profile_name
     from .context import AppContext
 
-    ctx.obj = AppContext(validate_profile_name(profile))
+    ctx.obj = AppContext(
+        validate_profile_name(profile), timeout=timeout, debug=debug,
+        ca_file=str(Path(ca_file).expanduser().absolute()) if ca_file else None,
+        allow_insecure_http=allow_insecure_http,
+    )  # fmt: skip
 
 
 # Top-level command words and the command module that implements them.
@@ -111,7 +152,7 @@ def build_app(command: str | None = None) -> typer.Typer:
     return app
 
 
-_OPTIONS_WITH_VALUES = {"--profile", "-p"}
+_OPTIONS_WITH_VALUES = {"--profile", "-p", "--timeout", "--ca-file"}
 
 
 def command_word(args: list[str]) -> str | None:
@@ -143,6 +184,11 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(run(sys.argv[1:] if argv is None else argv))
 
 
+def _truthy(value: str) -> bool:
+    """An environment flag the way Typer reads VH_DEBUG."""
+    return value.strip().lower() in ("1", "true", "t", "yes", "y", "on")
+
+
 def run(args: list[str]) -> int:
     """Run one command line; returns the exit code. Every expected failure ends here."""
     from typer._click import exceptions as click_exceptions
@@ -169,15 +215,15 @@ def run(args: list[str]) -> int:
     except (output.StdoutClosed, BrokenPipeError):
         _silence_stdout()
         code = EXIT_OK
-    except Exception as exc:  # a bug: short report; the traceback only with VH_DEBUG
-        if os.environ.get("VH_DEBUG"):
+    except Exception as exc:  # a bug: short report; the traceback only with --debug
+        if "--debug" in args or _truthy(os.environ.get("VH_DEBUG", "")):
             import traceback
 
             sys.stderr.write(redact("".join(traceback.format_exception(exc))))
         output.error_line(
             redact(
                 f"internal error: {type(exc).__name__}: {exc} "
-                "(set VH_DEBUG=1 for details and please report it)"
+                "(run with --debug for details, and please report it)"
             )
         )
         code = EXIT_ERROR

@@ -6,14 +6,24 @@ errors.py. httpx is imported only when the first request is made.
 
 from __future__ import annotations
 
+import random
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit
 
 from . import __version__
-from .errors import ApiError, AuthError, NetworkError, check_token, register_secret
-from .hosts import api_url, same_origin
+from .errors import (
+    ApiError,
+    AuthError,
+    NetworkError,
+    UsageError,
+    check_token,
+    redact,
+    register_secret,
+)
+from .hosts import api_url, is_loopback, same_origin
 
 if TYPE_CHECKING:
     import ssl
@@ -25,6 +35,40 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_PAGE_SIZE = 100
 MAX_SAME_ORIGIN_REDIRECTS = 5
 USER_AGENT = f"vh-lite/{__version__} (python {sys.version_info[0]}.{sys.version_info[1]})"
+
+# Retries: only requests that are safe to repeat, only for failures that may pass.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+DEFAULT_MAX_ATTEMPTS = 4
+DEFAULT_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+MAX_RETRY_AFTER = 30.0  # a server asking for longer gets this much, then one more try
+
+
+class RetryableTransportError(Exception):
+    """A connection-level failure (refused, reset, DNS) that a retry may get past."""
+
+    def __init__(self, error: NetworkError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 def error_message_from_body(body: Any) -> str | None:
@@ -71,20 +115,31 @@ def error_code_from_body(body: Any) -> str | None:
     return None
 
 
+class ClientSettings(NamedTuple):
+    """How requests are made; built once per run from flags, environment and profile."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    ca_file: str | None = None  # a PEM bundle for a private CA, instead of the public ones
+    allow_insecure_http: bool = False  # plain http to a host that is not loopback
+    debug: Callable[[str], None] | None = None  # receives one line per request/response/retry
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    backoff: float = DEFAULT_BACKOFF  # seconds before the first retry; doubles each time
+
+
 class ValohaiClient:
     def __init__(
         self,
         host: str,
         token: str | None = None,
         *,
-        timeout: float = DEFAULT_TIMEOUT,
+        settings: ClientSettings | None = None,
         rejected_hint: str = "log in again with 'vh-lite login'",
     ) -> None:
         self.host = host
         self._token: str | None = None
         if token is not None:
             self.use_token(token)
-        self._timeout = timeout
+        self._settings = settings or ClientSettings()
         self._rejected_hint = rejected_hint
         self._http: httpx.Client | None = None
 
@@ -106,26 +161,50 @@ class ValohaiClient:
             self._http.close()
             self._http = None
 
+    def _check_transport(self) -> None:
+        """Refuse plain http beyond loopback before anything, password or token, is sent."""
+        plain = urlsplit(self.host).scheme == "http"
+        if plain and not is_loopback(self.host) and not self._settings.allow_insecure_http:
+            raise UsageError(
+                f"refusing to talk to {self.host} over plain http: your password and token "
+                "would cross the network unencrypted",
+                hint="use https://, or pass --allow-insecure-http if you really mean it",
+            )
+
+    def _tls_context(self) -> ssl.SSLContext | bool:
+        import ssl
+
+        if self._settings.ca_file:
+            try:
+                return ssl.create_default_context(cafile=self._settings.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise UsageError(
+                    f"cannot use the CA file {self._settings.ca_file}: {exc}"
+                ) from None
+        if urlsplit(self.host).scheme == "http":
+            # Loading the CA bundle costs ~90 ms per run and a plain-http host never needs it
+            # (redirects never leave the origin). A bare verifying context still fails closed
+            # should anything ever try TLS with it.
+            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        return True
+
     def _client(self) -> httpx.Client:
         if self._http is None:
             import httpx
 
-            verify: ssl.SSLContext | bool = True
-            if urlsplit(self.host).scheme == "http":
-                # Loading the CA bundle costs ~90 ms per run and a plain-http host never needs
-                # it (redirects never leave the origin). A bare verifying context still fails
-                # closed should anything ever try TLS with it.
-                import ssl
-
-                verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            self._check_transport()
             self._http = httpx.Client(
-                verify=verify,
-                timeout=httpx.Timeout(self._timeout),
+                verify=self._tls_context(),
+                timeout=httpx.Timeout(self._settings.timeout),
                 headers={"Accept": "application/json", "User-Agent": USER_AGENT},
                 # Redirects are followed by hand so the token never leaves its origin.
                 follow_redirects=False,
             )
         return self._http
+
+    def _debug(self, text: str) -> None:
+        if self._settings.debug is not None:
+            self._settings.debug(redact(text))
 
     # -- the single request path -----------------------------------------------------------
 
@@ -139,11 +218,63 @@ class ValohaiClient:
         json_body: Any = None,
         authenticated: bool = True,
     ) -> httpx.Response:
-        """Send one request (following same-origin redirects); any status comes back as is."""
-        import httpx
+        """Send one request; any status comes back as is.
 
+        Same-origin redirects are followed; idempotent requests (GET, HEAD, OPTIONS) are
+        retried on connection failures, 429 and 502/503/504 with capped exponential backoff
+        and jitter, honouring Retry-After. Nothing else is ever retried: a POST that may
+        have reached the server must not be sent twice.
+        """
         if params:
             url = with_query(url, params)
+        retryable = method.upper() in IDEMPOTENT_METHODS
+        attempt = 1
+        while True:
+            try:
+                response = self._send_following_redirects(
+                    method, url, form=form, json_body=json_body, authenticated=authenticated
+                )
+            except RetryableTransportError as exc:
+                if not retryable or attempt >= self._settings.max_attempts:
+                    raise exc.error from None
+                wait = self._backoff(attempt, None)
+                reason = exc.error.message
+            else:
+                if not (
+                    retryable
+                    and response.status_code in RETRY_STATUSES
+                    and attempt < self._settings.max_attempts
+                ):
+                    return response
+                wait = self._backoff(attempt, response.headers.get("Retry-After"))
+                reason = f"{response.status_code} {response.reason_phrase}"
+                response.close()
+            attempt += 1
+            self._debug(
+                f"retrying {method} {urlsplit(url).path} in {wait:.1f} s "
+                f"(attempt {attempt}/{self._settings.max_attempts}): {reason}"
+            )
+            time.sleep(wait)
+
+    def _backoff(self, attempt: int, retry_after: str | None) -> float:
+        """Full-jitter exponential backoff, or what Retry-After asks for, both capped."""
+        asked = parse_retry_after(retry_after)
+        if asked is not None:
+            return min(asked, MAX_RETRY_AFTER)
+        ceiling = min(MAX_BACKOFF, self._settings.backoff * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)
+
+    def _send_following_redirects(
+        self,
+        method: str,
+        url: str,
+        *,
+        form: dict[str, str] | None,
+        json_body: Any,
+        authenticated: bool,
+    ) -> httpx.Response:
+        import httpx
+
         for _ in range(MAX_SAME_ORIGIN_REDIRECTS + 1):
             headers = {}
             if authenticated:
@@ -152,20 +283,31 @@ class ValohaiClient:
                         f"refusing to send the token to {_origin_text(url)}: it is not {self.host}"
                     )
                 headers["Authorization"] = f"Token {self._token}"
+            client = self._client()
+            self._debug(f"> {method} {url}")
+            if authenticated:
+                self._debug("> Authorization: Token [redacted]")
+            started = time.monotonic()
             try:
-                response = self._client().request(
-                    method, url, data=form, json=json_body, headers=headers
-                )
+                response = client.request(method, url, data=form, json=json_body, headers=headers)
             except httpx.TimeoutException:
+                # Not retried: a server that does not answer must end within --timeout.
                 raise NetworkError(
-                    f"{_origin_text(url)} did not answer within {self._timeout:g} s",
-                    hint="check the host and your network, or try again later",
+                    f"{_origin_text(url)} did not answer within {self._settings.timeout:g} s",
+                    hint="check the host and your network, or raise --timeout",
                 ) from None
             except httpx.HTTPError as exc:
-                raise NetworkError(
-                    f"cannot reach {_origin_text(url)}: {_describe_transport_error(exc)}",
-                    hint="check the host URL and your network connection",
+                raise RetryableTransportError(
+                    NetworkError(
+                        f"cannot reach {_origin_text(url)}: {_describe_transport_error(exc)}",
+                        hint="check the host URL and your network connection",
+                    )
                 ) from None
+            self._debug(
+                f"< {response.status_code} {response.reason_phrase} "
+                f"({(time.monotonic() - started) * 1000:.0f} ms, "
+                f"{response.headers.get('content-length', '?')} bytes)"
+            )
             if response.is_redirect and response.next_request is not None:
                 target = str(response.next_request.url)
                 if not same_origin(target, self.host):

@@ -54,6 +54,9 @@ class Profile:
     # Import path of the keyring backend that accepted the token, so reading it back can load
     # that backend directly instead of discovering every installed one.
     keyring_backend: str | None = None
+    # Connection settings given at login, kept for every later command of this profile.
+    ca_file: str | None = None
+    allow_insecure_http: bool = False
 
     @property
     def in_keyring(self) -> bool:
@@ -110,6 +113,8 @@ class ConfigStore:
             if new is None:
                 data["profiles"].pop(name, None)
             else:
-                data["profiles"][name] = {k: v for k, v in asdict(new).items() if v is not None}
+                data["profiles"][name] = {
+                    k: v for k, v in asdict(new).items() if v is not None and v is not False
+                }
             data["version"] = CONFIG_FORMAT_VERSION
             write_json_atomically(self.path, data)

@@ -96,6 +96,11 @@ def warning(text: str) -> None:
     print(f"{prefix} {sanitize(text)}", file=sys.stderr, flush=True)
 
 
+def debug_line(text: str) -> None:
+    """--debug output: one line per request, response and retry, tokens already redacted."""
+    print(f"debug: {sanitize(text)}", file=sys.stderr, flush=True)
+
+
 def error_line(text: str) -> None:
     prefix = "\x1b[1;31mvh-lite: error:\x1b[0m" if color_enabled(sys.stderr) else "vh-lite: error:"
     print(f"{prefix} {sanitize(text)}", file=sys.stderr, flush=True)

@@ -6,7 +6,6 @@ import os
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .client import ValohaiClient
 from .config import DEFAULT_PROFILE, ConfigStore, Profile
 from .credentials import CredentialStore
 from .errors import AuthError, check_token
@@ -25,12 +24,12 @@ class ActiveCredentials(NamedTuple):
     # What to do when the server rejects the token: depends on where the token came from.
     rejected_hint: str
     username: str | None = None
+    # Connection settings the profile saved at login (environment tokens have none).
+    ca_file: str | None = None
+    allow_insecure_http: bool = False
 
     def __repr__(self) -> str:  # never the token, in a traceback or a debug dump
         return f"ActiveCredentials(host={self.host!r}, source={self.source!r})"
-
-    def client(self) -> ValohaiClient:
-        return ValohaiClient(self.host, self.token, rejected_hint=self.rejected_hint)
 
 
 def login_command(profile_name: str) -> str:
@@ -88,6 +87,7 @@ def resolve_credentials(
     return ActiveCredentials(
         profile.host, token, source, profile.token_store,
         rejected_hint=f"log in again: {login_command(profile_name)}", username=profile.username,
+        ca_file=profile.ca_file, allow_insecure_http=profile.allow_insecure_http,
     )  # fmt: skip
 
 

@@ -101,9 +101,10 @@ def api(
         raise UsageError("--paginate works only with GET")
     if paginate and include:
         raise UsageError("--paginate and --include cannot be combined")
-    creds = app_context(ctx).active_credentials()
+    app = app_context(ctx)
+    creds = app.active_credentials()
     url = _resolve_url(creds.host, path)
-    with creds.client() as client:
+    with app.client(creds) as client:
         if paginate:
             if fields:
                 url = with_query(url, fields)

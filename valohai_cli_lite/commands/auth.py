@@ -155,8 +155,15 @@ def login(
     _warn_if_env_token_in_force()
     chosen_host = _choose_host(app, host, interactive and not with_token)
     previous = app.config.get(app.profile)
+    # Connection settings carry over from an earlier login to the same host.
+    same_host = previous is not None and previous.host == chosen_host
+    ca_file = app.ca_file or (previous.ca_file if previous and same_host else None)
+    insecure_http = app.allow_insecure_http or bool(
+        previous and same_host and previous.allow_insecure_http
+    )
+    settings = app.client_settings(ca_file=ca_file, allow_insecure_http=insecure_http)
 
-    with ValohaiClient(chosen_host) as client:
+    with ValohaiClient(chosen_host, settings=settings) as client:
         token = _obtain_token(
             client,
             with_token=with_token,
@@ -185,6 +192,8 @@ def login(
             user_id=user_id,
             token_store=stored.kind,
             keyring_backend=stored.keyring_backend,
+            ca_file=ca_file,
+            allow_insecure_http=insecure_http,
         ),
     )
 
@@ -251,7 +260,7 @@ def _status_report(app: AppContext) -> tuple[dict[str, Any], VhLiteError | None]
     if creds.source_kind == "env":
         report["profile"] = None
     problem: VhLiteError | None = None
-    with creds.client() as client:
+    with app.client(creds) as client:
         try:
             user = client.me()
         except AuthError as exc:

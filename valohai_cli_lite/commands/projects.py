@@ -94,13 +94,14 @@ def list_projects(
     query = ListQuery(
         owner=owner, search=search, sort=SortKey.parse(sort) if sort else None, limit=limit
     )
-    creds = app_context(ctx).active_credentials()
+    app = app_context(ctx)
+    creds = app.active_credentials()
     unfiltered = owner is None and search is None and query.sort is None
     # When the first `limit` projects are exactly the answer, fetch no more than that.
     wanted = limit if unfiltered else None
     page_size = min(DEFAULT_PAGE_SIZE, wanted) if wanted else DEFAULT_PAGE_SIZE
     streams = output_format == OutputFormat.jsonl.value
-    with creds.client() as client:
+    with app.client(creds) as client:
         all_pages = client.iter_projects(
             page_size=page_size, max_concurrency=max_concurrency, stop_after=wanted
         )
@@ -149,8 +150,9 @@ def show_project(
 ) -> None:
     """Show one project: by id, by name, or by OWNER/NAME."""
     output_format, chosen_fields = chosen_format(ctx, fmt, as_json, fields)
-    creds = app_context(ctx).active_credentials()
-    with creds.client() as client:
+    app = app_context(ctx)
+    creds = app.active_credentials()
+    with app.client(creds) as client:
         if _UUID.match(project):
             try:
                 record = client.get_project(project)

@@ -32,6 +32,18 @@ def _port(text: str) -> int:
     return value
 
 
+def _faults(text: str) -> list[int | str]:
+    faults: list[int | str] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if part in ("truncate", "hang"):
+            faults.append(part)
+        elif part.isdigit() and (int(part) == 0 or 100 <= int(part) <= 599):
+            faults.append(int(part))
+        else:
+            raise argparse.ArgumentTypeError(f"not a status code, 'truncate' or 'hang': {part}")
+    return faults
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = EmulatorConfig()
     parser = argparse.ArgumentParser(
@@ -77,6 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.latency_ms,
         help="delay before answering each request (default: %(default)s)",
     )
+    parser.add_argument(
+        "--fail-next",
+        type=_faults,
+        default=[],
+        metavar="LIST",
+        help="comma-separated faults for the next requests, one each: an HTTP status "
+        "(502/503/504 come as HTML, 429 with Retry-After), 'truncate' (200 with half a JSON "
+        "body), 'hang' (never answer), or 0 (answer normally)",
+    )
+    parser.add_argument(
+        "--foreign-next",
+        metavar="ORIGIN",
+        default=None,
+        help="point `next` links at this origin instead, like a hostile server",
+    )
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return parser
 
@@ -93,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         verbose=args.verbose,
+        fail_next=args.fail_next,
+        foreign_next=args.foreign_next,
     )
     if not is_loopback(config.host):
         print(

@@ -30,6 +30,7 @@ from valohai_cli_lite.emulator.data import (
 )
 
 API_PREFIX = "/api/v0/"
+HANG_SECONDS = 300.0
 
 
 @functools.lru_cache(maxsize=20_000)
@@ -59,7 +60,12 @@ class EmulatorConfig:
     # Status codes to answer the next requests with, one popped per request before anything
     # else is looked at: 502/503/504 answer with HTML as a load balancer does, 429 with
     # Retry-After, other codes with a DRF-style JSON body, and 0 answers normally.
-    fail_next: list[int] = field(default_factory=list)
+    # Two more faults may be queued the same way: "truncate" answers 200 with the JSON body cut
+    # in half, "hang" never answers (until the emulator stops or HANG_SECONDS pass).
+    fail_next: list[int | str] = field(default_factory=list)
+    # Rewrite `next` links to point at this origin (e.g. "http://127.0.0.2:9"), as a hostile
+    # or misconfigured server might: a careful client must not send its token there.
+    foreign_next: str | None = None
     # Hand-written projects served after the generated ones (duplicate names, hostile text...).
     extra_projects: list[dict[str, Any]] = field(default_factory=list)
     verbose: bool = False
@@ -185,6 +191,11 @@ def paginate_projects(
         # DRF drops `offset` rather than sending offset=0 when going back to the start.
         previous_offset = offset - limit if offset - limit > 0 else None
         previous_url = _with_query_param(previous_url, "offset", previous_offset)
+    if next_url is not None and config.foreign_next:
+        next_url = (
+            config.foreign_next.rstrip("/")
+            + urlsplit(next_url)._replace(scheme="", netloc="").geturl()
+        )
     return {"count": count, "next": next_url, "previous": previous_url, "results": results}
 
 
@@ -369,11 +380,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
         config = emulator.config
         if config.latency_ms > 0:
             time.sleep(config.latency_ms / 1000)
-        failure_status = emulator.pop_failure()
-        if failure_status:
-            self._send(failure_reply(failure_status))
+        failure = emulator.pop_failure()
+        if failure == "hang":
+            emulator.stopping.wait(HANG_SECONDS)
+            self.close_connection = True
             return
-        self._send(answer(request, config, self._base_url()))
+        if isinstance(failure, int) and failure:
+            self._send(failure_reply(failure))
+            return
+        reply = answer(request, config, self._base_url())
+        if failure == "truncate":
+            reply = Reply(200, reply.body[: len(reply.body) // 2], reply.content_type)
+        self._send(reply)
 
     def _base_url(self) -> str:
         # Like Django's build_absolute_uri: links point where the client says it connected.
@@ -455,6 +473,8 @@ class Emulator:
         self._bound_host = self.config.host
         self._port: int | None = None
         self._thread: threading.Thread | None = None
+        # Set by stop(): releases handlers told to "hang".
+        self.stopping = threading.Event()
 
     @property
     def port(self) -> int:
@@ -476,7 +496,7 @@ class Emulator:
         with self._lock:
             self.requests.append(request)
 
-    def pop_failure(self) -> int | None:
+    def pop_failure(self) -> int | str | None:
         with self._lock:
             return self.config.fail_next.pop(0) if self.config.fail_next else None
 
@@ -484,6 +504,7 @@ class Emulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
         self._bound_host = self.config.host
+        self.stopping.clear()
         ipv6 = ":" in self._bound_host
         self._server = _EmulatorHTTPServer(self, (self.config.host, self.config.port), ipv6)
         self._port = int(self._server.server_address[1])
@@ -500,6 +521,7 @@ class Emulator:
         server, thread = self._server, self._thread
         if server is None:
             return
+        self.stopping.set()
         server.shutdown()
         server.close_open_connections()
         server.server_close()
