@@ -106,7 +106,7 @@ def test_html_server_error_is_one_readable_line(cli: CliRunner, emulator: Emulat
 
 def test_failure_midway_prints_nothing_on_stdout(cli: CliRunner, emulator: Emulator) -> None:
     # Page 1 succeeds (0 = answer normally), page 2 hits a 503: no partial list on stdout.
-    emulator.config.fail_next = [0] + [503] * 20
+    emulator.config.fail_next = [0, *([503] * 20)]
     result = cli.run("projects", "list", "--json", env=_env(emulator))
     assert result.returncode == 1
     assert result.stdout == ""

@@ -53,6 +53,12 @@ class _PipeGuard:
 
 
 def guard_stdout() -> None:
+    """Make stdout safe to write to: closed pipes end quietly, and text the stream's
+    encoding cannot represent (PYTHONIOENCODING=ascii, an old terminal) is written as
+    backslash escapes instead of crashing."""
+    for stream in (sys.stdout, sys.stderr):
+        if not _is_unicode(stream) and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     if not isinstance(sys.stdout, _PipeGuard):
         sys.stdout = _PipeGuard(sys.stdout)
 
@@ -111,9 +117,13 @@ def links_enabled(stream: IO[str]) -> bool:
     return is_terminal(stream) and os.environ.get("TERM") != "dumb"
 
 
-def _stdout_is_unicode() -> bool:
-    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+def _is_unicode(stream: IO[str]) -> bool:
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
     return encoding in ("utf8", "utf16", "utf32")
+
+
+def _stdout_is_unicode() -> bool:
+    return _is_unicode(sys.stdout)
 
 
 @functools.cache

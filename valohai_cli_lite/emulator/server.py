@@ -66,6 +66,9 @@ class EmulatorConfig:
     # Rewrite `next` links to point at this origin (e.g. "http://127.0.0.2:9"), as a hostile
     # or misconfigured server might: a careful client must not send its token there.
     foreign_next: str | None = None
+    # Serve HTTPS with this certificate chain and key (PEM files), for TLS tests.
+    tls_cert: str | None = None
+    tls_key: str | None = None
     # Hand-written projects served after the generated ones (duplicate names, hostile text...).
     extra_projects: list[dict[str, Any]] = field(default_factory=list)
     verbose: bool = False
@@ -396,7 +399,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _base_url(self) -> str:
         # Like Django's build_absolute_uri: links point where the client says it connected.
         host = self.headers.get("Host")
-        return f"http://{host}" if host else self.server.emulator.base_url
+        emulator = self.server.emulator
+        return f"{emulator.scheme}://{host}" if host else emulator.base_url
 
     def _send(self, reply: Reply) -> None:
         self.send_response(reply.status)
@@ -484,11 +488,15 @@ class Emulator:
         return self._port
 
     @property
+    def scheme(self) -> str:
+        return "https" if self.config.tls_cert else "http"
+
+    @property
     def base_url(self) -> str:
         host = self._bound_host
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     def record(self, request: RecordedRequest) -> None:
         if not self.config.record_requests:
@@ -508,6 +516,14 @@ class Emulator:
         ipv6 = ":" in self._bound_host
         self._server = _EmulatorHTTPServer(self, (self.config.host, self.config.port), ipv6)
         self._port = int(self._server.server_address[1])
+        if self.config.tls_cert:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+            # A client that rejects the certificate fails the handshake inside accept();
+            # socketserver drops such a connection quietly.
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},

@@ -1,0 +1,263 @@
+"""Black-box tests against failing and hostile servers: the installed CLI on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+from conftest import TEST_TOKEN, VH_LITE, CliRunner
+
+from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
+
+
+@pytest.fixture
+def env(cli: CliRunner, emulator: Emulator) -> dict[str, str]:
+    cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url)
+    return cli.env
+
+
+def test_flaky_and_rate_limited_server_still_yields_everything(
+    cli: CliRunner, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.config.fail_next = [503, 0, 502, 429, 504]
+    result = cli.run("projects", "list", "--json", "--max-concurrency", "1")
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 250
+    assert result.stderr == ""
+
+
+def test_debug_logs_requests_and_retries_without_the_token(
+    cli: CliRunner, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.config.fail_next = [429]
+    result = cli.run("--debug", "projects", "list", "--limit", "1")
+    assert result.returncode == 0, result.stderr
+    assert f"debug: > GET {emulator.base_url}/api/v0/projects/?limit=1&offset=0" in result.stderr
+    assert "debug: > Authorization: Token [redacted]" in result.stderr
+    assert "debug: < 429 Too Many Requests" in result.stderr
+    # Retry-After: 1 from the server decides the wait.
+    assert "debug: retrying GET /api/v0/projects/ in 1.0 s (attempt 2/4)" in result.stderr
+    assert "debug: < 200 OK" in result.stderr
+    via_env = cli.run("projects", "list", "--limit", "1", env={"VH_DEBUG": "1"})
+    assert "debug: > GET" in via_env.stderr
+
+
+def test_posts_are_never_retried(cli: CliRunner, env: dict[str, str], emulator: Emulator) -> None:
+    emulator.config.fail_next = [503]
+    result = cli.run("api", "get-token/", "-f", "username=demo", "-f", "password=demo-password")
+    assert result.returncode == 1
+    assert "503 Service Unavailable" in result.stderr
+    assert [r.method for r in emulator.requests] == ["POST"]
+
+
+def test_a_server_that_never_answers_ends_within_the_timeout(
+    cli: CliRunner, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.config.fail_next = ["hang"]
+    started = time.monotonic()
+    result = cli.run("--timeout", "1", "projects", "list")
+    assert time.monotonic() - started < 10
+    assert result.returncode == 1
+    assert "did not answer within 1 s" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_timeout_from_the_environment(
+    cli: CliRunner, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.config.fail_next = ["hang"]
+    result = cli.run("projects", "list", env={"VH_TIMEOUT": "0.5"})
+    assert result.returncode == 1
+    assert "did not answer within 0.5 s" in result.stderr
+
+
+def test_truncated_json_is_an_error_not_partial_data(
+    cli: CliRunner, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.config.fail_next = [0, "truncate"]
+    result = cli.run("projects", "list", "--json", "--max-concurrency", "1")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "not valid JSON" in result.stderr
+
+
+def test_jsonl_may_stream_earlier_pages_but_fails(
+    cli: CliRunner, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.config.fail_next = [0, 503, 503, 503, 503]
+    result = cli.run("projects", "list", "--format", "jsonl", "--max-concurrency", "1")
+    assert result.returncode == 1
+    assert len(result.stdout.splitlines()) == 100  # the first page, then the failure
+
+
+@pytest.fixture
+def foreign() -> Iterator[Emulator]:
+    """Another origin on loopback, standing in for an attacker's server."""
+    with Emulator(EmulatorConfig(token=TEST_TOKEN)) as other:
+        yield other
+
+
+def test_a_foreign_next_link_never_gets_the_token(
+    cli: CliRunner, env: dict[str, str], emulator: Emulator, foreign: Emulator
+) -> None:
+    emulator.config.foreign_next = foreign.base_url
+    following = cli.run("projects", "list", "--json", "--max-concurrency", "1")
+    assert following.returncode == 1
+    assert f"refusing to send the token to {foreign.base_url}" in following.stderr
+    assert following.stdout == ""
+    # Paging by offset from `count` does not need the link at all.
+    by_offset = cli.run("projects", "list", "--json")
+    assert by_offset.returncode == 0
+    assert len(json.loads(by_offset.stdout)) == 250
+    assert foreign.requests == []
+
+
+def test_plain_http_beyond_loopback_is_refused_before_sending_anything(
+    cli: CliRunner, emulator: Emulator
+) -> None:
+    # 0.0.0.0 is not a loopback address; nothing may be sent to it without consent.
+    host = f"http://0.0.0.0:{emulator.port}"
+    listing = cli.run("projects", "list", env={"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": host})
+    assert listing.returncode == 2
+    assert "refusing to talk to http://0.0.0.0" in listing.stderr
+    assert "--allow-insecure-http" in listing.stderr
+    login = cli.run(
+        "login", "--host", host, "--username", "demo", "--password-stdin", input="demo-password\n"
+    )
+    assert login.returncode == 2
+    assert emulator.requests == []
+
+
+def test_proxy_environment_is_honoured(cli: CliRunner, emulator: Emulator) -> None:
+    # The emulator doubles as the proxy: it answers absolute-form requests for vh.test.
+    host = f"http://vh.test:{emulator.port}"
+    result = cli.run(
+        "--allow-insecure-http", "projects", "list", "--json", "--limit", "1",
+        env={"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": host, "HTTP_PROXY": emulator.base_url},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert emulator.requests[0].headers["host"] == f"vh.test:{emulator.port}"
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed (apt-get install openssl)")
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return str(cert), str(key)
+
+
+def test_tls_is_verified_and_a_private_ca_can_be_trusted(
+    cli: CliRunner, certificate: tuple[str, str]
+) -> None:
+    cert, key = certificate
+    config = EmulatorConfig(token=TEST_TOKEN, projects=3, tls_cert=cert, tls_key=key)
+    with Emulator(config) as tls:
+        assert tls.base_url.startswith("https://")
+        untrusted = cli.login(tls.base_url)
+        assert untrusted.returncode == 1
+        assert "TLS error" in untrusted.stderr
+        assert "Traceback" not in untrusted.output
+        trusted = cli.run(
+            "--ca-file", cert, "login", "--host", tls.base_url, "--with-token", input=TEST_TOKEN
+        )
+        assert trusted.returncode == 0, trusted.stderr
+        # The CA file was saved with the profile: later commands need no flag.
+        listing = cli.run("projects", "list", "--json")
+        assert listing.returncode == 0, listing.stderr
+        assert len(json.loads(listing.stdout)) == 3
+        profile = json.loads((cli.config_dir / "config.json").read_text())["profiles"]["default"]
+        assert profile["ca_file"] == cert
+    missing = cli.run(
+        "--ca-file",
+        "/nonexistent/ca.pem",
+        "projects",
+        "list",
+        env={"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": "https://127.0.0.1:9"},
+    )
+    assert missing.returncode == 2
+    assert "cannot use the CA file /nonexistent/ca.pem" in missing.stderr
+
+
+def test_eight_concurrent_logins_lose_nothing(cli: CliRunner, emulator: Emulator) -> None:
+    def login(i: int) -> subprocess.Popen[bytes]:
+        command = [str(VH_LITE), "--profile", f"p{i}", "login", "--host", emulator.base_url,
+                   "--with-token", "--insecure-storage"]  # fmt: skip
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=cli.env)  # fmt: skip
+
+    procs = [login(i) for i in range(8)]  # all started before any is waited for
+    for proc in procs:
+        out, err = proc.communicate(TEST_TOKEN.encode(), timeout=60)
+        cli.outputs.append((out + err).decode())
+        assert proc.returncode == 0, err
+    config = json.loads((cli.config_dir / "config.json").read_text())
+    tokens = json.loads((cli.config_dir / "credentials.json").read_text())
+    assert sorted(config["profiles"]) == [f"p{i}" for i in range(8)]
+    assert sorted(tokens["profiles"]) == [f"p{i}" for i in range(8)]
+    for i in range(8):
+        assert cli.run("--profile", f"p{i}", "auth", "status").returncode == 0
+
+
+def test_corrupt_credentials_file_is_reported(cli: CliRunner, emulator: Emulator) -> None:
+    assert cli.login(emulator.base_url, TEST_TOKEN, "--insecure-storage").returncode == 0
+    credentials = cli.config_dir / "credentials.json"
+    credentials.write_text('{"profiles": {"default": ')
+    result = cli.run("projects", "list")
+    assert result.returncode == 1
+    assert str(credentials) in result.stderr and "not valid JSON" in result.stderr
+    assert credentials.read_text() == '{"profiles": {"default": '
+    other = cli.run(
+        "--profile",
+        "other",
+        "login",
+        "--host",
+        emulator.base_url,
+        "--with-token",
+        "--insecure-storage",
+        input=TEST_TOKEN,
+    )
+    assert other.returncode == 1  # never overwrites a file it cannot read
+    assert credentials.read_text() == '{"profiles": {"default": '
+
+
+def test_ctrl_c_during_a_listing_exits_130_quietly(
+    cli: CliRunner, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.config.latency_ms = 3000
+    proc = subprocess.Popen(
+        [str(VH_LITE), "projects", "list", "--json"],
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 20
+    while not emulator.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert emulator.requests, "the listing never reached the server"
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    cli.outputs.append((out + err).decode())
+    assert proc.returncode == 130
+    assert out == b""
+    assert b"Traceback" not in err
+
+
+def test_stdout_with_a_narrow_encoding_does_not_crash(cli: CliRunner, env: dict[str, str]) -> None:
+    for fmt in ([], ["--json"], ["--format", "csv"]):
+        result = cli.run("projects", "list", *fmt, env={"PYTHONIOENCODING": "ascii"})
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.output
