@@ -49,6 +49,11 @@ class Result:
         return self.stdout + self.stderr
 
 
+# Everything every vh-lite run in this session printed (stdout, stderr, pty transcripts),
+# for the final leak check in pytest_sessionfinish.
+SESSION_OUTPUTS: list[str] = []
+
+
 class CliRunner:
     """Runs the installed `vh-lite` as a subprocess in an isolated HOME/XDG/config dir."""
 
@@ -65,7 +70,7 @@ class CliRunner:
             PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
             VH_KEYRING_TIMEOUT="10",
         )
-        self.outputs: list[str] = []
+        self.outputs: list[str] = SessionRecordingList()
 
     def run(
         self,
@@ -89,6 +94,28 @@ class CliRunner:
 
     def login(self, host: str, token: str = TEST_TOKEN, *args: str) -> Result:
         return self.run("login", "--host", host, "--with-token", *args, input=token + "\n")
+
+
+class SessionRecordingList(list[str]):
+    """A test's outputs, each also kept in SESSION_OUTPUTS."""
+
+    def append(self, text: str) -> None:
+        SESSION_OUTPUTS.append(text)
+        super().append(text)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The token must appear in no output of any run of the whole suite (auth token aside,
+    whose tests do not record its output). Fails the session if it does."""
+    leaks = sum(TEST_TOKEN in text for text in SESSION_OUTPUTS)
+    if leaks:
+        print(
+            f"\nTOKEN LEAK: the test token appeared in {leaks} of "
+            f"{len(SESSION_OUTPUTS)} recorded outputs"
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif SESSION_OUTPUTS:
+        print(f"\nno token in any of {len(SESSION_OUTPUTS)} recorded CLI outputs")
 
 
 @pytest.fixture

@@ -1,0 +1,117 @@
+"""Property-based tests of the output layer: any Unicode in any field, every format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from valohai_cli_lite.commands.projects import PROJECT
+from valohai_cli_lite.output import sanitize
+from valohai_cli_lite.render import write_record, write_records
+
+# Any code point Python can hold in a str, surrogates excluded (they cannot be encoded).
+ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=60)
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+projects = st.lists(
+    st.fixed_dictionaries(
+        {
+            "id": ANY_TEXT,
+            "name": ANY_TEXT,
+            "description": st.one_of(st.none(), ANY_TEXT),
+            "owner": st.one_of(
+                st.none(), st.fixed_dictionaries({"id": st.integers(), "username": ANY_TEXT})
+            ),
+            "execution_count": st.one_of(st.none(), st.integers(min_value=0)),
+            "last_execution_ctime": st.one_of(st.none(), ANY_TEXT),
+            "urls": st.one_of(st.just({}), st.fixed_dictionaries({"display": ANY_TEXT})),
+        },
+        optional={"extra": st.dictionaries(ANY_TEXT, ANY_TEXT, max_size=3)},
+    ),
+    max_size=5,
+)
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def render(data: list[dict[str, Any]], fmt: str, stream: io.StringIO | None = None) -> str:
+    out = stream if stream is not None else io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("sys.stdout", out)
+        mp.setenv("TERM", "dumb")  # no colour and no links: any escape would be the data's
+        mp.setenv("COLUMNS", "300")
+        write_records([data], fmt, PROJECT)
+    return out.getvalue()
+
+
+PROPERTY = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+
+
+@PROPERTY
+@given(projects)
+def test_json_and_jsonl_round_trip_exactly(data: list[dict[str, Any]]) -> None:
+    assert json.loads(render(data, "json")) == data
+    assert [json.loads(line) for line in render(data, "jsonl").splitlines()] == data
+
+
+@PROPERTY
+@given(projects)
+def test_csv_and_tsv_round_trip(data: list[dict[str, Any]]) -> None:
+    for fmt, sep in (("csv", ","), ("tsv", "\t")):
+        rows = list(csv.reader(io.StringIO(render(data, fmt), newline=""), delimiter=sep))
+        assert len(rows) == len(data) + 1
+        for row, project in zip(rows[1:], data, strict=True):
+            assert row[0] == project["id"]
+            assert row[1] == project["name"]
+            assert row[3] == (project["description"] or "")
+
+
+@PROPERTY
+@given(projects)
+def test_plain_lines_are_one_line_per_record_without_controls(
+    data: list[dict[str, Any]],
+) -> None:
+    text = render(data, "plain")
+    lines = text.split("\n")[:-1] if text else []
+    assert len(lines) == len(data)
+    for line in lines:
+        assert not CONTROL.search(line.replace("\t", ""))
+
+
+@PROPERTY
+@given(projects)
+def test_table_shows_no_control_characters_from_the_data(data: list[dict[str, Any]]) -> None:
+    text = render(data, "table", FakeTTY())
+    assert "\x1b" not in text
+    assert not CONTROL.search(text.replace("\n", ""))
+
+
+@PROPERTY
+@given(projects.filter(bool))
+def test_detail_view_shows_no_control_characters(data: list[dict[str, Any]]) -> None:
+    out = FakeTTY()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("sys.stdout", out)
+        mp.setenv("TERM", "dumb")
+        write_record(data[0], "table", PROJECT)
+    assert not CONTROL.search(out.getvalue().replace("\n", ""))
+
+
+@PROPERTY
+@given(ANY_TEXT)
+def test_sanitize_is_idempotent_and_single_line(text: str) -> None:
+    cleaned = sanitize(text)
+    assert sanitize(cleaned) == cleaned
+    assert "\n" not in cleaned and "\r" not in cleaned
+    assert not CONTROL.search(cleaned)
