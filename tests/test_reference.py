@@ -27,3 +27,14 @@ def test_every_documented_option_is_in_the_commands_help(cli: CliRunner) -> None
         assert result.returncode == 0, (command, result.stderr)
         for option in re.findall(r"^\| `(--[a-z-]+)`", body, flags=re.M):
             assert option in result.stdout, (command, option)
+
+
+def test_security_doc_names_only_tests_that_exist() -> None:
+    doc = (REFERENCE.parent / "security.md").read_text()
+    tests_dir = Path(__file__).resolve().parent
+    references = re.findall(r"`(test_[a-z_]+\.py)(?:::(test_[a-z0-9_]+))?`", doc)
+    assert len(references) >= 20
+    for module, function in references:
+        source = (tests_dir / module).read_text()
+        if function:
+            assert f"def {function}(" in source, f"{module}::{function} is gone"
