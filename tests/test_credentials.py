@@ -94,3 +94,17 @@ def test_file_store_keeps_other_profiles(tmp_path: Path, use_keyring: None) -> N
     assert store.delete("b", in_keyring=False) == [str(store.file_path)]
     assert not store.file_path.exists()
     assert store.delete("b", in_keyring=False) == []
+
+
+class LockedKeyring(MemoryKeyring):
+    def set_password(self, service: str, username: str, password: str) -> None:
+        from keyring.errors import KeyringLocked
+
+        raise KeyringLocked("Failed to unlock the collection!")
+
+
+def test_locked_keyring_is_named_and_falls_back(tmp_path: Path, use_keyring: None) -> None:
+    keyring.set_keyring(LockedKeyring())
+    stored, reason = CredentialStore(tmp_path).save("default", "tkn", prefer_keyring=True)
+    assert stored.kind == "file"
+    assert reason == "the system keyring is locked (Failed to unlock the collection!)"

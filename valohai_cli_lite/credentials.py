@@ -66,10 +66,29 @@ def _with_deadline(call: Callable[[], T]) -> T:
         exc = outcome["error"]
         if isinstance(exc, KeyringUnavailable):
             raise exc
-        detail = str(exc).strip() or type(exc).__name__
-        raise KeyringUnavailable(f"the system keyring failed ({type(exc).__name__}: {detail})")
+        raise KeyringUnavailable(_describe_keyring_error(exc))
     value: T = outcome["value"]
     return value
+
+
+# keyring's exception names (and secretstorage's) -> what happened, in a user's words.
+_KEYRING_ERRORS = {
+    "KeyringLocked": "the system keyring is locked",
+    "LockedException": "the system keyring is locked",
+    "PromptDismissedException": "the request to unlock the system keyring was dismissed",
+    "InitError": "the system keyring could not be opened",
+    "PasswordSetError": "the system keyring refused to store the token",
+    "NoKeyringError": "no usable system keyring was found",
+    "SecretServiceNotAvailableException": "the Secret Service (D-Bus) is not available",
+}
+
+
+def _describe_keyring_error(exc: Exception) -> str:
+    known = _KEYRING_ERRORS.get(type(exc).__name__)
+    detail = str(exc).strip()
+    if known:
+        return f"{known} ({detail})" if detail else known
+    return f"the system keyring failed ({type(exc).__name__}: {detail or 'no details'})"
 
 
 def _backend_name(backend: KeyringBackend) -> str:
