@@ -92,8 +92,18 @@ class CliRunner:
         self.outputs.append(result.output)
         return result
 
-    def login(self, host: str, token: str = TEST_TOKEN, *args: str) -> Result:
-        return self.run("login", "--host", host, "--with-token", *args, input=token + "\n")
+    def login(
+        self, host: str, token: str = TEST_TOKEN, *args: str, profile: str | None = None
+    ) -> Result:
+        """`[--profile P] login --host HOST --with-token [args]` with the token on stdin."""
+        chosen = ("--profile", profile) if profile else ()
+        return self.run(*chosen, "login", "--host", host, "--with-token", *args,
+                        input=token + "\n")  # fmt: skip
+
+    def password_login(self, host: str, username: str, password: str) -> Result:
+        """`login --username NAME --password-stdin` with the password on stdin."""
+        return self.run("login", "--host", host, "--username", username, "--password-stdin",
+                        input=password + "\n")  # fmt: skip
 
 
 class SessionRecordingList(list[str]):

@@ -127,9 +127,7 @@ def test_plain_http_beyond_loopback_is_refused_before_sending_anything(
     assert listing.returncode == 2
     assert "refusing to talk to http://0.0.0.0" in listing.stderr
     assert "--allow-insecure-http" in listing.stderr
-    login = cli.run(
-        "login", "--host", host, "--username", "demo", "--password-stdin", input="demo-password\n"
-    )
+    login = cli.password_login(host, "demo", "demo-password")
     assert login.returncode == 2
     assert emulator.requests == []
 
@@ -220,16 +218,7 @@ def test_corrupt_credentials_file_is_reported(cli: CliRunner, emulator: Emulator
     assert result.returncode == 1
     assert str(credentials) in result.stderr and "not valid JSON" in result.stderr
     assert credentials.read_text() == '{"profiles": {"default": '
-    other = cli.run(
-        "--profile",
-        "other",
-        "login",
-        "--host",
-        emulator.base_url,
-        "--with-token",
-        "--insecure-storage",
-        input=TEST_TOKEN,
-    )
+    other = cli.login(emulator.base_url, TEST_TOKEN, "--insecure-storage", profile="other")
     assert other.returncode == 1  # never overwrites a file it cannot read
     assert credentials.read_text() == '{"profiles": {"default": '
 

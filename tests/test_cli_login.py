@@ -53,15 +53,7 @@ def test_rejected_token_stores_nothing_and_exits_4(cli: CliRunner, emulator: Emu
 
 
 def test_username_and_password_stdin(cli: CliRunner, emulator: Emulator) -> None:
-    result = cli.run(
-        "login",
-        "--host",
-        emulator.base_url,
-        "--username",
-        "demo",
-        "--password-stdin",
-        input="demo-password\n",
-    )
+    result = cli.password_login(emulator.base_url, "demo", "demo-password")
     assert result.returncode == 0, result.stderr
     token_calls = [r for r in emulator.requests if r.path == "/api/v0/get-token/"]
     assert len(token_calls) == 1
@@ -71,15 +63,7 @@ def test_username_and_password_stdin(cli: CliRunner, emulator: Emulator) -> None
 
 
 def test_wrong_password_exits_4(cli: CliRunner, emulator: Emulator) -> None:
-    result = cli.run(
-        "login",
-        "--host",
-        emulator.base_url,
-        "--username",
-        "demo",
-        "--password-stdin",
-        input="wrong\n",
-    )
+    result = cli.password_login(emulator.base_url, "demo", "wrong")
     assert result.returncode == 4
     assert "login failed" in result.stderr
     assert "wrong" not in result.output
@@ -87,15 +71,7 @@ def test_wrong_password_exits_4(cli: CliRunner, emulator: Emulator) -> None:
 
 def test_two_factor_account_is_sent_to_the_tokens_page(cli: CliRunner, emulator: Emulator) -> None:
     for user, wording in (("twofa", "two-factor"), ("sso", "single sign-on")):
-        result = cli.run(
-            "login",
-            "--host",
-            emulator.base_url,
-            "--username",
-            user,
-            "--password-stdin",
-            input="whatever\n",
-        )
+        result = cli.password_login(emulator.base_url, user, "whatever")
         assert result.returncode == 4
         assert wording in result.stderr
         assert f"{emulator.base_url}/auth/tokens/" in result.stderr
@@ -133,18 +109,7 @@ def test_relogin_replaces_and_says_so(cli: CliRunner, emulator: Emulator) -> Non
 def test_profiles_are_independent(cli: CliRunner, emulator: Emulator) -> None:
     assert cli.login(emulator.base_url).returncode == 0
     assert cli.run("--profile", "other", "auth", "status").returncode == 4
-    assert (
-        cli.run(
-            "--profile",
-            "other",
-            "login",
-            "--host",
-            emulator.base_url,
-            "--with-token",
-            input=TEST_TOKEN,
-        ).returncode
-        == 0
-    )
+    assert cli.login(emulator.base_url, profile="other").returncode == 0
     assert cli.run("--profile", "other", "logout").returncode == 0
     assert cli.run("auth", "status").returncode == 0
     via_env = cli.run("auth", "status", env={"VH_PROFILE": "other"})

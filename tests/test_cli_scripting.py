@@ -248,18 +248,7 @@ def test_api_get_paginate_include_and_errors(
 
 def test_profile_names_complete_in_the_shell(cli: CliRunner, emulator: Emulator) -> None:
     for profile in ("prod", "staging"):
-        assert (
-            cli.run(
-                "--profile",
-                profile,
-                "login",
-                "--host",
-                emulator.base_url,
-                "--with-token",
-                input=TEST_TOKEN,
-            ).returncode
-            == 0
-        )
+        assert cli.login(emulator.base_url, profile=profile).returncode == 0
     result = cli.run(
         env={
             "_VH_LITE_COMPLETE": "complete_bash",
