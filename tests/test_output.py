@@ -57,3 +57,11 @@ def test_color_and_link_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TERM", "dumb")
     assert not output.color_enabled(FakeTTY())
     assert not output.links_enabled(FakeTTY())
+
+
+def test_json_escapes_the_line_breaks_it_would_leave_raw() -> None:
+    data = {"d": "a\u2028b\u2029c\x85d\ne"}
+    for compact in (True, False):
+        text = output.json_text(data, compact=compact)
+        assert json.loads(text) == data
+        assert len(text.splitlines()) == (1 if compact else 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from typing import Any
 
@@ -54,8 +55,14 @@ def render(data: list[dict[str, Any]], fmt: str, stream: io.StringIO | None = No
     return out.getvalue()
 
 
-PROPERTY = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+# In CI the examples are derandomized, so a run is repeatable; locally each run explores new
+# ones (HYPOTHESIS_EXAMPLES=5000 for a deeper search).
+PROPERTY = settings(
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @PROPERTY

@@ -126,6 +126,10 @@ def _stdout_is_unicode() -> bool:
     return _is_unicode(sys.stdout)
 
 
+# The line breaks json leaves raw (it escapes every C0 control already).
+_LINE_BREAKS_IN_JSON = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\u0085"))
+
+
 @functools.cache
 def _encoder(compact: bool) -> json.JSONEncoder:
     """One encoder per style for the whole run: json.dumps with options builds a new one per
@@ -142,7 +146,13 @@ def json_text(value: Any, *, compact: bool) -> str:
     Non-ASCII stays readable when stdout can encode it, and is \\u-escaped otherwise, so
     output never fails on a terminal with a narrow encoding.
     """
-    return _encoder(compact).encode(value)
+    text = _encoder(compact).encode(value)
+    if not text.isascii():
+        # Valid raw in JSON, but line breaks to JavaScript and str.splitlines(): a JSONL
+        # reader splitting on them would cut a record in two. Escaped, they decode the same.
+        for raw, escaped in _LINE_BREAKS_IN_JSON:
+            text = text.replace(raw, escaped)
+    return text
 
 
 def write_json(value: Any) -> None:
