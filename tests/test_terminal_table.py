@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 
 import pexpect
@@ -46,3 +49,28 @@ def test_table_fits_the_terminal_and_keeps_every_column(cli: CliRunner, emulator
     assert "\x07" not in screen
     assert "\x1b[31m" not in screen
     assert "Control characters: ?[31mred" in plain
+
+
+def test_progress_on_a_terminal_never_swallows_redirected_output(
+    cli: CliRunner, emulator: Emulator
+) -> None:
+    """stderr on a terminal (the bar shows there), stdout into a file: the data must reach
+    the file whole, exactly as without a terminal."""
+    env = {**cli.env, "VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url}
+    out = cli.home / "out.txt"
+    for args, count in ((["--format", "jsonl"], 250), (["--json", "--limit", "150"], 150),
+                        (["--format", "csv", "--limit", "150"], 151), ([], 250)):  # fmt: skip
+        command = f"'{VH_LITE}' projects list {' '.join(args)} > '{out}'"
+        child = pexpect.spawn("bash", ["-c", command], env=env, encoding="utf-8", timeout=60)
+        child.expect(pexpect.EOF)
+        child.close()
+        cli.outputs.append(child.before or "")
+        assert child.exitstatus == 0, child.before
+        text = out.read_text()
+        if args[:1] == ["--json"]:
+            assert len(json.loads(text)) == count
+        elif "csv" in args:
+            assert len(list(csv.reader(io.StringIO(text)))) == count
+        else:
+            assert len(text.splitlines()) == count, args
+        assert "project-0001" not in (child.before or "")  # no data on the terminal

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit
 
@@ -399,7 +399,7 @@ class ValohaiClient:
         page_size: int = DEFAULT_PAGE_SIZE,
         max_concurrency: int = 1,
         stop_after: int | None = None,
-    ) -> Iterator[Page]:
+    ) -> Generator[Page, None, None]:
         """Yield every page of a DRF limit/offset list at `url`, in order, lazily.
 
         The first page tells how many items there are (`count`) and how many the server
@@ -435,7 +435,7 @@ class ValohaiClient:
         step: int,
         offsets: range,
         max_concurrency: int,
-    ) -> Iterator[Page]:
+    ) -> Generator[Page, None, None]:
         """Fetch pages at `offsets` with at most `max_concurrency` requests in flight."""
         from collections import deque
         from concurrent.futures import Future, ThreadPoolExecutor
@@ -471,7 +471,7 @@ class ValohaiClient:
         base_url: str,
         query: dict[str, list[str]],
         page_size: int,
-    ) -> Iterator[Page]:
+    ) -> Generator[Page, None, None]:
         """The pages after `body`, following `next` links (or offsets when `next` is absent)."""
         current = url
         seen = len(body["results"])
@@ -506,7 +506,7 @@ class ValohaiClient:
         page_size: int = DEFAULT_PAGE_SIZE,
         max_concurrency: int = 1,
         stop_after: int | None = None,
-    ) -> Iterator[Page]:
+    ) -> Generator[Page, None, None]:
         return self.iter_pages(
             api_url(self.host, "projects/"),
             page_size=page_size,

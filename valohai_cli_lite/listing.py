@@ -102,4 +102,9 @@ def apply_query(pages: Iterable[list[Project]], query: ListQuery) -> Iterator[li
         if page:
             yield page
         if remaining is not None and remaining <= 0:
+            # Done early: close the source now, so fetching (and any progress bar) ends
+            # before the caller writes its output.
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
             return
