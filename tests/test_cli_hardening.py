@@ -87,3 +87,90 @@ def test_existing_config_dir_keeps_its_mode(cli: CliRunner, emulator: Emulator) 
     assert stat.S_IMODE(shared.stat().st_mode) == 0o755
     assert stat.S_IMODE((shared / "credentials.json").stat().st_mode) == 0o600
     assert json.loads((shared / "config.json").read_text())["profiles"]["default"]
+
+
+def test_odd_field_types_render_in_every_view(cli: CliRunner, emulator: Emulator) -> None:
+    odd = {"id": "22222222-2222-2222-2222-222222222222", "name": "odd", "owner": "someone",
+           "description": ["a", "list"], "execution_count": "many",
+           "last_execution_ctime": 12345, "ctime": {"when": "now"}, "urls": None}  # fmt: skip
+    emulator.config.projects = 0
+    emulator.config.extra_projects = [odd]
+    cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url)
+    for args in (["--format", "table"], [], ["--format", "csv"], ["--json"]):
+        result = cli.run("projects", "list", *args, env={"COLUMNS": "200"})
+        assert result.returncode == 0, (args, result.stderr)
+        assert "odd" in result.stdout
+    shown = cli.run("projects", "show", "odd", "--format", "table")
+    assert shown.returncode == 0, shown.stderr
+    assert "12345" in shown.stdout
+
+
+def test_entries_that_are_not_objects_are_an_error(cli: CliRunner, emulator: Emulator) -> None:
+    emulator.config.extra_projects = ["not an object"]  # type: ignore[list-item]
+    cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url)
+    for args in (["--format", "jsonl", "--max-concurrency", "1"], ["--format", "csv"]):
+        result = cli.run("projects", "list", *args)
+        assert result.returncode == 1
+        assert "not an object" in result.stderr
+    assert cli.run("projects", "show", "zzz").returncode == 1
+
+
+def test_no_color_flag(cli: CliRunner, emulator: Emulator) -> None:
+    result = cli.run(
+        "--no-color",
+        "projects",
+        "list",
+        "--limit",
+        "1",
+        env={"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url},
+    )
+    assert result.returncode == 0
+    assert "\x1b" not in result.output
+
+
+def test_subdomains_of_localhost_are_not_loopback(cli: CliRunner) -> None:
+    result = cli.run(
+        "projects", "list", env={"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": "http://evil.localhost:9"}
+    )
+    assert result.returncode == 2
+    assert "refusing to talk to http://evil.localhost:9" in result.stderr
+
+
+def test_auth_status_json_reports_a_corrupt_config(cli: CliRunner) -> None:
+    cli.config_dir.mkdir(parents=True)
+    (cli.config_dir / "config.json").write_text("{oops")
+    result = cli.run("auth", "status", "--json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["logged_in"] is False
+    assert "not valid JSON" in report["error"]
+
+
+def test_auth_status_hint_for_a_rejected_env_token(cli: CliRunner, emulator: Emulator) -> None:
+    result = cli.run(
+        "auth", "status", env={"VH_API_TOKEN": "wrong-token", "VH_HOST": emulator.base_url}
+    )
+    assert result.returncode == 1
+    assert "update or unset VH_API_TOKEN" in result.stderr
+
+
+def test_credentials_file_of_the_wrong_shape_is_not_replaced(
+    cli: CliRunner, emulator: Emulator
+) -> None:
+    cli.config_dir.mkdir(parents=True)
+    credentials = cli.config_dir / "credentials.json"
+    credentials.write_text('{"profiles": [], "keep": 1}')
+    result = cli.login(emulator.base_url, TEST_TOKEN, "--insecure-storage")
+    assert result.returncode == 1
+    assert "'profiles' is not an object" in result.stderr
+    assert credentials.read_text() == '{"profiles": [], "keep": 1}'
+
+
+def test_bad_method_and_sort_are_usage_errors(cli: CliRunner, emulator: Emulator) -> None:
+    cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url)
+    assert cli.run("api", "users/me/", "-X", "GE T").returncode == 2
+    assert cli.run("projects", "list", "--sort", "--name").returncode == 2
+    assert cli.run("projects", "list", "--max-concurrency", "1000").returncode == 2
+    paginated = cli.run("api", "projects/", "--paginate", "-f", "limit=7")
+    assert paginated.returncode == 0, paginated.stderr  # fields with --paginate: a GET
+    assert len(json.loads(paginated.stdout)) == 250

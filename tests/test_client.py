@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import httpx
 import pytest
 import respx
@@ -12,6 +15,7 @@ from valohai_cli_lite.client import (
     ValohaiClient,
     error_code_from_body,
     error_message_from_body,
+    parse_retry_after,
 )
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
 from valohai_cli_lite.errors import ApiError, AuthError, NetworkError
@@ -228,3 +232,96 @@ def test_a_failing_page_stops_a_concurrent_listing() -> None:
     respx.get(PROJECTS, params={"offset": "4"}).respond(503)
     with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="503"):
         list(client.iter_projects(max_concurrency=4))
+
+
+@respx.mock
+def test_compressed_bodies_are_decoded() -> None:
+    import gzip
+
+    body = json.dumps({"id": 1, "username": "u"}).encode()
+    respx.get(f"{HOST}/api/v0/users/me/").respond(
+        content=gzip.compress(body),
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+    )
+    with ValohaiClient(HOST, TEST_TOKEN) as client:
+        assert client.me() == {"id": 1, "username": "u"}
+
+
+@respx.mock
+def test_retry_after_beyond_the_cap_fails_at_once_and_says_how_long() -> None:
+    route = respx.get(PROJECTS).respond(
+        429, json={"detail": "slow down"}, headers={"Retry-After": "100000"}
+    )
+    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError) as info:
+        list(client.iter_projects())
+    assert route.call_count == 1
+    assert info.value.hint == "the server asks to wait 100000 s before trying again"
+
+
+def test_parse_retry_after() -> None:
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+
+
+@respx.mock
+def test_non_object_results_are_an_error() -> None:
+    respx.get(PROJECTS).respond(json={"count": 2, "next": None, "results": [{"id": 1}, "x"]})
+    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="not an obj"):
+        list(client.iter_projects())
+
+
+def test_an_offset_in_the_path_is_respected() -> None:
+    with Emulator(EmulatorConfig(token=TEST_TOKEN, projects=250)) as emu:
+        with ValohaiClient(emu.base_url, TEST_TOKEN) as client:
+            url = f"{emu.base_url}/api/v0/projects/?offset=200"
+            for concurrency in (1, 8):
+                pages = client.iter_pages(url, max_concurrency=concurrency)
+                ids = [p["id"] for page in pages for p in page.results]
+                assert len(ids) == 50
+                assert len(set(ids)) == 50
+
+
+def test_a_list_that_changes_midway_is_an_error() -> None:
+    config = EmulatorConfig(token=TEST_TOKEN, projects=250, latency_ms=50)
+    with Emulator(config) as emu, ValohaiClient(emu.base_url, TEST_TOKEN) as client:
+        pages = client.iter_projects(max_concurrency=2)
+        next(pages)
+        emu.config.projects = 260  # someone creates projects while we read
+        with pytest.raises(ApiError, match="changed while it was being read"):
+            list(pages)
+
+
+def test_a_trickling_server_is_cut_off_at_the_deadline() -> None:
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def trickle() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100000\r\n\r\n"
+            )
+            for _ in range(60):
+                try:
+                    conn.sendall(b" ")
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    host = f"http://127.0.0.1:{server.getsockname()[1]}"
+    started = time.monotonic()
+    with ValohaiClient(host, TEST_TOKEN, settings=ClientSettings(timeout=1)) as client:
+        with pytest.raises(NetworkError, match="did not answer within 1 s"):
+            client.me()
+    assert time.monotonic() - started < 3
+    server.close()

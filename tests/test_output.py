@@ -65,3 +65,11 @@ def test_json_escapes_the_line_breaks_it_would_leave_raw() -> None:
         text = output.json_text(data, compact=compact)
         assert json.loads(text) == data
         assert len(text.splitlines()) == (1 if compact else 3)
+
+
+def test_indented_json_escapes_what_a_terminal_must_not_see() -> None:
+    data = {"name": "a\u202eb\x9b31mc"}
+    pretty = output.json_text(data, compact=False)
+    assert "\u202e" not in pretty and "\x9b" not in pretty
+    assert json.loads(pretty) == data
+    assert "\u202e" in output.json_text(data, compact=True)  # programs get the data as is

@@ -115,11 +115,10 @@ def test_plain_lines_have_no_controls_and_no_truncation() -> None:
     ]
 
 
-def test_table_shows_markup_literally_and_no_data_escapes(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    tty = FakeTTY()
+def test_table_shows_markup_literally_and_no_data_escapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    tty, terminal_stderr = FakeTTY(), FakeTTY()
     monkeypatch.setattr("sys.stdout", tty)
+    monkeypatch.setattr("sys.stderr", terminal_stderr)
     monkeypatch.setenv("COLUMNS", "250")
     monkeypatch.setenv("TERM", "dumb")
     marked = {**PROJECTS[1], "name": "[bold]n[/bold]\x1b]0;title\x07"}
@@ -127,15 +126,18 @@ def test_table_shows_markup_literally_and_no_data_escapes(
     text = tty.getvalue()
     assert "[bold]n[/bold]?]0;title?" in text
     assert "\x1b" not in text  # TERM=dumb: no colour, no links, nothing from the data
-    assert "2 projects" in capsys.readouterr().err
+    assert "2 projects" in terminal_stderr.getvalue()
 
 
-def test_empty_listing(capsys: pytest.CaptureFixture[str]) -> None:
+def test_empty_listing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert render("json", pages=[]) == "[]\n"
     assert render("jsonl", pages=[]) == ""
     assert render("csv", pages=[]).startswith("id,name")
+    assert render("plain", pages=[]) == ""  # and nothing on a non-terminal stderr either
+    terminal_stderr = FakeTTY()
+    monkeypatch.setattr("sys.stderr", terminal_stderr)
     assert render("plain", pages=[]) == ""
-    assert "No projects found." in capsys.readouterr().err
+    assert "No projects found." in terminal_stderr.getvalue()
 
 
 def test_one_record_views(monkeypatch: pytest.MonkeyPatch) -> None:

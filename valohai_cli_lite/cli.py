@@ -86,6 +86,9 @@ def root(
             "login saves it in the profile.",
         ),
     ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colour in the output (as NO_COLOR does).")
+    ] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -95,6 +98,10 @@ def root(
 ) -> None:
     from .config import validate_profile_name
     from .context import AppContext
+
+    if no_color:
+        # One switch for every colour decision (output.color_enabled, rich, Typer's help).
+        os.environ["NO_COLOR"] = "1"
 
     ctx.obj = AppContext(
         validate_profile_name(profile), timeout=timeout, debug=debug,

@@ -42,7 +42,7 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 DEFAULT_MAX_ATTEMPTS = 4
 DEFAULT_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
-MAX_RETRY_AFTER = 30.0  # a server asking for longer gets this much, then one more try
+MAX_RETRY_AFTER = 30.0  # a server asking for longer is not retried: the error says how long
 
 
 class RetryableTransportError(Exception):
@@ -247,6 +247,8 @@ class ValohaiClient:
                 ):
                     return response
                 wait = self._backoff(attempt, response.headers.get("Retry-After"))
+                if wait > MAX_RETRY_AFTER:
+                    return response  # waiting that long is not retrying; say so instead
                 reason = f"{response.status_code} {response.reason_phrase}"
                 response.close()
             attempt += 1
@@ -260,9 +262,40 @@ class ValohaiClient:
         """Full-jitter exponential backoff, or what Retry-After asks for, both capped."""
         asked = parse_retry_after(retry_after)
         if asked is not None:
-            return min(asked, MAX_RETRY_AFTER)
+            return asked
         ceiling = min(MAX_BACKOFF, self._settings.backoff * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)
+
+    def _read_within_deadline(
+        self, client: httpx.Client, request: httpx.Request, started: float
+    ) -> httpx.Response:
+        """Send and read the whole response, giving up once --timeout has passed in all.
+
+        httpx's timeouts apply to each read, so a server trickling a byte a second would
+        never time out; the body is read chunk by chunk against one deadline instead.
+        """
+        import httpx
+
+        deadline = started + self._settings.timeout
+        response = client.send(request, stream=True)
+        try:
+            chunks = []
+            for chunk in response.iter_raw():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the response took too long", request=request)
+        finally:
+            response.close()
+        # The raw bytes with the original headers: decoding (gzip...) happens as usual.
+        complete = httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=b"".join(chunks),
+            request=request,
+            extensions=response.extensions,
+        )
+        complete.next_request = response.next_request  # where a redirect points
+        return complete
 
     def _send_following_redirects(
         self,
@@ -289,7 +322,10 @@ class ValohaiClient:
                 self._debug("> Authorization: Token [redacted]")
             started = time.monotonic()
             try:
-                response = client.request(method, url, data=form, json=json_body, headers=headers)
+                request = client.build_request(
+                    method, url, data=form, json=json_body, headers=headers
+                )
+                response = self._read_within_deadline(client, request, started)
             except httpx.TimeoutException:
                 # Not retried: a server that does not answer must end within --timeout.
                 raise NetworkError(
@@ -368,6 +404,13 @@ class ValohaiClient:
             hint = "check the host URL, including any path prefix"
         elif status >= 500:
             hint = "the server or a proxy in front of it failed; try again later"
+        elif status == 429:
+            wait = parse_retry_after(response.headers.get("Retry-After"))
+            hint = (
+                f"the server asks to wait {wait:.0f} s before trying again"
+                if wait is not None
+                else "the server is rate-limiting; try again later"
+            )
         raise ApiError(text, status=status, code=error_code_from_body(body), hint=hint)
 
     # -- endpoints -------------------------------------------------------------------------
@@ -414,6 +457,7 @@ class ValohaiClient:
         first_params: dict[str, Any] = {} if "limit" in query else {"limit": page_size}
         if "offset" not in query:
             first_params["offset"] = 0
+        start = _offset_in(query)  # a path may ask to begin later than the first item
         body = self.request("GET", url, params=first_params)
         first = _page_results(body, url)
         total = _count(body)
@@ -421,12 +465,14 @@ class ValohaiClient:
         if not first or (stop_after is not None and len(first) >= stop_after):
             return
         if max_concurrency > 1 and total is not None and total > len(first):
-            end = total if stop_after is None else min(total, stop_after)
+            end = total if stop_after is None else min(total, start + stop_after)
             rest = {k: v for k, v in query.items() if k not in ("offset", "limit")}
-            offsets = range(len(first), end, len(first))
-            yield from self._pages_by_offset(base_url, rest, len(first), offsets, max_concurrency)
+            offsets = range(start + len(first), end, len(first))
+            yield from self._pages_by_offset(
+                base_url, rest, len(first), offsets, max_concurrency, total
+            )
         else:
-            yield from self._pages_by_next(url, body, base_url, query, page_size)
+            yield from self._pages_by_next(url, body, base_url, query, page_size, start)
 
     def _pages_by_offset(
         self,
@@ -435,8 +481,13 @@ class ValohaiClient:
         step: int,
         offsets: range,
         max_concurrency: int,
+        total: int,
     ) -> Generator[Page, None, None]:
-        """Fetch pages at `offsets` with at most `max_concurrency` requests in flight."""
+        """Fetch pages at `offsets` with at most `max_concurrency` requests in flight.
+
+        Offsets are only right while the list holds still: a page reporting another `count`
+        than the first means items moved between pages, so some would be lost or doubled.
+        """
         from collections import deque
         from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -457,8 +508,14 @@ class ValohaiClient:
                 if following is not None:
                     window.append(pool.submit(fetch, following))
                 results = _page_results(body, base_url)
-                yield Page(results, _count(body))
-                if not results:  # the list shrank while we read it
+                if _count(body) != total:
+                    raise ApiError(
+                        f"the list changed while it was being read ({total} items, then "
+                        f"{_count(body)})",
+                        hint="run the command again",
+                    )
+                yield Page(results, total)
+                if not results:
                     return
         finally:
             # Stopped early (a limit, an error, Ctrl-C): drop what has not started yet.
@@ -471,10 +528,11 @@ class ValohaiClient:
         base_url: str,
         query: dict[str, list[str]],
         page_size: int,
+        start: int,
     ) -> Generator[Page, None, None]:
         """The pages after `body`, following `next` links (or offsets when `next` is absent)."""
         current = url
-        seen = len(body["results"])
+        seen = start + len(body["results"])
         visited: set[str] = set()
         while True:
             total = _count(body)
@@ -537,10 +595,20 @@ def with_query(url: str, params: dict[str, Any]) -> str:
 
 
 def _page_results(body: Any, url: str) -> list[dict[str, Any]]:
+    """The page's items; anything but a list of objects is the wrong envelope, an error."""
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):
         raise ApiError(f"the server's answer to {urlsplit(url).path} is not a paginated list")
     results: list[dict[str, Any]] = body["results"]
+    if not all(isinstance(item, dict) for item in results):
+        raise ApiError(
+            f"the server's answer to {urlsplit(url).path} lists something that is not an object"
+        )
     return results
+
+
+def _offset_in(query: dict[str, list[str]]) -> int:
+    values = query.get("offset") or ["0"]
+    return int(values[0]) if values[0].isdigit() else 0
 
 
 def _origin_text(url: str) -> str:

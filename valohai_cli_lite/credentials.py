@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
-from .errors import AuthError, check_token
+from .errors import AuthError, ConfigError, check_token
 from .fileio import locked, read_json_file, write_json_atomically
 
 if TYPE_CHECKING:
@@ -211,16 +211,27 @@ class CredentialStore:
 
     # -- file ----------------------------------------------------------------------------
 
-    def _file_tokens(self) -> dict[str, Any]:
+    def _file_data(self) -> dict[str, Any]:
+        """credentials.json as a whole (other top-level keys are kept on every write); a
+        file of the wrong shape is an error, never silently replaced."""
         data = read_json_file(self.file_path) or {}
-        tokens = data.get("profiles")
-        return tokens if isinstance(tokens, dict) else {}
+        data.setdefault("profiles", {})
+        if not isinstance(data["profiles"], dict):
+            raise ConfigError(
+                f"{self.file_path}: 'profiles' is not an object",
+                hint="fix or move the file away; vh-lite never overwrites a file it cannot read",
+            )
+        return data
+
+    def _file_tokens(self) -> dict[str, Any]:
+        tokens: dict[str, Any] = self._file_data()["profiles"]
+        return tokens
 
     def save_to_file(self, profile: str, token: str) -> StoredAt:
         with locked(self.directory):
-            tokens = self._file_tokens()
-            tokens[profile] = {"token": token}
-            write_json_atomically(self.file_path, {"profiles": tokens})
+            data = self._file_data()
+            data["profiles"][profile] = {"token": token}
+            write_json_atomically(self.file_path, data)
         return StoredAt("file", str(self.file_path))
 
     def _load_from_file(self, profile: str) -> str | None:
@@ -232,12 +243,12 @@ class CredentialStore:
         if not self.file_path.exists():
             return False
         with locked(self.directory):
-            tokens = self._file_tokens()
-            if profile not in tokens:
+            data = self._file_data()
+            if profile not in data["profiles"]:
                 return False
-            del tokens[profile]
-            if tokens:
-                write_json_atomically(self.file_path, {"profiles": tokens})
+            del data["profiles"][profile]
+            if data["profiles"] or len(data) > 1:
+                write_json_atomically(self.file_path, data)
             else:
                 self.file_path.unlink()
         return True

@@ -15,7 +15,15 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         from . import __version__
 
-        sys.stdout.write(f"vh-lite {__version__}\n")
+        try:
+            sys.stdout.write(f"vh-lite {__version__}\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            exit_now(0)
+        except (OSError, AttributeError) as exc:  # a full disk; stdout closed (None)
+            reason = getattr(exc, "strerror", None) or "standard output is closed"
+            sys.stderr.write(f"vh-lite: error: cannot write the output: {reason}\n")
+            exit_now(1)
         return
     from .cli import run
 
@@ -30,8 +38,16 @@ def exit_now(code: int) -> None:
     Nothing is lost: config and credential files are closed and fsynced when written, and
     the only threads left (keyring deadlines, finished page fetchers) hold nothing.
     """
-    for stream in (sys.stdout, sys.stderr):
-        # A closed pipe: the reader went away and there is no one left to tell.
-        with contextlib.suppress(Exception):
-            stream.flush()
+    try:
+        sys.stdout.flush()
+    except Exception as exc:  # data that never got out must not end in success
+        from .output import StdoutClosed
+
+        if code == 0 and not isinstance(exc, BrokenPipeError | StdoutClosed):
+            with contextlib.suppress(Exception):
+                sys.stderr.write(f"vh-lite: error: cannot write the output: {exc}\n")
+            code = 1
+    # stderr: if even that fails there is no one left to tell.
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
     os._exit(code)

@@ -24,7 +24,7 @@ class SortKey(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> SortKey:
-        field = text.lstrip("-")
+        field = text.removeprefix("-")
         if field not in SORTABLE_FIELDS:
             raise UsageError(
                 f"cannot sort by {field!r}; sortable fields: {', '.join(SORTABLE_FIELDS)} "

@@ -13,17 +13,47 @@ import re
 import sys
 from typing import IO, TYPE_CHECKING, Any
 
+from .errors import VhLiteError
+
 if TYPE_CHECKING:
     from datetime import datetime
+
+# What must not reach a terminal raw inside JSON text (json itself escapes C0 controls).
+_TERMINAL_UNSAFE = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 # C0 controls, DEL, C1 controls and the bidirectional overrides. Data from the server must
 # never move the cursor, clear the screen, start an escape sequence or reorder what a person
 # reads in human-readable output.
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_CHARS = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 
 
 class StdoutClosed(Exception):
     """The reader of stdout went away (`vh-lite ... | head -1`): stop quietly."""
+
+
+class OutputError(VhLiteError):
+    """stdout cannot be written (a full disk, a closed descriptor)."""
+
+    def __init__(self, exc: OSError | None = None) -> None:
+        reason = exc.strerror or str(exc) if exc is not None else "standard output is closed"
+        super().__init__(f"cannot write the output: {reason}")
+
+
+class _ClosedStdout:
+    """Stands in for a stdout the shell closed (`vh-lite ... >&-`)."""
+
+    encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        raise OutputError()
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
 
 
 class _PipeGuard:
@@ -33,7 +63,7 @@ class _PipeGuard:
     not fail a script, so main() maps StdoutClosed to exit 0 instead.
     """
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str] | _ClosedStdout) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
@@ -41,12 +71,16 @@ class _PipeGuard:
             return self._stream.write(text)
         except BrokenPipeError:
             raise StdoutClosed from None
+        except OSError as exc:  # a full disk, a closed descriptor: the user must know
+            raise OutputError(exc) from None
 
     def flush(self) -> None:
         try:
             self._stream.flush()
         except BrokenPipeError:
             raise StdoutClosed from None
+        except OSError as exc:
+            raise OutputError(exc) from None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -56,8 +90,10 @@ def guard_stdout() -> None:
     """Make stdout safe to write to: closed pipes end quietly, and text the stream's
     encoding cannot represent (PYTHONIOENCODING=ascii, an old terminal) is written as
     backslash escapes instead of crashing."""
+    if sys.stdout is None:
+        sys.stdout = _ClosedStdout()
     for stream in (sys.stdout, sys.stderr):
-        if not _is_unicode(stream) and hasattr(stream, "reconfigure"):
+        if stream is not None and not _is_unicode(stream) and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     if not isinstance(sys.stdout, _PipeGuard):
         sys.stdout = _PipeGuard(sys.stdout)
@@ -117,7 +153,7 @@ def links_enabled(stream: IO[str]) -> bool:
     return is_terminal(stream) and os.environ.get("TERM") != "dumb"
 
 
-def _is_unicode(stream: IO[str]) -> bool:
+def _is_unicode(stream: object) -> bool:
     encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
     return encoding in ("utf8", "utf16", "utf32")
 
@@ -152,6 +188,10 @@ def json_text(value: Any, *, compact: bool) -> str:
         # reader splitting on them would cut a record in two. Escaped, they decode the same.
         for raw, escaped in _LINE_BREAKS_IN_JSON:
             text = text.replace(raw, escaped)
+        if not compact:
+            # Indented JSON is for a terminal: C1 controls and bidi overrides from the data
+            # would reach it raw (json escapes only C0). Escaped, the data is unchanged.
+            text = _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return text
 
 
@@ -161,12 +201,14 @@ def write_json(value: Any) -> None:
     sys.stdout.flush()
 
 
-def relative_time(iso: str | None, now: datetime | None = None) -> str:
+def relative_time(iso: Any, now: datetime | None = None) -> str:
     """'3 days ago' for a timestamp; the raw text when it cannot be parsed; '' for none."""
     from datetime import datetime, timezone
 
-    if not iso:
+    if iso is None or iso == "":
         return ""
+    if not isinstance(iso, str):  # a server sending a number or an object: show it as is
+        return sanitize(json.dumps(iso) if isinstance(iso, dict | list) else str(iso))
     try:
         moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
     except ValueError:

@@ -180,12 +180,14 @@ def write_records(
         sep = "," if fmt == OutputFormat.csv.value else "\t"
         _write_delimited(records, fields or kind.delimited_columns, sep)
     elif not records:
-        message(f"No {kind.noun}s found.")
+        if is_terminal(sys.stderr):  # status is for people; a script sees empty stdout
+            message(f"No {kind.noun}s found.")
     elif fmt == PLAIN:
         _write_plain(records, [path for path, _ in _table_columns(kind, fields)])
     else:
         _print_table(records, kind, _table_columns(kind, fields))
-        message(f"{len(records)} {kind.noun}{'s' if len(records) != 1 else ''}")
+        if is_terminal(sys.stderr):
+            message(f"{len(records)} {kind.noun}{'s' if len(records) != 1 else ''}")
     return len(records)
 
 

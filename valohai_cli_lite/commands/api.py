@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Annotated, Any
 
@@ -96,7 +97,10 @@ def api(
 ) -> None:
     """Make an authenticated request to any Valohai API endpoint and print the response."""
     fields = _parse_fields(field or [])
-    verb = (method or ("POST" if fields else "GET")).upper()
+    # Like gh: GET, or POST once fields are given; --paginate only makes sense as a GET.
+    verb = (method or ("POST" if fields and not paginate else "GET")).upper()
+    if not re.fullmatch(r"[A-Z]{1,20}", verb):
+        raise UsageError(f"invalid HTTP method {method!r}")
     if paginate and verb != "GET":
         raise UsageError("--paginate works only with GET")
     if paginate and include:

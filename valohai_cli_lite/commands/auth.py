@@ -250,7 +250,7 @@ def _status_report(app: AppContext) -> tuple[dict[str, Any], VhLiteError | None]
     }  # fmt: skip
     try:
         creds = app.active_credentials()
-    except AuthError as exc:
+    except VhLiteError as exc:  # not logged in (4), or an unreadable config file (1)
         report["error"] = exc.message
         return report, exc
     report.update(
@@ -265,9 +265,7 @@ def _status_report(app: AppContext) -> tuple[dict[str, Any], VhLiteError | None]
             user = client.me()
         except AuthError as exc:
             report.update(token_valid=False, error=exc.message)
-            problem = VhLiteError(
-                "the token was rejected by the server", hint="log in again with 'vh-lite login'"
-            )
+            problem = VhLiteError("the token was rejected by the server", hint=creds.rejected_hint)
         except (NetworkError, ApiError) as exc:
             report["error"] = exc.message
             problem = VhLiteError(f"could not check the token: {exc.message}")

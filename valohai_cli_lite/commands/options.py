@@ -32,7 +32,7 @@ DEFAULT_MAX_CONCURRENCY = 8
 MaxConcurrencyOption = Annotated[
     int,
     typer.Option(
-        "--max-concurrency", min=1, metavar="N",
+        "--max-concurrency", min=1, max=32, metavar="N",
         help="Fetch at most N pages at once once the total is known (1: one after another).",
     ),
 ]  # fmt: skip

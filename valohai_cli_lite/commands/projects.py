@@ -9,7 +9,7 @@ import typer
 
 from ..client import DEFAULT_PAGE_SIZE, ValohaiClient
 from ..errors import ApiError, VhLiteError
-from ..fields import DEFAULT_PROJECT_COLUMNS, KNOWN_PROJECT_FIELDS
+from ..fields import DEFAULT_PROJECT_COLUMNS, KNOWN_PROJECT_FIELDS, get_path
 from ..listing import SORTABLE_FIELDS, ListQuery, SortKey, apply_query
 from ..progress import pages_with_progress, progress_allowed
 from ..render import OutputFormat, RecordKind, write_record, write_records
@@ -120,8 +120,8 @@ def _find_by_name(client: ValohaiClient, wanted: str) -> dict[str, Any]:
     )
     matches = [
         project for page in pages for project in page
-        if project.get("name") == name
-        and (not owner or (project.get("owner") or {}).get("username") == owner)
+        if get_path(project, "name") == name
+        and (not owner or get_path(project, "owner.username") == owner)
     ]  # fmt: skip
     if not matches:
         raise VhLiteError(
@@ -129,7 +129,7 @@ def _find_by_name(client: ValohaiClient, wanted: str) -> dict[str, Any]:
         )
     if len(matches) > 1:
         candidates = ", ".join(
-            f"{(p.get('owner') or {}).get('username')}/{p.get('name')} ({p.get('id')})"
+            f"{get_path(p, 'owner.username')}/{get_path(p, 'name')} ({get_path(p, 'id')})"
             for p in matches
         )
         raise VhLiteError(
