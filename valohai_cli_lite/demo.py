@@ -76,8 +76,10 @@ def main() -> int:
             return 1
         _step("Who am I?", "vh-lite auth status")
         run("auth", "status")
+        # --format table: the demo's output may be piped (make demo | less), and a pipe
+        # would otherwise get plain tab-separated lines.
         _step("Projects as a table (first 10)", "vh-lite projects list --limit 10")
-        run("projects", "list", "--limit", "10")
+        run("projects", "list", "--limit", "10", "--format", "table")
         _step("Projects as JSON (first 2)", "vh-lite projects list --json --limit 2")
         run("projects", "list", "--json", "--limit", "2")
         _step("Every page is fetched", "vh-lite projects list --json | python -c 'len(...)'")
