@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 
-from conftest import TEST_TOKEN, CliRunner
+from conftest import TEST_TOKEN, VH_LITE, CliRunner
 
 from valohai_cli_lite.emulator.data import EmulatedUser
 from valohai_cli_lite.emulator.server import Emulator
@@ -174,3 +175,35 @@ def test_bad_method_and_sort_are_usage_errors(cli: CliRunner, emulator: Emulator
     paginated = cli.run("api", "projects/", "--paginate", "-f", "limit=7")
     assert paginated.returncode == 0, paginated.stderr  # fields with --paginate: a GET
     assert len(json.loads(paginated.stdout)) == 250
+
+
+def test_output_that_cannot_be_written_is_one_error_line(
+    cli: CliRunner, emulator: Emulator
+) -> None:
+    cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url)
+    for command in ("--version", "projects list", "projects list --json", "auth status"):
+        for redirect, reason in (("> /dev/full", "No space left on device"),
+                                 (">&-", "standard output is closed")):  # fmt: skip
+            proc = subprocess.run(
+                ["bash", "-c", f"'{VH_LITE}' {command} {redirect}"],
+                capture_output=True,
+                text=True,
+                env=cli.env,
+                timeout=60,
+            )
+            cli.outputs.append(proc.stdout + proc.stderr)
+            assert proc.returncode == 1, (command, redirect, proc.stderr)
+            assert proc.stderr.strip() == f"vh-lite: error: cannot write the output: {reason}"
+
+
+def test_closed_pipes_end_quietly_whatever_the_encoding(cli: CliRunner, emulator: Emulator) -> None:
+    cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url, PYTHONIOENCODING="ascii")
+    for command in ("--version", "auth status", "projects list --json"):
+        proc = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", f"'{VH_LITE}' {command} | true"],
+            capture_output=True,
+            text=True,
+            env=cli.env,
+            timeout=60,
+        )
+        assert (proc.returncode, proc.stderr) == (0, ""), command

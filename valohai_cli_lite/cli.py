@@ -1,4 +1,4 @@
-"""The root Typer app and `main()`, the one place that maps errors to exit codes."""
+"""The root Typer app and `run()`, the one place that maps errors to exit codes."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def _complete_profiles(incomplete: str) -> list[str]:
 
 def _show_version(value: bool) -> None:
     if value:
-        typer.echo(f"vh-lite {__version__}")
+        from .output import write_line
+
+        write_line(f"vh-lite {__version__}")
         raise typer.Exit()
 
 
@@ -179,18 +181,6 @@ def command_word(args: list[str]) -> str | None:
     return None
 
 
-def _silence_stdout() -> None:
-    # The reader went away (`| head`); point stdout at /dev/null so the interpreter's final
-    # flush cannot raise BrokenPipeError again on the way out.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
-
-
-def main(argv: list[str] | None = None) -> None:
-    sys.exit(run(sys.argv[1:] if argv is None else argv))
-
-
 def _truthy(value: str) -> bool:
     """An environment flag the way Typer reads VH_DEBUG."""
     return value.strip().lower() in ("1", "true", "t", "yes", "y", "on")
@@ -219,8 +209,7 @@ def run(args: list[str]) -> int:
         code = EXIT_ERROR
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
-    except (output.StdoutClosed, BrokenPipeError):
-        _silence_stdout()
+    except (output.StdoutClosed, BrokenPipeError):  # `| head`: the reader has what it wanted
         code = EXIT_OK
     except Exception as exc:  # a bug: short report; the traceback only with --debug
         if "--debug" in args or _truthy(os.environ.get("VH_DEBUG", "")):

@@ -1,6 +1,6 @@
 """Exception types that carry a user-facing message and an exit code.
 
-Commands raise these; `cli.main` is the one place that turns them into a line on stderr
+Commands raise these; `cli.run` is the one place that turns them into a line on stderr
 and a process exit code, so no command ever calls `sys.exit` itself.
 """
 

@@ -195,6 +195,13 @@ def json_text(value: Any, *, compact: bool) -> str:
     return text
 
 
+def write_line(text: str) -> None:
+    """One line of data on stdout, through the guard that turns write failures into errors
+    (typer.echo may bypass it and write to the raw buffer)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def write_json(value: Any) -> None:
     """JSON on stdout: indented on a terminal, compact in a pipe."""
     sys.stdout.write(json_text(value, compact=not is_terminal(sys.stdout)) + "\n")

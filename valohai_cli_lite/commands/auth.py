@@ -289,7 +289,7 @@ def _print_status(report: dict[str, Any]) -> None:
               ("User", user), ("Token", verdict)]  # fmt: skip
     width = max(len(label) for label, _ in lines)
     for label, value in lines:
-        typer.echo(f"{label + ':':<{width + 1}} {output.sanitize(str(value))}")
+        output.write_line(f"{label + ':':<{width + 1}} {output.sanitize(str(value))}")
 
 
 def status(
@@ -317,4 +317,4 @@ def token(ctx: typer.Context) -> None:
 
     Example: curl -H "Authorization: Token $(vh-lite auth token)" ...
     """
-    typer.echo(app_context(ctx).active_credentials().token)
+    output.write_line(app_context(ctx).active_credentials().token)
