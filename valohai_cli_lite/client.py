@@ -6,7 +6,6 @@ errors.py. httpx is imported only when the first request is made.
 
 from __future__ import annotations
 
-import random
 import sys
 import time
 from collections.abc import Callable, Generator
@@ -142,6 +141,7 @@ class ValohaiClient:
         self._settings = settings or ClientSettings()
         self._rejected_hint = rejected_hint
         self._http: httpx.Client | None = None
+        self._closed = False
 
     def __repr__(self) -> str:  # never the token
         return f"ValohaiClient(host={self.host!r})"
@@ -157,6 +157,8 @@ class ValohaiClient:
         self.close()
 
     def close(self) -> None:
+        # A page fetcher abandoned by an early stop must not open a new connection later.
+        self._closed = True
         if self._http is not None:
             self._http.close()
             self._http = None
@@ -189,6 +191,8 @@ class ValohaiClient:
         return True
 
     def _client(self) -> httpx.Client:
+        if self._closed:
+            raise NetworkError("the connection to the server was closed")
         if self._http is None:
             import httpx
 
@@ -259,24 +263,31 @@ class ValohaiClient:
             time.sleep(wait)
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
-        """Full-jitter exponential backoff, or what Retry-After asks for, both capped."""
+        """Exponential backoff with jitter (capped), or exactly what Retry-After asks for."""
         asked = parse_retry_after(retry_after)
         if asked is not None:
             return asked
+        import random
+
         ceiling = min(MAX_BACKOFF, self._settings.backoff * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)
 
     def _read_within_deadline(
         self, client: httpx.Client, request: httpx.Request, started: float
     ) -> httpx.Response:
-        """Send and read the whole response, giving up once --timeout has passed in all.
+        """Send and read the whole response of one attempt within --timeout.
 
         httpx's timeouts apply to each read, so a server trickling a byte a second would
-        never time out; the body is read chunk by chunk against one deadline instead.
+        never time out; the body is read chunk by chunk against one deadline instead. (Headers
+        trickled byte by byte are bounded only per read.)
         """
         import httpx
 
         deadline = started + self._settings.timeout
+        # Connecting and each read of the headers get at most the time that is left; the body
+        # is then checked against the deadline chunk by chunk.
+        remaining = max(0.001, deadline - time.monotonic())
+        request.extensions["timeout"] = httpx.Timeout(remaining).as_dict()
         response = client.send(request, stream=True)
         try:
             chunks = []
@@ -317,9 +328,11 @@ class ValohaiClient:
                     )
                 headers["Authorization"] = f"Token {self._token}"
             client = self._client()
-            self._debug(f"> {method} {url}")
-            if authenticated:
-                self._debug("> Authorization: Token [redacted]")
+            debugging = self._settings.debug is not None
+            if debugging:
+                self._debug(f"> {method} {url}")
+                if authenticated:
+                    self._debug("> Authorization: Token [redacted]")
             started = time.monotonic()
             try:
                 request = client.build_request(
@@ -339,11 +352,12 @@ class ValohaiClient:
                         hint="check the host URL and your network connection",
                     )
                 ) from None
-            self._debug(
-                f"< {response.status_code} {response.reason_phrase} "
-                f"({(time.monotonic() - started) * 1000:.0f} ms, "
-                f"{response.headers.get('content-length', '?')} bytes)"
-            )
+            if debugging:
+                self._debug(
+                    f"< {response.status_code} {response.reason_phrase} "
+                    f"({(time.monotonic() - started) * 1000:.0f} ms, "
+                    f"{response.headers.get('content-length', '?')} bytes)"
+                )
             if response.is_redirect and response.next_request is not None:
                 target = str(response.next_request.url)
                 if not same_origin(target, self.host):
