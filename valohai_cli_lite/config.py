@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, UsageError
-from .fileio import locked, read_json_file, write_json_atomically
+from .fileio import locked, read_profiles_file, write_json_atomically
 
 CONFIG_DIR_ENV = "VH_LITE_CONFIG_DIR"
 PROFILE_ENV = "VH_PROFILE"
@@ -33,6 +33,13 @@ def config_dir() -> Path:
     import platformdirs  # only commands that touch state pay for this import
 
     return Path(platformdirs.user_config_dir("vh-lite", appauthor=False, roaming=True))
+
+
+def login_command(profile_name: str) -> str:
+    """How to log in to this profile, for hints."""
+    if profile_name == DEFAULT_PROFILE:
+        return "vh-lite login"
+    return f"vh-lite --profile {profile_name} login"
 
 
 def validate_profile_name(name: str) -> str:
@@ -79,11 +86,7 @@ class ConfigStore:
         self.path = directory / CONFIG_FILE_NAME
 
     def _load_raw(self) -> dict[str, Any]:
-        data = read_json_file(self.path) or {}
-        profiles = data.setdefault("profiles", {})
-        if not isinstance(profiles, dict):
-            raise ConfigError(f"{self.path}: 'profiles' is not an object", hint="fix the file")
-        return data
+        return read_profiles_file(self.path)
 
     def profile_names(self) -> list[str]:
         return sorted(self._load_raw()["profiles"])

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
-from .errors import AuthError, ConfigError, check_token
-from .fileio import locked, read_json_file, write_json_atomically
+from .config import login_command
+from .errors import AuthError, check_token
+from .fileio import locked, read_profiles_file, write_json_atomically
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -102,32 +103,29 @@ def _describe_backend(name: str) -> str:
 
 
 def _usable_backend(recorded: str | None = None) -> KeyringBackend:
-    """The keyring backend to use, or KeyringUnavailable.
+    """The keyring backend to use, or KeyringUnavailable. Call it inside _with_deadline,
+    together with the operation, so one deadline covers both.
 
     When login recorded which backend accepted the token, load that one directly: discovering
     every installed backend is the slowest part of `import keyring` + first use.
     PYTHON_KEYRING_BACKEND still wins, as keyring users expect.
     """
+    import keyring
+    import keyring.core
+    from keyring.backends import chainer, fail, null
 
-    def find() -> KeyringBackend:
-        import keyring
-        import keyring.core
-        from keyring.backends import chainer, fail, null
-
-        backend: KeyringBackend | None = None
-        if recorded and not os.environ.get("PYTHON_KEYRING_BACKEND"):
-            try:
-                backend = keyring.core.load_keyring(recorded)
-            except Exception:  # that backend is gone or not viable now: discover afresh
-                backend = None
-        if backend is None:
-            backend = keyring.get_keyring()
-        empty_chain = isinstance(backend, chainer.ChainerBackend) and not backend.backends
-        if isinstance(backend, fail.Keyring | null.Keyring) or empty_chain:
-            raise KeyringUnavailable("no usable system keyring was found")
-        return backend
-
-    return _with_deadline(find)
+    backend: KeyringBackend | None = None
+    if recorded and not os.environ.get("PYTHON_KEYRING_BACKEND"):
+        try:
+            backend = keyring.core.load_keyring(recorded)
+        except Exception:  # that backend is gone or not viable now: discover afresh
+            backend = None
+    if backend is None:
+        backend = keyring.get_keyring()
+    empty_chain = isinstance(backend, chainer.ChainerBackend) and not backend.backends
+    if isinstance(backend, fail.Keyring | null.Keyring) or empty_chain:
+        raise KeyringUnavailable("no usable system keyring was found")
+    return backend
 
 
 SECRET_SERVICE_BACKEND = "keyring.backends.SecretService.Keyring"  # noqa: S105 (a class path)
@@ -173,10 +171,14 @@ class CredentialStore:
         return f"{profile} ({self.directory})"
 
     def save_to_keyring(self, profile: str, token: str) -> StoredAt:
-        backend = _usable_backend()
         account = self._keyring_account(profile)
-        _with_deadline(lambda: backend.set_password(KEYRING_SERVICE, account, token))
-        name = _backend_name(backend)
+
+        def store() -> KeyringBackend:
+            backend = _usable_backend()
+            backend.set_password(KEYRING_SERVICE, account, token)
+            return backend
+
+        name = _backend_name(_with_deadline(store))
         return StoredAt("keyring", f"the system keyring ({_describe_backend(name)})", name)
 
     def _load_from_keyring(self, profile: str, recorded_backend: str | None) -> str | None:
@@ -190,19 +192,19 @@ class CredentialStore:
                 token = None  # locked, or something unusual: let keyring itself handle it
             if token is not None:
                 return token
-        backend = _usable_backend(recorded_backend)
-        return _with_deadline(lambda: backend.get_password(KEYRING_SERVICE, account))
+        return _with_deadline(
+            lambda: _usable_backend(recorded_backend).get_password(KEYRING_SERVICE, account)
+        )
 
     def _delete_from_keyring(self, profile: str) -> bool:
         """True when a token was deleted; KeyringUnavailable propagates."""
-        backend = _usable_backend()
         account = self._keyring_account(profile)
 
         def delete() -> bool:
             from keyring.errors import PasswordDeleteError
 
             try:
-                backend.delete_password(KEYRING_SERVICE, account)
+                _usable_backend().delete_password(KEYRING_SERVICE, account)
             except PasswordDeleteError:
                 return False
             return True
@@ -212,20 +214,7 @@ class CredentialStore:
     # -- file ----------------------------------------------------------------------------
 
     def _file_data(self) -> dict[str, Any]:
-        """credentials.json as a whole (other top-level keys are kept on every write); a
-        file of the wrong shape is an error, never silently replaced."""
-        data = read_json_file(self.file_path) or {}
-        data.setdefault("profiles", {})
-        if not isinstance(data["profiles"], dict):
-            raise ConfigError(
-                f"{self.file_path}: 'profiles' is not an object",
-                hint="fix or move the file away; vh-lite never overwrites a file it cannot read",
-            )
-        return data
-
-    def _file_tokens(self) -> dict[str, Any]:
-        tokens: dict[str, Any] = self._file_data()["profiles"]
-        return tokens
+        return read_profiles_file(self.file_path)
 
     def save_to_file(self, profile: str, token: str) -> StoredAt:
         with locked(self.directory):
@@ -235,7 +224,7 @@ class CredentialStore:
         return StoredAt("file", str(self.file_path))
 
     def _load_from_file(self, profile: str) -> str | None:
-        entry = self._file_tokens().get(profile)
+        entry = self._file_data()["profiles"].get(profile)
         token = entry.get("token") if isinstance(entry, dict) else None
         return token if isinstance(token, str) and token else None
 
@@ -296,7 +285,7 @@ class CredentialStore:
         if not token:
             raise AuthError(
                 f"the token of profile {profile!r} is missing from {where}",
-                hint=f"log in again: vh-lite --profile {profile} login",
+                hint=f"log in again: {login_command(profile)}",
             )
         return check_token(token, where)
 

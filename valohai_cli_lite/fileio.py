@@ -49,6 +49,20 @@ def read_json_file(path: Path) -> dict[str, Any] | None:
     return data
 
 
+def read_profiles_file(path: Path) -> dict[str, Any]:
+    """A state file whose "profiles" maps profile names to objects (config.json and
+    credentials.json both are); {"profiles": {}} when missing. Other top-level keys are kept
+    so a write never drops what a newer version stored."""
+    data = read_json_file(path) or {}
+    data.setdefault("profiles", {})
+    if not isinstance(data["profiles"], dict):
+        raise ConfigError(
+            f"{path}: 'profiles' is not an object",
+            hint="fix or move the file away; vh-lite never overwrites a file it cannot read",
+        )
+    return data
+
+
 def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     """Write to a temp file in the same directory, fsync, then rename over the target.
 

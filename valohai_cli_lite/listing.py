@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from .errors import UsageError
 from .fields import get_path
+from .timestamps import parse_timestamp
 
 SORTABLE_FIELDS = ("name", "ctime", "mtime", "execution_count", "last_execution_ctime")
 
@@ -56,20 +57,6 @@ def _matches(query: ListQuery) -> Callable[[Project], bool]:
     return match
 
 
-def _timestamp(value: Any) -> float | None:
-    from datetime import datetime, timezone
-
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
-
-
 def sort_projects(projects: list[Project], key: SortKey) -> list[Project]:
     """Stable sort; items without a value go last in either direction."""
 
@@ -79,7 +66,8 @@ def sort_projects(projects: list[Project], key: SortKey) -> list[Project]:
             return str(raw).casefold() if raw is not None else None
         if key.field == "execution_count":
             return raw if isinstance(raw, int | float) and not isinstance(raw, bool) else None
-        return _timestamp(raw)
+        moment = parse_timestamp(raw)
+        return None if moment is None else moment.timestamp()
 
     present = [(value(p), p) for p in projects]
     with_value = [pair for pair in present if pair[0] is not None]

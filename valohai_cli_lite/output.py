@@ -1,7 +1,7 @@
-"""Everything that writes to the terminal: data on stdout, messages on stderr.
+"""The streams: terminal and colour decisions, messages on stderr, JSON text, sanitising.
 
-Commands hand plain dicts to these functions; only this module decides between a rich table,
-plain lines and JSON, and only this module asks whether a stream is a terminal.
+render.py builds every output format on top of these; nothing else asks whether a stream is a
+terminal, and every write to stdout goes through the guard installed by guard_stdout().
 """
 
 from __future__ import annotations
@@ -212,16 +212,13 @@ def relative_time(iso: Any, now: datetime | None = None) -> str:
     """'3 days ago' for a timestamp; the raw text when it cannot be parsed; '' for none."""
     from datetime import datetime, timezone
 
+    from .timestamps import parse_timestamp
+
     if iso is None or iso == "":
         return ""
-    if not isinstance(iso, str):  # a server sending a number or an object: show it as is
+    moment = parse_timestamp(iso)
+    if moment is None:  # not a timestamp (text, a number, an object): show it as it is
         return sanitize(json.dumps(iso) if isinstance(iso, dict | list) else str(iso))
-    try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return sanitize(iso)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
     seconds = ((now or datetime.now(timezone.utc)) - moment).total_seconds()
     if seconds < 0:
         return "just now" if seconds > -60 else moment.strftime("%Y-%m-%d")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from .client import Page
@@ -25,22 +25,31 @@ def pages_with_progress(
     """Yield each page's results; show a transient bar once more than one page is coming.
 
     `wanted` caps the expected total when the caller will stop after that many items.
+    Closing this generator (a caller that has enough) closes `pages`, which stops fetching.
     """
-    first = next(pages, None)
-    if first is None:
-        return
-    total = first.total
-    if total is not None and wanted is not None:
-        total = min(total, wanted)
-    if not enabled or total is None or total <= len(first.results):
+    try:
+        first = next(pages, None)
+        if first is None:
+            return
+        total = first.total
+        if total is not None and wanted is not None:
+            total = min(total, wanted)
+        show = enabled and total is not None and total > len(first.results)
+        done = len(first.results)
+        update, stop = _bar(noun, total or 0, done) if show else (_ignore, _nothing)
         try:
             yield first.results
             for page in pages:
+                done += len(page.results)
+                update(done)
                 yield page.results
         finally:
-            pages.close()
-        return
+            stop()
+    finally:
+        pages.close()
 
+
+def _bar(noun: str, total: int, done: int) -> tuple[Callable[[int], None], Callable[[], None]]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
@@ -50,14 +59,14 @@ def pages_with_progress(
     # pipe would land on the terminal. The bar owns stderr and nothing else.
     progress = Progress(*columns, console=console, transient=True,
                         redirect_stdout=False, redirect_stderr=False)  # fmt: skip
-    done = len(first.results)
-    try:
-        with progress:
-            task = progress.add_task(noun, total=total, completed=min(done, total))
-            yield first.results
-            for page in pages:
-                done += len(page.results)
-                progress.update(task, completed=min(done, total))
-                yield page.results
-    finally:
-        pages.close()  # stopped early (a limit): stop the fetching too
+    task = progress.add_task(noun, total=total, completed=min(done, total))
+    progress.start()
+    return (lambda count: progress.update(task, completed=min(count, total))), progress.stop
+
+
+def _ignore(_count: int) -> None:
+    pass
+
+
+def _nothing() -> None:
+    pass

@@ -6,6 +6,8 @@ import sys
 
 from .errors import UsageError, VhLiteError, check_token, register_secret
 
+NO_ANSWER = "no answer: standard input ended at a prompt"
+
 
 def stdin_is_terminal() -> bool:
     from .output import is_terminal
@@ -20,7 +22,7 @@ def ask(text: str, default: str | None = None) -> str:
     sys.stderr.flush()
     line = sys.stdin.readline()
     if not line:
-        raise VhLiteError("no answer: standard input ended at a prompt")
+        raise VhLiteError(NO_ANSWER)
     return line.strip() or (default or "")
 
 
@@ -37,7 +39,7 @@ def ask_secret(text: str) -> str:
             # getpass talks to /dev/tty (stderr as fallback), never to stdout, and no echo.
             answer = getpass.getpass(f"{text}: ", stream=sys.stderr).strip()
         except EOFError:
-            raise VhLiteError("no answer: standard input ended at a prompt") from None
+            raise VhLiteError(NO_ANSWER) from None
         if answer:
             register_secret(answer)
             return answer

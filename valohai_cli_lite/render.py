@@ -1,8 +1,8 @@
 """Rendering API objects in every output format: table, plain lines, JSON, JSONL, CSV, TSV.
 
 Commands pass pages of plain dicts plus a RecordKind describing the columns; this module picks
-the fields, validates --fields, and writes. Only stdout is written here (data); the one
-message for an empty human listing goes to stderr.
+the fields, validates --fields, and writes. Data goes to stdout; the two status lines for
+people (the count under a table, "No projects found.") go to stderr, on a terminal only.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .output import (
     message,
     relative_time,
     sanitize,
+    write_json,
 )
 
 
@@ -174,8 +175,7 @@ def write_records(
         validate_fields(fields, kind.known_fields, records)
     if fmt == OutputFormat.json.value:
         chosen = [select_fields(r, fields) for r in records] if fields else records
-        sys.stdout.write(json_text(chosen, compact=not is_terminal(sys.stdout)) + "\n")
-        sys.stdout.flush()
+        write_json(chosen)
     elif fmt in (OutputFormat.csv.value, OutputFormat.tsv.value):
         sep = "," if fmt == OutputFormat.csv.value else "\t"
         _write_delimited(records, fields or kind.delimited_columns, sep)
@@ -199,7 +199,7 @@ def write_record(
         validate_fields(fields, kind.known_fields, [record])
     if fmt == OutputFormat.json.value:
         chosen = select_fields(record, fields) if fields else record
-        sys.stdout.write(json_text(chosen, compact=not is_terminal(sys.stdout)) + "\n")
+        write_json(chosen)
     elif fmt in (OutputFormat.jsonl.value, OutputFormat.csv.value, OutputFormat.tsv.value):
         write_records([[record]], fmt, kind, fields)
         return

@@ -6,12 +6,12 @@ import os
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .config import DEFAULT_PROFILE, ConfigStore, Profile
+from .config import ConfigStore, Profile, login_command
 from .credentials import CredentialStore
 from .errors import AuthError, check_token
 from .hosts import DEFAULT_HOST, normalize_host
 
-# Ours first, then the name Valohai's API tutorial uses, then the official `vh` client's.
+# The name Valohai's API tutorial uses first, then the official `vh` client's.
 TOKEN_ENV_VARS = ("VH_API_TOKEN", "VALOHAI_TOKEN")
 HOST_ENV_VARS = ("VH_HOST", "VALOHAI_HOST")
 
@@ -30,13 +30,6 @@ class ActiveCredentials(NamedTuple):
 
     def __repr__(self) -> str:  # never the token, in a traceback or a debug dump
         return f"ActiveCredentials(host={self.host!r}, source={self.source!r})"
-
-
-def login_command(profile_name: str) -> str:
-    """How to log in to this profile, for hints."""
-    if profile_name == DEFAULT_PROFILE:
-        return "vh-lite login"
-    return f"vh-lite --profile {profile_name} login"
 
 
 def env_token() -> tuple[str, str] | None:
@@ -70,7 +63,7 @@ def resolve_credentials(
     if from_env is not None:
         var, token = from_env
         check_token(token, f"the {var} environment variable")
-        host = env_host() or default_host(config().get(profile_name))
+        host = env_host() or default_host(config().get(profile_name), check_env=False)
         return ActiveCredentials(
             host, token, f"the {var} environment variable", "env",
             rejected_hint=f"the token in {var} was rejected: update or unset {var}",
@@ -91,6 +84,7 @@ def resolve_credentials(
     )  # fmt: skip
 
 
-def default_host(profile: Profile | None) -> str:
+def default_host(profile: Profile | None, *, check_env: bool = True) -> str:
     """VH_HOST, then VALOHAI_HOST, then the profile's host, then app.valohai.com."""
-    return env_host() or (profile.host if profile else DEFAULT_HOST)
+    from_env = env_host() if check_env else None
+    return from_env or (profile.host if profile else DEFAULT_HOST)

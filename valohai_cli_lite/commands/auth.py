@@ -40,11 +40,11 @@ def _warn_if_env_token_in_force() -> None:
         )
 
 
-def _choose_host(app: AppContext, flag: str | None, interactive: bool) -> str:
+def _choose_host(previous: Profile | None, flag: str | None, interactive: bool) -> str:
     """--host, else (prompting with) VH_HOST/VALOHAI_HOST, the profile's host, the default."""
     if flag is not None:
         return normalize_host(flag)
-    default = default_host(app.config.get(app.profile))
+    default = default_host(previous)
     while interactive:
         try:
             return normalize_host(ask("Valohai host", default=default))
@@ -153,8 +153,8 @@ def login(
         raise UsageError("--password-stdin needs --username NAME")
     interactive = stdin_is_terminal() and not password_stdin
     _warn_if_env_token_in_force()
-    chosen_host = _choose_host(app, host, interactive and not with_token)
     previous = app.config.get(app.profile)
+    chosen_host = _choose_host(previous, host, interactive and not with_token)
     # Connection settings carry over from an earlier login to the same host.
     same_host = previous is not None and previous.host == chosen_host
     ca_file = app.ca_file or (previous.ca_file if previous and same_host else None)

@@ -28,8 +28,8 @@ from valohai_cli_lite.emulator.data import (
     find_project_index,
     make_project,
 )
+from valohai_cli_lite.hosts import API_PREFIX
 
-API_PREFIX = "/api/v0/"
 HANG_SECONDS = 300.0
 
 
