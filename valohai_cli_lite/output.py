@@ -158,10 +158,6 @@ def _is_unicode(stream: object) -> bool:
     return encoding in ("utf8", "utf16", "utf32")
 
 
-def _stdout_is_unicode() -> bool:
-    return _is_unicode(sys.stdout)
-
-
 # The line breaks json leaves raw (it escapes every C0 control already).
 _LINE_BREAKS_IN_JSON = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\u0085"))
 
@@ -170,7 +166,7 @@ _LINE_BREAKS_IN_JSON = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "
 def _encoder(compact: bool) -> json.JSONEncoder:
     """One encoder per style for the whole run: json.dumps with options builds a new one per
     call, which is most of the cost of writing 10,000 JSONL lines."""
-    ascii_only = not _stdout_is_unicode()
+    ascii_only = not _is_unicode(sys.stdout)
     if compact:
         return json.JSONEncoder(separators=(",", ":"), ensure_ascii=ascii_only)
     return json.JSONEncoder(indent=2, ensure_ascii=ascii_only)

@@ -231,6 +231,24 @@ def floors(url: str, runs: int) -> dict[str, float]:
     return {"python": python, "deps": deps, "round_trip": statistics.median(trips), "cpu_10k": cpu}
 
 
+Side = tuple[list[str], dict[str, str]]  # a command and its environment
+
+
+def versus(name: str, lite: Side, vh: Side, runs: int, at_most: float | None) -> Row:
+    """vh-lite against vh, interleaved; met when vh-lite's median <= at_most x vh's."""
+    a, b = interleaved(lite, vh, runs)
+    target = "(no target)" if at_most is None else f"<= {at_most:g} x vh"
+    met = None if at_most is None else median(a) <= at_most * median(b)
+    return Row(name, "vh-lite", median(a), "vh", median(b), target, met)
+
+
+def setup(
+    cmd: list[str], env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a preparation step (a login, a sanity listing); raises if it fails."""
+    return subprocess.run(cmd, input=stdin, env=env, capture_output=True, text=True, check=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11, help="timed runs per side (default 11)")
@@ -240,6 +258,8 @@ def main() -> int:
 
     vh = ensure_vh()
     lite = str(VH_LITE)
+    lite_list = [lite, "projects", "list", "--json"]
+    vh_list = [str(vh), "--output-format", "json", "project", "list"]
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", str(ROOT / "valohai_cli_lite")], check=True
     )
@@ -249,178 +269,61 @@ def main() -> int:
         (work / name).mkdir()
     try:
         env = isolated_env(work)
-
-        a, b = interleaved(([lite, "--version"], env), ([str(vh), "--version"], env), args.runs)
-        rows.append(
-            Row(
-                "--version",
-                "vh-lite",
-                median(a),
-                "vh",
-                median(b),
-                "<= 0.15 x vh",
-                median(a) <= 0.15 * median(b),
-            )
-        )
-        a, b = interleaved(([lite, "--help"], env), ([str(vh), "--help"], env), args.runs)
-        rows.append(Row("--help", "vh-lite", median(a), "vh", median(b), "(no target)", None))
+        rows.append(versus("--version", ([lite, "--version"], env),
+                           ([str(vh), "--version"], env), args.runs, 0.15))  # fmt: skip
+        rows.append(versus("--help", ([lite, "--help"], env),
+                           ([str(vh), "--help"], env), args.runs, None))  # fmt: skip
 
         with emulator("--projects", "100", "--page-size", "100") as url:
             lite_env = {**env, "VH_API_TOKEN": TOKEN, "VH_HOST": url}
-            vh_env = {
-                **env,
-                "VALOHAI_TOKEN": TOKEN,
-                "VALOHAI_HOST": url,
-                "VALOHAI_CONFIG_DIR": str(work / "vh-env"),
-            }
-            check = subprocess.run(
-                [lite, "projects", "list", "--json"],
-                env=lite_env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            assert len(json.loads(check.stdout)) == 100
-            a, b = interleaved(
-                ([lite, "projects", "list", "--json"], lite_env),
-                ([str(vh), "--output-format", "json", "project", "list"], vh_env),
-                args.runs,
-            )
-            rows.append(
-                Row(
-                    "list 100, env token",
-                    "vh-lite",
-                    median(a),
-                    "vh",
-                    median(b),
-                    "<= 0.5 x vh",
-                    median(a) <= 0.5 * median(b),
-                )
-            )
+            vh_env = {**env, "VALOHAI_TOKEN": TOKEN, "VALOHAI_HOST": url,
+                      "VALOHAI_CONFIG_DIR": str(work / "vh-env")}  # fmt: skip
+            assert len(json.loads(setup(lite_list, lite_env).stdout)) == 100
+            rows.append(versus("list 100, env token", (lite_list, lite_env), (vh_list, vh_env),
+                               args.runs, 0.5))  # fmt: skip
 
             # Tokens stored on disk: vh's plain config.json against vh-lite's 0600 file.
             file_env = {**env, "VH_LITE_CONFIG_DIR": str(work / "lite-file")}
-            subprocess.run(
-                [lite, "login", "--host", url, "--with-token", "--insecure-storage"],
-                input=TOKEN,
-                env=file_env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
+            setup([lite, "login", "--host", url, "--with-token", "--insecure-storage"],
+                  file_env, stdin=TOKEN)  # fmt: skip
             vh_file_env = {**env, "VALOHAI_CONFIG_DIR": str(work / "vh-file")}
-            subprocess.run(
-                [str(vh), "login", "--host", url, "--token", TOKEN],
-                env=vh_file_env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            a, b = interleaved(
-                ([lite, "projects", "list", "--json"], file_env),
-                ([str(vh), "--output-format", "json", "project", "list"], vh_file_env),
-                args.runs,
-            )
-            rows.append(
-                Row(
-                    "list 100, stored token (file)",
-                    "vh-lite",
-                    median(a),
-                    "vh",
-                    median(b),
-                    "(no target)",
-                    None,
-                )
-            )
+            setup([str(vh), "login", "--host", url, "--token", TOKEN], vh_file_env)
+            rows.append(versus("list 100, stored token (file)", (lite_list, file_env),
+                               (vh_list, vh_file_env), args.runs, None))  # fmt: skip
 
             with secret_service(env, work) as keyring_env:
                 if keyring_env is None:
-                    rows.append(
-                        Row(
-                            "list 100, token in gnome-keyring",
-                            "vh-lite",
-                            float("nan"),
-                            "vh",
-                            None,
-                            "<= 0.8 x vh",
-                            None,
-                            "skipped: gnome-keyring not installed",
-                        )
-                    )
+                    rows.append(Row("list 100, token in gnome-keyring", "vh-lite", float("nan"),
+                                    "vh", None, "<= 0.8 x vh", None,
+                                    "skipped: gnome-keyring not installed"))  # fmt: skip
                 else:
                     kr_env = {**keyring_env, "VH_LITE_CONFIG_DIR": str(work / "lite-kr")}
-                    login = subprocess.run(
-                        [lite, "login", "--host", url, "--with-token"],
-                        input=TOKEN,
-                        env=kr_env,
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                    )
+                    login = setup([lite, "login", "--host", url, "--with-token"], kr_env,
+                                  stdin=TOKEN)  # fmt: skip
                     assert "system keyring" in login.stderr, login.stderr
-                    a, b = interleaved(
-                        ([lite, "projects", "list", "--json"], kr_env),
-                        ([str(vh), "--output-format", "json", "project", "list"], vh_file_env),
-                        args.runs,
-                    )
-                    rows.append(
-                        Row(
-                            "list 100, token in gnome-keyring (vh: file)",
-                            "vh-lite",
-                            median(a),
-                            "vh",
-                            median(b),
-                            "<= 0.8 x vh",
-                            median(a) <= 0.8 * median(b),
-                        )
-                    )
+                    rows.append(versus("list 100, token in gnome-keyring (vh: file)",
+                                       (lite_list, kr_env), (vh_list, vh_file_env), args.runs,
+                                       0.8))  # fmt: skip
             measured_floors = floors(url, args.runs)
 
         with emulator("--projects", "10000", "--page-size", "100", "--latency-ms", "50") as url:
             big_env = {**env, "VH_API_TOKEN": TOKEN, "VH_HOST": url}
             command = [lite, "projects", "list", "--format", "jsonl"]
-            check = subprocess.run(command, env=big_env, capture_output=True, text=True, check=True)
-            lines = check.stdout.splitlines()
-            ids = [json.loads(line)["id"] for line in lines]
+            ids = [json.loads(line)["id"] for line in setup(command, big_env).stdout.splitlines()]
             assert len(ids) == 10_000 and len(set(ids)) == 10_000, len(ids)
             latency_floor = 100 * 0.050
             sequential, concurrent = interleaved(
                 ([*command, "--max-concurrency", "1"], big_env), (command, big_env), args.big_runs
             )
-            rows.append(
-                Row(
-                    "list 10,000 @ 50 ms, --max-concurrency 1",
-                    "vh-lite",
-                    median(sequential),
-                    "100 x 50 ms",
-                    latency_floor,
-                    "(reference)",
-                    None,
-                )
-            )
-            rows.append(
-                Row(
-                    "list 10,000 @ 50 ms, default concurrency",
-                    "vh-lite",
-                    median(concurrent),
-                    "100 x 50 ms",
-                    latency_floor,
-                    "<= 0.25 x 5.0 s",
-                    median(concurrent) <= 0.25 * latency_floor,
-                )
-            )
+            rows.append(Row("list 10,000 @ 50 ms, --max-concurrency 1", "vh-lite",
+                            median(sequential), "100 x 50 ms", latency_floor, "(reference)",
+                            None))  # fmt: skip
+            rows.append(Row("list 10,000 @ 50 ms, default concurrency", "vh-lite",
+                            median(concurrent), "100 x 50 ms", latency_floor, "<= 0.25 x 5.0 s",
+                            median(concurrent) <= 0.25 * latency_floor))  # fmt: skip
             peak = max(s.max_rss_kib for s in concurrent) / 1024
-            rows.append(
-                Row(
-                    "peak RSS, 10,000 as jsonl (MiB)",
-                    "vh-lite",
-                    peak,
-                    "",
-                    None,
-                    "<= 60 MiB",
-                    peak <= 60,
-                )
-            )
+            rows.append(Row("peak RSS, 10,000 as jsonl (MiB)", "vh-lite", peak, "", None,
+                            "<= 60 MiB", peak <= 60))  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
