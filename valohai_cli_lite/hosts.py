@@ -63,7 +63,12 @@ def same_origin(a: str, b: str) -> bool:
 
 
 def is_loopback(url: str) -> bool:
-    hostname = urlsplit(url).hostname or ""
+    """Whether the URL's host is this machine: `localhost`, 127.0.0.0/8 or ::1."""
+    return is_loopback_host(urlsplit(url).hostname or "")
+
+
+def is_loopback_host(hostname: str) -> bool:
+    """A bare host name or address (no brackets) that can only mean this machine."""
     if hostname == "localhost":  # not *.localhost: that is a DNS answer away from anywhere
         return True
     try:
