@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
-import os
-import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
-from . import __version__
+from . import version_line
 from .config import DEFAULT_PROFILE, PROFILE_ENV
-from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, VhLiteError, redact
+from .errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    StdoutClosed,
+    VhLiteError,
+    redact,
+)
+
+if TYPE_CHECKING:
+    from .context import Services
+    from .iostreams import IOStreams
 
 HELP = """vh-lite: a fast, safe command-line client for the Valohai API.
 
 Log in once with `vh-lite login`, then `vh-lite projects list`.
 Exit codes: 0 ok, 1 error, 2 usage, 4 authentication needed or rejected, 130 interrupted.
 """
+
+
+class Bootstrap(NamedTuple):
+    """What run() hands the root command (as click's ctx.obj) to build the AppContext from."""
+
+    io: IOStreams
+    services: Services
 
 
 def _complete_profiles(incomplete: str) -> list[str]:
@@ -31,11 +48,9 @@ def _complete_profiles(incomplete: str) -> list[str]:
     return [name for name in names if name.startswith(incomplete)]
 
 
-def _show_version(value: bool) -> None:
+def _show_version(ctx: typer.Context, value: bool) -> None:
     if value:
-        from .output import write_line
-
-        write_line(f"vh-lite {__version__}")
+        ctx.find_root().obj.io.write_line(version_line())
         raise typer.Exit()
 
 
@@ -99,21 +114,21 @@ def root(
     ] = False,
 ) -> None:
     from .config import validate_profile_name
-    from .context import AppContext
+    from .context import AppContext, GlobalOptions
 
+    boot: Bootstrap = ctx.obj
     if no_color:
-        # One switch for every colour decision (output.color_enabled, rich, Typer's help).
-        os.environ["NO_COLOR"] = "1"
-
-    ctx.obj = AppContext(
-        validate_profile_name(profile), timeout=timeout, debug=debug,
+        boot.io.disable_color()
+    options = GlobalOptions(
+        profile=validate_profile_name(profile), timeout=timeout, debug=debug,
         ca_file=str(Path(ca_file).expanduser().absolute()) if ca_file else None,
         allow_insecure_http=allow_insecure_http,
     )  # fmt: skip
+    ctx.obj = AppContext(boot.io, options, boot.services)
 
 
 # Top-level command words and the command module that implements them.
-COMMAND_MODULES = {"login": "auth", "logout": "auth", "auth": "auth", "projects": "projects",
+COMMAND_MODULES = {"login": "login", "logout": "auth", "auth": "auth", "projects": "projects",
                    "api": "api"}  # fmt: skip
 
 
@@ -134,45 +149,47 @@ def build_app(command: str | None = None) -> typer.Typer:
     )
     app.callback()(root)
     wanted = COMMAND_MODULES.get(command or "")
-    if wanted in (None, "auth"):
-        from .commands import auth
+    if wanted in (None, "login", "auth"):
+        from .commands import auth, login
 
-        app.command("login")(auth.login)
-        app.command("logout")(auth.logout)
+        app.command("login")(login.login_command)
+        app.command("logout")(auth.logout_command)
         auth_app = typer.Typer(
             help="Log in and out, and inspect the active credentials.", no_args_is_help=True
         )
-        auth_app.command("login")(auth.login)
-        auth_app.command("logout")(auth.logout)
-        auth_app.command("status")(auth.status)
-        auth_app.command("token")(auth.token)
+        auth_app.command("login")(login.login_command)
+        auth_app.command("logout")(auth.logout_command)
+        auth_app.command("status")(auth.status_command)
+        auth_app.command("token")(auth.token_command)
         app.add_typer(auth_app, name="auth")
     if wanted in (None, "api"):
         from .commands import api
 
-        app.command("api")(api.api)
+        app.command("api")(api.api_command)
     if wanted in (None, "projects"):
         from .commands import projects
 
         projects_app = typer.Typer(help="Work with Valohai projects.", no_args_is_help=True)
-        projects_app.command("list")(projects.list_projects)
-        projects_app.command("show")(projects.show_project)
+        projects_app.command("list")(projects.list_command)
+        projects_app.command("show")(projects.show_command)
         app.add_typer(projects_app, name="projects")
     return app
 
 
-_OPTIONS_WITH_VALUES = {"--profile", "-p", "--timeout", "--ca-file"}
+# The root options that take a value, so command_word can skip their values. A test checks
+# this against root()'s parameters.
+OPTIONS_WITH_VALUES = frozenset({"--profile", "-p", "--timeout", "--ca-file"})
 
 
-def command_word(args: list[str]) -> str | None:
+def command_word(args: list[str], environ: Mapping[str, str]) -> str | None:
     """The first command word on the command line (skipping global options), if any."""
-    if any(name.endswith("_COMPLETE") for name in os.environ):
+    if any(name.endswith("_COMPLETE") for name in environ):
         return None  # shell completion needs the whole tree
     skip = False
     for arg in args:
         if skip:
             skip = False
-        elif arg in _OPTIONS_WITH_VALUES:
+        elif arg in OPTIONS_WITH_VALUES:
             skip = True
         elif not arg.startswith("-"):
             return arg if arg in COMMAND_MODULES else None
@@ -186,43 +203,54 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "t", "yes", "y", "on")
 
 
-def run(args: list[str]) -> int:
+def _plain_help_colours(args: list[str], io: IOStreams) -> None:
+    """Typer draws --help with a rich Console of its own, which knows NO_COLOR and TERM but
+    not --no-color; its documented switch for that console's colours is COLOR_SYSTEM."""
+    if "--no-color" in args and ("--help" in args or "-h" in args):
+        import typer.rich_utils
+
+        typer.rich_utils.COLOR_SYSTEM = None
+
+
+def run(args: list[str], io: IOStreams, services: Services | None = None) -> int:
     """Run one command line; returns the exit code. Every expected failure ends here."""
     from typer._click import exceptions as click_exceptions
 
-    from . import output
+    from .context import Services
 
-    output.guard_stdout()
+    services = services or Services()
+    _plain_help_colours(args, io)
     try:
-        command = typer.main.get_command(build_app(command_word(args)))
-        code = command.main(args=args, prog_name="vh-lite", standalone_mode=False)
+        command = typer.main.get_command(build_app(command_word(args, services.environ)))
+        code = command.main(
+            args=args, prog_name="vh-lite", standalone_mode=False, obj=Bootstrap(io, services)
+        )
         code = code if isinstance(code, int) else EXIT_OK
     except VhLiteError as exc:
         text = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        output.error_line(redact(text))
+        io.error_line(redact(text))
         code = exc.exit_code
     except click_exceptions.ClickException as exc:  # usage errors: exit 2
-        exc.show()
+        exc.show(file=io.stderr)
         code = exc.exit_code
     except typer.Abort:  # end of input at a prompt
-        output.error_line("aborted: no input")
+        io.error_line("aborted: no input")
         code = EXIT_ERROR
     except KeyboardInterrupt:
+        io.write_err("\n")  # end the line the ^C left behind
         code = EXIT_INTERRUPTED
-    except (output.StdoutClosed, BrokenPipeError):  # `| head`: the reader has what it wanted
+    except (StdoutClosed, BrokenPipeError):  # `| head`: the reader has what it wanted
         code = EXIT_OK
     except Exception as exc:  # a bug: short report; the traceback only with --debug
-        if "--debug" in args or _truthy(os.environ.get("VH_DEBUG", "")):
+        if "--debug" in args or _truthy(services.environ.get("VH_DEBUG", "")):
             import traceback
 
-            sys.stderr.write(redact("".join(traceback.format_exception(exc))))
-        output.error_line(
+            io.write_err(redact("".join(traceback.format_exception(exc))))
+        io.error_line(
             redact(
                 f"internal error: {type(exc).__name__}: {exc} "
                 "(run with --debug for details, and please report it)"
             )
         )
         code = EXIT_ERROR
-    if code == EXIT_INTERRUPTED:
-        print(file=sys.stderr)  # end the line the ^C left behind
     return code

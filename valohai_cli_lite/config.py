@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,9 @@ CONFIG_FORMAT_VERSION = 1
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def config_dir() -> Path:
+def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """`$VH_LITE_CONFIG_DIR`, else platformdirs' user config dir (honours XDG_CONFIG_HOME)."""
-    override = os.environ.get(CONFIG_DIR_ENV)
+    override = environ.get(CONFIG_DIR_ENV)
     if override:
         return Path(override).expanduser().absolute()
     import platformdirs  # only commands that touch state pay for this import

@@ -1,53 +1,131 @@
-"""What every command shares: the chosen profile, the stores behind it, connection settings."""
+"""AppContext: what every command's run function gets, made once per run by the root command.
+
+It carries the IOStreams, the global options and the collaborators a command needs (config
+and credential stores, a client factory, the environment, a sleep function), so a command's
+logic can run, and be tested, without a process: tests replace any of them through Services.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
-from .client import DEFAULT_TIMEOUT, ClientSettings, ValohaiClient
-from .config import ConfigStore, config_dir
-from .credentials import CredentialStore
+from .client import DEFAULT_TIMEOUT, ClientSettings, Page, ValohaiClient
+from .config import DEFAULT_PROFILE, ConfigStore, config_dir
+from .credentials import CredentialStore, KeyringLoader, keyring_timeout, system_keyring
+from .errors import VhLiteError
+from .hints import explain
+from .progress import pages_with_progress
+from .records import Record
 from .session import ActiveCredentials, resolve_credentials
 
+if TYPE_CHECKING:
+    from .iostreams import IOStreams
 
-@dataclass
-class AppContext:
-    profile: str
+
+class GlobalOptions(NamedTuple):
+    """The root command line: options that apply to every command."""
+
+    profile: str = DEFAULT_PROFILE
     timeout: float = DEFAULT_TIMEOUT
     debug: bool = False
     # From the command line or environment; None/False defers to what the profile saved.
     ca_file: str | None = None
     allow_insecure_http: bool = False
 
+
+@dataclass
+class Services:
+    """The outside world a run talks to, other than its streams; tests replace parts of it."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    config_dir: Path | None = None  # None: VH_LITE_CONFIG_DIR, else the platform's config dir
+    keyring: KeyringLoader | None = None  # None: the system keyring
+    sleep: Callable[[float], None] = time.sleep  # between retries
+
+
+class AppContext:
+    def __init__(
+        self, io: IOStreams, options: GlobalOptions, services: Services | None = None
+    ) -> None:
+        self.io = io
+        self.options = options
+        self.services = services or Services()
+
+    @property
+    def profile(self) -> str:
+        return self.options.profile
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        return self.services.environ
+
     @cached_property
     def config(self) -> ConfigStore:
-        return ConfigStore(config_dir())
+        return ConfigStore(self.services.config_dir or config_dir(self.environ))
 
     @cached_property
     def credentials(self) -> CredentialStore:
-        return CredentialStore(self.config.directory)
+        injected = self.services.keyring
+        return CredentialStore(
+            self.config.directory,
+            keyring=injected or system_keyring,
+            # The Secret Service shortcut is skipped when keyring is told which backend to use.
+            fast_secret_service=injected is None and not self.environ.get("PYTHON_KEYRING_BACKEND"),
+            timeout=keyring_timeout(self.environ),
+            debug=self.io.debug_line if self.options.debug else None,
+        )
 
     def active_credentials(self) -> ActiveCredentials:
-        return resolve_credentials(self.profile, lambda: self.config, lambda: self.credentials)
+        return resolve_credentials(
+            self.profile, self.environ, lambda: self.config, lambda: self.credentials
+        )
 
     def client_settings(
         self, *, ca_file: str | None = None, allow_insecure_http: bool = False
     ) -> ClientSettings:
         """Settings for one client; the arguments are what the profile saved at login."""
-        from . import output
-
         return ClientSettings(
-            timeout=self.timeout,
-            ca_file=self.ca_file or ca_file,
-            allow_insecure_http=self.allow_insecure_http or allow_insecure_http,
-            debug=output.debug_line if self.debug else None,
+            timeout=self.options.timeout,
+            ca_file=self.options.ca_file or ca_file,
+            allow_insecure_http=self.options.allow_insecure_http or allow_insecure_http,
+            debug=self.io.debug_line if self.options.debug else None,
+            sleep=self.services.sleep,
         )
 
-    def client(self, creds: ActiveCredentials) -> ValohaiClient:
+    def new_client(self, host: str, settings: ClientSettings) -> ValohaiClient:
+        return ValohaiClient(host, settings=settings)
+
+    @contextmanager
+    def api_client(self) -> Iterator[tuple[ValohaiClient, ActiveCredentials]]:
+        """A client for the credentials in force; failures inside get hints for the user."""
+        creds = self.active_credentials()
         settings = self.client_settings(
             ca_file=creds.ca_file, allow_insecure_http=creds.allow_insecure_http
         )
-        return ValohaiClient(
-            creds.host, creds.token, settings=settings, rejected_hint=creds.rejected_hint
+        with self.new_client(creds.host, settings) as client:
+            client.use_token(creds.token)
+            try:
+                yield client, creds
+            except VhLiteError as exc:
+                explain(exc, rejected_hint=creds.rejected_hint)
+                raise
+
+    def with_progress(
+        self,
+        pages: Generator[Page, None, None],
+        noun: str,
+        *,
+        streams_to_stdout: bool = False,
+        wanted: int | None = None,
+    ) -> Generator[list[Record], None, None]:
+        """Pages' results, with a progress bar on a terminal while more than one page comes."""
+        return pages_with_progress(
+            self.io, pages, noun, streams_to_stdout=streams_to_stdout, wanted=wanted
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
@@ -40,15 +40,15 @@ class StoredAt(NamedTuple):
     keyring_backend: str | None = None
 
 
-def _keyring_timeout() -> float:
+def keyring_timeout(environ: Mapping[str, str]) -> float:
+    """VH_KEYRING_TIMEOUT seconds, else the default."""
     try:
-        return float(os.environ.get(KEYRING_TIMEOUT_ENV, DEFAULT_KEYRING_TIMEOUT))
+        return float(environ.get(KEYRING_TIMEOUT_ENV, DEFAULT_KEYRING_TIMEOUT))
     except ValueError:
         return DEFAULT_KEYRING_TIMEOUT
 
 
-def _with_deadline(call: Callable[[], T]) -> T:
-    timeout = _keyring_timeout()
+def _with_deadline(call: Callable[[], T], timeout: float) -> T:
     outcome: dict[str, Any] = {}
 
     def target() -> None:
@@ -102,13 +102,13 @@ def _describe_backend(name: str) -> str:
     return parts[-2] if len(parts) >= 2 else name
 
 
-def _usable_backend(recorded: str | None = None) -> KeyringBackend:
+def system_keyring(recorded: str | None = None) -> KeyringBackend:
     """The keyring backend to use, or KeyringUnavailable. Call it inside _with_deadline,
     together with the operation, so one deadline covers both.
 
     When login recorded which backend accepted the token, load that one directly: discovering
     every installed backend is the slowest part of `import keyring` + first use.
-    PYTHON_KEYRING_BACKEND still wins, as keyring users expect.
+    PYTHON_KEYRING_BACKEND still wins, as keyring users expect (keyring reads it itself).
     """
     import keyring
     import keyring.core
@@ -156,12 +156,33 @@ def _read_secret_service(service: str, account: str) -> str | None:
         connection.close()
 
 
-class CredentialStore:
-    """Stores one token per profile in the keyring or, as a fallback, in credentials.json."""
+KeyringLoader = Callable[[str | None], "KeyringBackend"]
 
-    def __init__(self, directory: Path) -> None:
+
+class CredentialStore:
+    """Stores one token per profile in the keyring or, as a fallback, in credentials.json.
+
+    `keyring` loads the backend to use (given the one recorded at login, if any); by default
+    the system keyring. `fast_secret_service` allows reading a Secret Service item through
+    secretstorage directly (off when PYTHON_KEYRING_BACKEND picks a backend, or in tests).
+    `debug` receives a line saying how a token was read.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        keyring: KeyringLoader = system_keyring,
+        fast_secret_service: bool = True,
+        timeout: float = DEFAULT_KEYRING_TIMEOUT,
+        debug: Callable[[str], None] | None = None,
+    ) -> None:
         self.directory = directory
         self.file_path = directory / CREDENTIALS_FILE_NAME
+        self._keyring = keyring
+        self._fast_secret_service = fast_secret_service
+        self._timeout = timeout
+        self._debug = debug or _ignore
 
     # -- keyring -------------------------------------------------------------------------
 
@@ -174,27 +195,34 @@ class CredentialStore:
         account = self._keyring_account(profile)
 
         def store() -> KeyringBackend:
-            backend = _usable_backend()
+            backend = self._keyring(None)
             backend.set_password(KEYRING_SERVICE, account, token)
             return backend
 
-        name = _backend_name(_with_deadline(store))
+        name = _backend_name(_with_deadline(store, self._timeout))
         return StoredAt("keyring", f"the system keyring ({_describe_backend(name)})", name)
 
     def _load_from_keyring(self, profile: str, recorded_backend: str | None) -> str | None:
         account = self._keyring_account(profile)
-        if recorded_backend == SECRET_SERVICE_BACKEND and not os.environ.get(
-            "PYTHON_KEYRING_BACKEND"
-        ):
+        if recorded_backend == SECRET_SERVICE_BACKEND and self._fast_secret_service:
             try:
-                token = _with_deadline(lambda: _read_secret_service(KEYRING_SERVICE, account))
-            except KeyringUnavailable:
+                token = _with_deadline(
+                    lambda: _read_secret_service(KEYRING_SERVICE, account), self._timeout
+                )
+            except KeyringUnavailable as exc:
+                self._debug(f"reading the Secret Service directly failed ({exc})")
                 token = None  # locked, or something unusual: let keyring itself handle it
             if token is not None:
+                self._debug("token read from the Secret Service directly (secretstorage)")
                 return token
-        return _with_deadline(
-            lambda: _usable_backend(recorded_backend).get_password(KEYRING_SERVICE, account)
-        )
+
+        def load() -> tuple[str | None, str]:
+            backend = self._keyring(recorded_backend)
+            return backend.get_password(KEYRING_SERVICE, account), _backend_name(backend)
+
+        token, backend = _with_deadline(load, self._timeout)
+        self._debug(f"token read through keyring ({_describe_backend(backend)} backend)")
+        return token
 
     def _delete_from_keyring(self, profile: str) -> bool:
         """True when a token was deleted; KeyringUnavailable propagates."""
@@ -204,12 +232,12 @@ class CredentialStore:
             from keyring.errors import PasswordDeleteError
 
             try:
-                _usable_backend().delete_password(KEYRING_SERVICE, account)
+                self._keyring(None).delete_password(KEYRING_SERVICE, account)
             except PasswordDeleteError:
                 return False
             return True
 
-        return _with_deadline(delete)
+        return _with_deadline(delete, self._timeout)
 
     # -- file ----------------------------------------------------------------------------
 
@@ -306,3 +334,7 @@ class CredentialStore:
         if self._delete_from_file(profile):
             removed.append(str(self.file_path))
         return removed
+
+
+def _ignore(_text: str) -> None:
+    pass

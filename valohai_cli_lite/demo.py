@@ -22,10 +22,11 @@ def _vh_lite() -> list[str]:
 
 
 def _step(title: str, shown: str) -> None:
-    from .output import color_enabled
+    from .iostreams import IOStreams
 
-    heading = f"\033[1m# {title}\033[0m" if color_enabled(sys.stdout) else f"# {title}"
-    print(f"\n{heading}\n$ {shown}", flush=True)
+    io = IOStreams.system()
+    heading = f"\033[1m# {title}\033[0m" if io.color_enabled() else f"# {title}"
+    io.write_line(f"\n{heading}\n$ {shown}")
 
 
 def main() -> int:

@@ -36,6 +36,18 @@ class AuthError(VhLiteError):
 
     exit_code = EXIT_AUTH
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status  # the HTTP status, when the server said no
+        self.code = code  # the API's machine-readable error code, e.g. "has_2fa"
+
 
 class ApiError(VhLiteError):
     """The API answered with an error status or a body we cannot use."""
@@ -47,19 +59,41 @@ class ApiError(VhLiteError):
         status: int | None = None,
         code: str | None = None,
         hint: str | None = None,
+        retry_after: float | None = None,
+        not_json: bool = False,
     ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
         # The API's machine-readable error code, e.g. "has_2fa" from get-token.
         self.code = code
+        # What the server asked for with Retry-After (a 429 or 503 that was not retried).
+        self.retry_after = retry_after
+        # A success status whose body is not JSON: probably not a Valohai API at all.
+        self.not_json = not_json
 
 
 class NetworkError(VhLiteError):
     """The request never got a usable HTTP answer (DNS, refused, TLS, timeout)."""
 
+    def __init__(self, message: str, *, hint: str | None = None, timed_out: bool = False) -> None:
+        super().__init__(message, hint=hint)
+        self.timed_out = timed_out
+
 
 class ConfigError(VhLiteError):
     """A local config or credentials file cannot be read or written."""
+
+
+class OutputError(VhLiteError):
+    """stdout cannot be written (a full disk, a closed descriptor)."""
+
+    def __init__(self, exc: OSError | None = None) -> None:
+        reason = exc.strerror or str(exc) if exc is not None else "standard output is closed"
+        super().__init__(f"cannot write the output: {reason}")
+
+
+class StdoutClosed(Exception):
+    """The reader of stdout went away (`vh-lite ... | head -1`): stop quietly, exit 0."""
 
 
 # Secrets the process has seen (tokens, passwords). The error reporter scrubs them from

@@ -8,21 +8,6 @@ from typing import Any
 
 from .errors import UsageError
 
-# Project fields seen in Valohai's docs and real responses (shared/valohai-api.md); any other
-# field a server sends is valid too, once it has been seen in the data.
-KNOWN_PROJECT_FIELDS = (
-    "id", "name", "description", "owner", "owner.id", "owner.username", "ctime", "mtime",
-    "url", "urls", "urls.display", "urls.display_repository", "execution_count",
-    "running_execution_count", "queued_execution_count", "last_execution_ctime",
-    "enabled_endpoint_count", "read_only", "tags", "repository", "environment_variables",
-    "yaml_path",
-)  # fmt: skip
-
-DEFAULT_PROJECT_COLUMNS = (
-    "id", "name", "owner.username", "description", "execution_count", "last_execution_ctime",
-    "ctime", "mtime",
-)  # fmt: skip
-
 _MISSING = object()
 
 

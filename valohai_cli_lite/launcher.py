@@ -1,7 +1,7 @@
 """The console-script entry point: answers `--version` before importing anything heavy.
 
 `vh-lite --version` is what scripts and CI call to check the tool is there; it should cost no
-more than starting Python. Everything else goes to the Typer app in cli.py.
+more than starting Python. Everything else goes to cli.run with the process's IOStreams.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ import sys
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--version"]:
-        from . import __version__
+    args = sys.argv[1:]
+    if args == ["--version"]:
+        from . import version_line
 
-        exit_now(0, last_output=f"vh-lite {__version__}\n")
+        exit_now(0, last_output=version_line() + "\n")
     from .cli import run
+    from .iostreams import IOStreams
 
-    exit_now(run(sys.argv[1:]))
+    exit_now(run(args, IOStreams.system()))
 
 
 def exit_now(code: int, last_output: str = "") -> None:
@@ -28,23 +30,39 @@ def exit_now(code: int, last_output: str = "") -> None:
     costs ~40 ms a run: more than everything vh-lite itself does for a typical command.
     Nothing is lost: config and credential files are closed and fsynced when written. Page
     fetchers still running after an early stop (a --limit) are abandoned with the process.
+    When coverage is measuring this process (the test suite), its data is saved first,
+    since os._exit skips the atexit hook that would save it.
     """
+    from .errors import OutputError, StdoutClosed
+
     try:
         if sys.stdout is None:
-            raise OSError("standard output is closed")
+            raise OutputError()
         sys.stdout.write(last_output)
         sys.stdout.flush()
+    except (BrokenPipeError, StdoutClosed):
+        pass  # the reader has what it wanted
     except Exception as exc:  # data that never got out must not end in success
-        from .output import StdoutClosed
-
-        if code == 0 and not isinstance(exc, BrokenPipeError | StdoutClosed):
-            reason = str(exc)
-            if not reason.startswith("cannot write the output"):
-                reason = f"cannot write the output: {getattr(exc, 'strerror', None) or exc}"
+        if code == 0:
+            error = exc if isinstance(exc, OutputError) else None
+            if error is None:
+                error = OutputError(exc if isinstance(exc, OSError) else None)
             with contextlib.suppress(Exception):
-                sys.stderr.write(f"vh-lite: error: {reason}\n")
+                sys.stderr.write(f"vh-lite: error: {error.message}\n")
             code = 1
     # stderr: if even that fails there is no one left to tell.
     with contextlib.suppress(Exception):
         sys.stderr.flush()
+    _save_coverage()
     os._exit(code)
+
+
+def _save_coverage() -> None:
+    coverage = sys.modules.get("coverage")
+    if coverage is None:
+        return
+    with contextlib.suppress(Exception):  # measuring must never change the outcome
+        current = coverage.Coverage.current()
+        if current is not None:
+            current.stop()
+            current.save()

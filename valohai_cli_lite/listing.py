@@ -1,8 +1,8 @@
-"""Client-side filtering, sorting and limiting of project listings.
+"""Client-side filtering, sorting and limiting of listings, for any RecordKind.
 
-The API's server-side filters for projects are not documented, so vh-lite filters on the
-client. Everything here works on pages (lists of dicts) so that output can stream and
-fetching stops as soon as enough items are in hand.
+The API's server-side filters are not documented, so vh-lite filters on the client.
+Everything here works on pages (lists of dicts) so that output can stream and fetching stops
+as soon as enough items are in hand.
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ from typing import Any, NamedTuple
 
 from .errors import UsageError
 from .fields import get_path
+from .records import Record, RecordKind
 from .timestamps import parse_timestamp
-
-SORTABLE_FIELDS = ("name", "ctime", "mtime", "execution_count", "last_execution_ctime")
-
-Project = dict[str, Any]
 
 
 class SortKey(NamedTuple):
@@ -24,11 +21,11 @@ class SortKey(NamedTuple):
     descending: bool
 
     @classmethod
-    def parse(cls, text: str) -> SortKey:
+    def parse(cls, text: str, kind: RecordKind) -> SortKey:
         field = text.removeprefix("-")
-        if field not in SORTABLE_FIELDS:
+        if field not in kind.sort_keys:
             raise UsageError(
-                f"cannot sort by {field!r}; sortable fields: {', '.join(SORTABLE_FIELDS)} "
+                f"cannot sort by {field!r}; sortable fields: {', '.join(kind.sort_keys)} "
                 "(prefix with - for descending)"
             )
         return cls(field, text.startswith("-"))
@@ -40,16 +37,23 @@ class ListQuery(NamedTuple):
     sort: SortKey | None = None
     limit: int | None = None
 
+    @property
+    def filters(self) -> bool:
+        """Whether the answer depends on more than the first `limit` records."""
+        return self.owner is not None or self.search is not None or self.sort is not None
 
-def _matches(query: ListQuery) -> Callable[[Project], bool]:
+
+def _matches(query: ListQuery, kind: RecordKind) -> Callable[[Record], bool]:
     owner = query.owner.casefold() if query.owner else None
     needle = query.search.casefold() if query.search else None
 
-    def match(project: Project) -> bool:
-        if owner is not None and str(get_path(project, "owner.username") or "").casefold() != owner:
-            return False
+    def match(record: Record) -> bool:
+        if owner is not None:
+            value = get_path(record, kind.owner_path) if kind.owner_path else None
+            if str(value or "").casefold() != owner:
+                return False
         if needle is not None:
-            text = f"{get_path(project, 'name') or ''}\n{get_path(project, 'description') or ''}"
+            text = "\n".join(str(get_path(record, path) or "") for path in kind.search_paths)
             if needle not in text.casefold():
                 return False
         return True
@@ -57,31 +61,35 @@ def _matches(query: ListQuery) -> Callable[[Project], bool]:
     return match
 
 
-def sort_projects(projects: list[Project], key: SortKey) -> list[Project]:
-    """Stable sort; items without a value go last in either direction."""
+def sort_records(records: list[Record], key: SortKey, kind: RecordKind) -> list[Record]:
+    """Stable sort; records without a value go last in either direction."""
+    sort_type = kind.sort_keys[key.field]
 
-    def value(project: Project) -> Any:
-        raw = get_path(project, key.field)
-        if key.field == "name":
+    def value(record: Record) -> Any:
+        raw = get_path(record, key.field)
+        if sort_type == "text":
             return str(raw).casefold() if raw is not None else None
-        if key.field == "execution_count":
+        if sort_type == "number":
             return raw if isinstance(raw, int | float) and not isinstance(raw, bool) else None
         moment = parse_timestamp(raw)
         return None if moment is None else moment.timestamp()
 
-    present = [(value(p), p) for p in projects]
+    present = [(value(r), r) for r in records]
     with_value = [pair for pair in present if pair[0] is not None]
-    without = [p for v, p in present if v is None]
+    without = [r for v, r in present if v is None]
     with_value.sort(key=lambda pair: pair[0], reverse=key.descending)
-    return [p for _, p in with_value] + without
+    return [r for _, r in with_value] + without
 
 
-def apply_query(pages: Iterable[list[Project]], query: ListQuery) -> Iterator[list[Project]]:
+def apply_query(
+    pages: Iterable[list[Record]], query: ListQuery, kind: RecordKind
+) -> Iterator[list[Record]]:
     """Filter, then sort, then limit; yields pages and stops consuming `pages` when done."""
-    match = _matches(query)
-    chosen: Iterator[list[Project]] = ([p for p in page if match(p)] for page in pages)
+    match = _matches(query, kind)
+    chosen: Iterator[list[Record]] = ([r for r in page if match(r)] for page in pages)
     if query.sort is not None:  # sorting must see everything first
-        chosen = iter([sort_projects([p for page in chosen for p in page], query.sort)])
+        everything = [r for page in chosen for r in page]
+        chosen = iter([sort_records(everything, query.sort, kind)])
     remaining = query.limit
     for page in chosen:
         if remaining is not None:

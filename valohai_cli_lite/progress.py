@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .client import Page
-from .output import color_enabled, is_terminal
+from .records import Record
 
-
-def progress_allowed(streams_to_stdout: bool) -> bool:
-    """On a terminal stderr only, and not while streamed output shares that terminal."""
-    return is_terminal(sys.stderr) and not (streams_to_stdout and is_terminal(sys.stdout))
+if TYPE_CHECKING:
+    from .iostreams import IOStreams
 
 
 def pages_with_progress(
+    io: IOStreams,
     pages: Generator[Page, None, None],
     noun: str,
     *,
-    enabled: bool,
+    streams_to_stdout: bool = False,
     wanted: int | None = None,
-) -> Generator[list[dict[str, Any]], None, None]:
+) -> Generator[list[Record], None, None]:
     """Yield each page's results; show a transient bar once more than one page is coming.
 
-    `wanted` caps the expected total when the caller will stop after that many items.
-    Closing this generator (a caller that has enough) closes `pages`, which stops fetching.
+    The bar shows only when IOStreams allows it (stderr on a terminal, and not while
+    `streams_to_stdout` output shares that terminal). `wanted` caps the expected total when
+    the caller will stop after that many items. Closing this generator (a caller that has
+    enough) closes `pages`, which stops fetching.
     """
     try:
         first = next(pages, None)
@@ -34,9 +34,13 @@ def pages_with_progress(
         total = first.total
         if total is not None and wanted is not None:
             total = min(total, wanted)
-        show = enabled and total is not None and total > len(first.results)
+        show = (
+            io.progress_allowed(streams_to_stdout=streams_to_stdout)
+            and total is not None
+            and total > len(first.results)
+        )
         done = len(first.results)
-        update, stop = _bar(noun, total or 0, done) if show else (_ignore, _nothing)
+        update, stop = _bar(io, noun, total or 0, done) if show else (_ignore, _nothing)
         try:
             yield first.results
             for page in pages:
@@ -49,15 +53,15 @@ def pages_with_progress(
         pages.close()
 
 
-def _bar(noun: str, total: int, done: int) -> tuple[Callable[[int], None], Callable[[], None]]:
-    from rich.console import Console
+def _bar(
+    io: IOStreams, noun: str, total: int, done: int
+) -> tuple[Callable[[int], None], Callable[[], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-    console = Console(stderr=True, no_color=not color_enabled(sys.stderr))
     columns = (SpinnerColumn(), TextColumn(f"Fetching {noun}s"), BarColumn(), MofNCompleteColumn())
     # rich redirects stdout into its live display by default: data meant for a file or a
     # pipe would land on the terminal. The bar owns stderr and nothing else.
-    progress = Progress(*columns, console=console, transient=True,
+    progress = Progress(*columns, console=io.console(stderr=True), transient=True,
                         redirect_stdout=False, redirect_stderr=False)  # fmt: skip
     task = progress.add_task(noun, total=total, completed=min(done, total))
     progress.start()

@@ -1,43 +1,36 @@
-"""Reading input from people and pipes. Prompts go to stderr; secrets are never echoed."""
+"""Reading input from people and pipes, through IOStreams. Prompts go to stderr; secrets are
+never echoed."""
 
 from __future__ import annotations
 
-import sys
+from typing import TYPE_CHECKING
 
 from .errors import UsageError, VhLiteError, check_token, register_secret
+
+if TYPE_CHECKING:
+    from .iostreams import IOStreams
 
 NO_ANSWER = "no answer: standard input ended at a prompt"
 
 
-def stdin_is_terminal() -> bool:
-    from .output import is_terminal
-
-    return is_terminal(sys.stdin)
-
-
-def ask(text: str, default: str | None = None) -> str:
+def ask(io: IOStreams, text: str, default: str | None = None) -> str:
     """A visible answer, the prompt on stderr. Ctrl-C propagates (exit 130)."""
     suffix = f" [{default}]" if default else ""
-    sys.stderr.write(f"{text}{suffix}: ")
-    sys.stderr.flush()
-    line = sys.stdin.readline()
+    line = io.prompt(f"{text}{suffix}: ")
     if not line:
         raise VhLiteError(NO_ANSWER)
     return line.strip() or (default or "")
 
 
-def ask_token(text: str) -> str:
-    return check_token(ask_secret(text), "the prompt")
+def ask_token(io: IOStreams, text: str) -> str:
+    return check_token(ask_secret(io, text), "the prompt")
 
 
-def ask_secret(text: str) -> str:
+def ask_secret(io: IOStreams, text: str) -> str:
     """A hidden answer; asks again when it is empty."""
-    import getpass
-
     while True:
         try:
-            # getpass talks to /dev/tty (stderr as fallback), never to stdout, and no echo.
-            answer = getpass.getpass(f"{text}: ", stream=sys.stderr).strip()
+            answer = io.read_secret(f"{text}: ").strip()
         except EOFError:
             raise VhLiteError(NO_ANSWER) from None
         if answer:
@@ -45,9 +38,9 @@ def ask_secret(text: str) -> str:
             return answer
 
 
-def read_token_from_stdin() -> str:
+def read_token_from_stdin(io: IOStreams) -> str:
     """A token piped in (`--with-token`): one line, surrounding whitespace ignored."""
-    token = sys.stdin.read().strip()
+    token = io.read_all().strip()
     if not token:
         raise UsageError(
             "no token on standard input", hint="pipe it in: vh-lite login --with-token < token.txt"
@@ -56,9 +49,9 @@ def read_token_from_stdin() -> str:
     return check_token(token, "standard input")
 
 
-def read_password_from_stdin() -> str:
+def read_password_from_stdin(io: IOStreams) -> str:
     """A password piped in (`--password-stdin`): everything up to the first line break."""
-    password = sys.stdin.readline().rstrip("\r\n")
+    password = io.read_line().rstrip("\r\n")
     if not password:
         raise UsageError("no password on standard input")
     register_secret(password)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from .config import ConfigStore, Profile, login_command
@@ -32,18 +31,18 @@ class ActiveCredentials(NamedTuple):
         return f"ActiveCredentials(host={self.host!r}, source={self.source!r})"
 
 
-def env_token() -> tuple[str, str] | None:
+def env_token(environ: Mapping[str, str]) -> tuple[str, str] | None:
     """(variable name, token) of the first token variable that is set and non-empty."""
     for name in TOKEN_ENV_VARS:
-        value = os.environ.get(name, "").strip()
+        value = environ.get(name, "").strip()
         if value:
             return name, value
     return None
 
 
-def env_host() -> str | None:
+def env_host(environ: Mapping[str, str]) -> str | None:
     for name in HOST_ENV_VARS:
-        value = os.environ.get(name, "").strip()
+        value = environ.get(name, "").strip()
         if value:
             return normalize_host(value)
     return None
@@ -51,6 +50,7 @@ def env_host() -> str | None:
 
 def resolve_credentials(
     profile_name: str,
+    environ: Mapping[str, str],
     config: Callable[[], ConfigStore],
     credentials: Callable[[], CredentialStore],
 ) -> ActiveCredentials:
@@ -59,11 +59,11 @@ def resolve_credentials(
     The stores are passed as getters: with a token and a host in the environment (CI),
     nothing on disk is needed and the config directory is never even located.
     """
-    from_env = env_token()
+    from_env = env_token(environ)
     if from_env is not None:
         var, token = from_env
         check_token(token, f"the {var} environment variable")
-        host = env_host() or default_host(config().get(profile_name), check_env=False)
+        host = env_host(environ) or default_host(config().get(profile_name), {})
         return ActiveCredentials(
             host, token, f"the {var} environment variable", "env",
             rejected_hint=f"the token in {var} was rejected: update or unset {var}",
@@ -84,7 +84,6 @@ def resolve_credentials(
     )  # fmt: skip
 
 
-def default_host(profile: Profile | None, *, check_env: bool = True) -> str:
+def default_host(profile: Profile | None, environ: Mapping[str, str]) -> str:
     """VH_HOST, then VALOHAI_HOST, then the profile's host, then app.valohai.com."""
-    from_env = env_host() if check_env else None
-    return from_env or (profile.host if profile else DEFAULT_HOST)
+    return env_host(environ) or (profile.host if profile else DEFAULT_HOST)

@@ -3,54 +3,32 @@
 from __future__ import annotations
 
 import re
-import sys
-from typing import Annotated, Any
+from typing import Annotated, NamedTuple
 
 import typer
 
-from .. import output
 from ..client import with_query
+from ..client.errors import raise_for_status
+from ..context import AppContext
 from ..errors import UsageError
 from ..hosts import API_PREFIX, api_url
-from ..progress import pages_with_progress, progress_allowed
+from ..text import sanitize_block
 from .common import app_context
 from .options import DEFAULT_MAX_CONCURRENCY, MaxConcurrencyOption
 
 _QUERY_METHODS = {"GET", "HEAD", "DELETE"}
 
 
-def _resolve_url(host: str, path: str) -> str:
-    """`projects/`, `/projects/`, `/api/v0/projects/` or a full URL on the same host."""
-    if path.startswith(("https://", "http://")):
-        return path  # the client refuses to send the token to any other origin
-    if "://" in path:
-        raise UsageError(f"unsupported URL {path!r}")
-    if path.startswith(API_PREFIX) or path.startswith(API_PREFIX.rstrip("/") + "?"):
-        return host + path
-    return api_url(host, path.lstrip("/"))
+class ApiOptions(NamedTuple):
+    path: str
+    method: str  # upper case, validated
+    fields: dict[str, list[str]]
+    paginate: bool = False
+    include: bool = False
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
 
 
-def _parse_fields(pairs: list[str]) -> dict[str, list[str]]:
-    fields: dict[str, list[str]] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--field expects key=value, got {pair!r}")
-        fields.setdefault(key, []).append(value)
-    return fields
-
-
-def _write_body(text: str, body: Any, is_json: bool) -> None:
-    if is_json and output.is_terminal(sys.stdout):
-        output.write_json(body)
-    elif output.is_terminal(sys.stdout):
-        sys.stdout.write(output.sanitize_block(text) + "\n")
-    else:
-        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
-    sys.stdout.flush()
-
-
-def api(
+def api_command(
     ctx: typer.Context,
     path: Annotated[
         str,
@@ -96,7 +74,7 @@ def api(
     max_concurrency: MaxConcurrencyOption = DEFAULT_MAX_CONCURRENCY,
 ) -> None:
     """Make an authenticated request to any Valohai API endpoint and print the response."""
-    fields = _parse_fields(field or [])
+    fields = parse_field_pairs(field or [])
     # Like gh: GET, or POST once fields are given; --paginate only makes sense as a GET.
     verb = (method or ("POST" if fields and not paginate else "GET")).upper()
     if not re.fullmatch(r"[A-Z]{1,20}", verb):
@@ -105,33 +83,59 @@ def api(
         raise UsageError("--paginate works only with GET")
     if paginate and include:
         raise UsageError("--paginate and --include cannot be combined")
-    app = app_context(ctx)
-    creds = app.active_credentials()
-    url = _resolve_url(creds.host, path)
-    with app.client(creds) as client:
-        if paginate:
-            if fields:
-                url = with_query(url, fields)
-            pages = pages_with_progress(
-                client.iter_pages(url, max_concurrency=max_concurrency),
-                "item",
-                enabled=progress_allowed(False),
-            )
-            output.write_json([item for page in pages for item in page])
+    opts = ApiOptions(path, verb, fields, paginate, include, max_concurrency)
+    run_api(opts, app_context(ctx))
+
+
+def parse_field_pairs(pairs: list[str]) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--field expects key=value, got {pair!r}")
+        fields.setdefault(key, []).append(value)
+    return fields
+
+
+def resolve_api_url(host: str, path: str) -> str:
+    """`projects/`, `/projects/`, `/api/v0/projects/` or a full URL on the same host."""
+    if path.startswith(("https://", "http://")):
+        return path  # the client refuses to send the token to any other origin
+    if "://" in path:
+        raise UsageError(f"unsupported URL {path!r}")
+    if path.startswith(API_PREFIX) or path.startswith(API_PREFIX.rstrip("/") + "?"):
+        return host + path
+    return api_url(host, path.lstrip("/"))
+
+
+def run_api(opts: ApiOptions, app: AppContext) -> None:
+    io = app.io
+    with app.api_client() as (client, creds):
+        url = resolve_api_url(creds.host, opts.path)
+        if opts.paginate:
+            if opts.fields:
+                url = with_query(url, opts.fields)
+            pages = client.iter_pages(url, max_concurrency=opts.max_concurrency)
+            io.write_json([item for page in app.with_progress(pages, "item") for item in page])
             return
-        query = fields if verb in _QUERY_METHODS else None
+        fields = opts.fields
+        query = fields if opts.method in _QUERY_METHODS else None
         body = {k: v[-1] if len(v) == 1 else v for k, v in fields.items()} if fields else None
         response = client.send(
-            verb, url, params=query or None, json_body=None if query is not None else body
+            opts.method, url, params=query or None, json_body=None if query is not None else body
         )
-        if include:
-            sys.stdout.write(f"HTTP/1.1 {response.status_code} {response.reason_phrase}\n")
+        if opts.include:
+            io.write(f"HTTP/1.1 {response.status_code} {response.reason_phrase}\n")
             for name, value in response.headers.items():
-                sys.stdout.write(f"{name}: {value}\n")
-            sys.stdout.write("\n")
-        client.raise_for_status(response)
+                io.write(f"{name}: {value}\n")
+            io.write("\n")
+        raise_for_status(response)
+        text = response.text
+        if not io.is_stdout_tty:  # a pipe gets the body exactly as it came
+            io.write(text if text.endswith("\n") or not text else text + "\n")
+            io.flush()
+            return
         try:
-            decoded, is_json = response.json(), True
-        except ValueError:
-            decoded, is_json = None, False
-        _write_body(response.text, decoded, is_json)
+            io.write_json(response.json())
+        except ValueError:  # not JSON: shown, made safe for the terminal
+            io.write_line(sanitize_block(text))

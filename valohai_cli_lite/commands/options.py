@@ -9,6 +9,7 @@ import typer
 from ..errors import UsageError
 from ..fields import parse_fields
 from ..render import OutputFormat, resolve_format
+from .common import app_context
 
 FormatOption = Annotated[
     OutputFormat | None,
@@ -38,13 +39,15 @@ MaxConcurrencyOption = Annotated[
 ]  # fmt: skip
 
 
-def chosen_format(
+def format_and_fields(
     ctx: typer.Context, fmt: OutputFormat | None, json_flag: bool, fields: str | None
-) -> tuple[str, list[str] | None]:
-    """The format and fields in force; --json plus a different --format is a usage error."""
+) -> tuple[OutputFormat, list[str] | None]:
+    """The format and fields in force. --json beats VH_FORMAT; --json together with a
+    different --format on the command line is a usage error."""
     from typer._click.core import ParameterSource
 
     from_command_line = ctx.get_parameter_source("fmt") == ParameterSource.COMMANDLINE
     if json_flag and fmt not in (None, OutputFormat.json) and from_command_line:
         raise UsageError(f"--json and --format {fmt.value} contradict each other")
-    return resolve_format(fmt, json_flag=json_flag), parse_fields(fields) if fields else None
+    chosen = resolve_format(app_context(ctx).io, fmt, json_flag=json_flag)
+    return chosen, parse_fields(fields) if fields else None

@@ -1,18 +1,24 @@
-"""projects list and projects show."""
+"""projects list and projects show.
+
+Each command is a Typer function that only turns flags into an options object, and a
+run_<verb>(opts, app) that does the work with what the AppContext provides.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, NamedTuple
 
 import typer
 
 from ..client import DEFAULT_PAGE_SIZE, ValohaiClient
+from ..context import AppContext
 from ..errors import ApiError, VhLiteError
-from ..fields import DEFAULT_PROJECT_COLUMNS, KNOWN_PROJECT_FIELDS, get_path
-from ..listing import SORTABLE_FIELDS, ListQuery, SortKey, apply_query
-from ..progress import pages_with_progress, progress_allowed
-from ..render import OutputFormat, RecordKind, write_record, write_records
+from ..fields import get_path
+from ..listing import ListQuery, SortKey, apply_query
+from ..projects import PROJECT
+from ..records import Record
+from ..render import OutputFormat, write_record, write_records
 from .common import app_context
 from .options import (
     DEFAULT_MAX_CONCURRENCY,
@@ -20,31 +26,23 @@ from .options import (
     FormatOption,
     JsonOption,
     MaxConcurrencyOption,
-    chosen_format,
+    format_and_fields,
 )
-
-PROJECT = RecordKind(
-    noun="project",
-    known_fields=KNOWN_PROJECT_FIELDS,
-    delimited_columns=DEFAULT_PROJECT_COLUMNS,
-    table_columns=(
-        ("name", "NAME"), ("owner.username", "OWNER"), ("execution_count", "EXECUTIONS"),
-        ("last_execution_ctime", "LAST RUN"), ("description", "DESCRIPTION"),
-    ),
-    detail_rows=(
-        ("name", "Name"), ("id", "ID"), ("owner.username", "Owner"),
-        ("description", "Description"), ("execution_count", "Executions"),
-        ("running_execution_count", "Running"), ("queued_execution_count", "Queued"),
-        ("last_execution_ctime", "Last run"), ("ctime", "Created"), ("mtime", "Modified"),
-        ("urls.display", "URL"),
-    ),
-    link_path="urls.display",
-)  # fmt: skip
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
-def list_projects(
+# -- projects list ------------------------------------------------------------------------
+
+
+class ListOptions(NamedTuple):
+    format: OutputFormat
+    fields: list[str] | None
+    query: ListQuery
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+
+
+def list_command(
     ctx: typer.Context,
     fmt: FormatOption = None,
     as_json: JsonOption = False,
@@ -54,8 +52,8 @@ def list_projects(
         typer.Option(
             "--owner",
             metavar="NAME",
-            help="Only projects owned by this user or organization.",
             show_default=False,
+            help="Only projects owned by this user or organization.",
         ),
     ] = None,
     search: Annotated[
@@ -63,8 +61,8 @@ def list_projects(
         typer.Option(
             "--search",
             metavar="TEXT",
-            help="Only projects whose name or description contains this text (case-insensitive).",
             show_default=False,
+            help="Only projects whose name or description contains this text (case-insensitive).",
         ),
     ] = None,
     sort: Annotated[
@@ -73,7 +71,7 @@ def list_projects(
             "--sort",
             metavar="[-]FIELD",
             show_default=False,
-            help=f"Sort by {', '.join(SORTABLE_FIELDS)}; a leading - sorts descending.",
+            help=f"Sort by {', '.join(PROJECT.sort_keys)}; a leading - sorts descending.",
         ),
     ] = None,
     limit: Annotated[
@@ -83,40 +81,81 @@ def list_projects(
             "-L",
             metavar="N",
             min=1,
-            help="Show at most this many projects (after filtering and sorting).",
             show_default=False,
+            help="Show at most this many projects (after filtering and sorting).",
         ),
     ] = None,
     max_concurrency: MaxConcurrencyOption = DEFAULT_MAX_CONCURRENCY,
 ) -> None:
     """List every project you can see (all pages)."""
-    output_format, chosen_fields = chosen_format(ctx, fmt, as_json, fields)
-    query = ListQuery(
-        owner=owner, search=search, sort=SortKey.parse(sort) if sort else None, limit=limit
-    )
-    app = app_context(ctx)
-    creds = app.active_credentials()
-    unfiltered = owner is None and search is None and query.sort is None
+    output_format, chosen_fields = format_and_fields(ctx, fmt, as_json, fields)
+    sort_key = SortKey.parse(sort, PROJECT) if sort else None
+    query = ListQuery(owner=owner, search=search, sort=sort_key, limit=limit)
+    run_list(ListOptions(output_format, chosen_fields, query, max_concurrency), app_context(ctx))
+
+
+def run_list(opts: ListOptions, app: AppContext) -> None:
     # When the first `limit` projects are exactly the answer, fetch no more than that.
-    wanted = limit if unfiltered else None
+    wanted = None if opts.query.filters else opts.query.limit
     page_size = min(DEFAULT_PAGE_SIZE, wanted) if wanted else DEFAULT_PAGE_SIZE
-    streams = output_format == OutputFormat.jsonl.value
-    with app.client(creds) as client:
-        all_pages = client.iter_projects(
-            page_size=page_size, max_concurrency=max_concurrency, stop_after=wanted
+    with app.api_client() as (client, _):
+        pages = app.with_progress(
+            client.iter_projects(
+                page_size=page_size, max_concurrency=opts.max_concurrency, stop_after=wanted
+            ),
+            PROJECT.noun,
+            streams_to_stdout=opts.format is OutputFormat.jsonl,
+            wanted=wanted,
         )
-        pages = pages_with_progress(
-            all_pages, "project", enabled=progress_allowed(streams), wanted=wanted
-        )
-        write_records(apply_query(pages, query), output_format, PROJECT, chosen_fields)
+        write_records(app.io, apply_query(pages, opts.query, PROJECT), opts.format, PROJECT,
+                      opts.fields)  # fmt: skip
 
 
-def _find_by_name(client: ValohaiClient, wanted: str) -> dict[str, Any]:
+# -- projects show ------------------------------------------------------------------------
+
+
+class ShowOptions(NamedTuple):
+    project: str  # an id, a name, or OWNER/NAME
+    format: OutputFormat
+    fields: list[str] | None
+
+
+def show_command(
+    ctx: typer.Context,
+    project: Annotated[
+        str, typer.Argument(metavar="NAME_OR_ID", help="Project id, name, or OWNER/NAME.")
+    ],
+    fmt: FormatOption = None,
+    as_json: JsonOption = False,
+    fields: FieldsOption = None,
+) -> None:
+    """Show one project: by id, by name, or by OWNER/NAME."""
+    output_format, chosen_fields = format_and_fields(ctx, fmt, as_json, fields)
+    run_show(ShowOptions(project, output_format, chosen_fields), app_context(ctx))
+
+
+def run_show(opts: ShowOptions, app: AppContext) -> None:
+    with app.api_client() as (client, _):
+        if _UUID.match(opts.project):
+            record = _get_by_id(client, opts.project)
+        else:
+            record = _find_by_name(app, client, opts.project)
+    write_record(app.io, record, opts.format, PROJECT, opts.fields)
+
+
+def _get_by_id(client: ValohaiClient, project_id: str) -> Record:
+    try:
+        return client.get_project(project_id)
+    except ApiError as exc:
+        if exc.status == 404:
+            raise VhLiteError(f"project {project_id} not found (or not visible to you)") from None
+        raise
+
+
+def _find_by_name(app: AppContext, client: ValohaiClient, wanted: str) -> Record:
     owner, _, name = wanted.rpartition("/")
-    pages = pages_with_progress(
-        client.iter_projects(max_concurrency=DEFAULT_MAX_CONCURRENCY),
-        "project",
-        enabled=progress_allowed(False),
+    pages = app.with_progress(
+        client.iter_projects(max_concurrency=DEFAULT_MAX_CONCURRENCY), PROJECT.noun
     )
     matches = [
         project for page in pages for project in page
@@ -137,31 +176,3 @@ def _find_by_name(client: ValohaiClient, wanted: str) -> dict[str, Any]:
             hint="use OWNER/NAME or the project id",
         )
     return matches[0]
-
-
-def show_project(
-    ctx: typer.Context,
-    project: Annotated[
-        str, typer.Argument(metavar="NAME_OR_ID", help="Project id, name, or OWNER/NAME.")
-    ],
-    fmt: FormatOption = None,
-    as_json: JsonOption = False,
-    fields: FieldsOption = None,
-) -> None:
-    """Show one project: by id, by name, or by OWNER/NAME."""
-    output_format, chosen_fields = chosen_format(ctx, fmt, as_json, fields)
-    app = app_context(ctx)
-    creds = app.active_credentials()
-    with app.client(creds) as client:
-        if _UUID.match(project):
-            try:
-                record = client.get_project(project)
-            except ApiError as exc:
-                if exc.status == 404:
-                    raise VhLiteError(
-                        f"project {project} not found (or not visible to you)"
-                    ) from None
-                raise
-        else:
-            record = _find_by_name(client, project)
-    write_record(record, output_format, PROJECT, chosen_fields)

@@ -1,0 +1,280 @@
+"""Sending requests: one httpx connection pool, deadlines, same-origin redirects, retries.
+
+httpx is imported only when the first request is made. The token is attached only to
+requests for the host it belongs to (same scheme, host and port), and redirects are
+followed by hand for that reason.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urlencode, urlsplit
+
+from .. import __version__
+from ..errors import ApiError, NetworkError, UsageError, redact
+from ..hosts import is_loopback, same_origin
+from .errors import describe_transport_error, origin_text, parse_retry_after
+
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+
+DEFAULT_TIMEOUT = 30.0
+MAX_SAME_ORIGIN_REDIRECTS = 5
+USER_AGENT = f"vh-lite/{__version__} (python {sys.version_info[0]}.{sys.version_info[1]})"
+
+# Retries: only requests that are safe to repeat, only for failures that may pass.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+DEFAULT_MAX_ATTEMPTS = 4
+DEFAULT_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+MAX_RETRY_AFTER = 30.0  # a server asking for longer is not retried: the error says how long
+
+
+class ClientSettings(NamedTuple):
+    """How requests are made; built once per run from flags, environment and profile."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    ca_file: str | None = None  # a PEM bundle for a private CA, instead of the public ones
+    allow_insecure_http: bool = False  # plain http to a host that is not loopback
+    debug: Callable[[str], None] | None = None  # receives one line per request/response/retry
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    backoff: float = DEFAULT_BACKOFF  # seconds before the first retry; doubles each time
+    sleep: Callable[[float], None] = time.sleep  # tests pass one that only records the wait
+
+
+class RetryableTransportError(Exception):
+    """A connection-level failure (refused, reset, DNS) that a retry may get past."""
+
+    def __init__(self, error: NetworkError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def with_query(url: str, params: dict[str, Any]) -> str:
+    """`url` with `params` appended to whatever query string it already has."""
+    return f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params, doseq=True)}"
+
+
+class Transport:
+    def __init__(self, host: str, settings: ClientSettings) -> None:
+        self.host = host
+        self.settings = settings
+        self.token: str | None = None
+        self._http: httpx.Client | None = None
+        self._closed = False
+
+    def close(self) -> None:
+        # A page fetcher abandoned by an early stop must not open a new connection later.
+        self._closed = True
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def check_plain_http(self) -> None:
+        """Refuse plain http beyond loopback before anything, password or token, is sent."""
+        plain = urlsplit(self.host).scheme == "http"
+        if plain and not is_loopback(self.host) and not self.settings.allow_insecure_http:
+            raise UsageError(
+                f"refusing to talk to {self.host} over plain http: your password and token "
+                "would cross the network unencrypted",
+                hint="use https://, or pass --allow-insecure-http if you really mean it",
+            )
+
+    def _tls_context(self) -> ssl.SSLContext | bool:
+        import ssl
+
+        if self.settings.ca_file:
+            try:
+                return ssl.create_default_context(cafile=self.settings.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise UsageError(f"cannot use the CA file {self.settings.ca_file}: {exc}") from None
+        if urlsplit(self.host).scheme == "http":
+            # Loading the CA bundle costs ~90 ms per run and a plain-http host never needs it
+            # (redirects never leave the origin). A bare verifying context still fails closed
+            # should anything ever try TLS with it.
+            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        return True
+
+    def _client(self) -> httpx.Client:
+        if self._closed:
+            raise NetworkError("the connection to the server was closed")
+        if self._http is None:
+            import httpx
+
+            self.check_plain_http()
+            self._http = httpx.Client(
+                verify=self._tls_context(),
+                timeout=httpx.Timeout(self.settings.timeout),
+                headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+                # Redirects are followed by hand so the token never leaves its origin.
+                follow_redirects=False,
+            )
+        return self._http
+
+    def _debug(self, text: str) -> None:
+        if self.settings.debug is not None:
+            self.settings.debug(redact(text))
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        form: dict[str, str] | None = None,
+        json_body: Any = None,
+        authenticated: bool = True,
+    ) -> httpx.Response:
+        """Send one request; any status comes back as is.
+
+        Same-origin redirects are followed; idempotent requests (GET, HEAD, OPTIONS) are
+        retried on connection failures, 429 and 502/503/504 with capped exponential backoff
+        and jitter, honouring Retry-After. Nothing else is ever retried: a POST that may
+        have reached the server must not be sent twice.
+        """
+        if params:
+            url = with_query(url, params)
+        retryable = method.upper() in IDEMPOTENT_METHODS
+        attempts = self.settings.max_attempts
+        attempt = 1
+        while True:
+            try:
+                response = self._send_following_redirects(
+                    method, url, form=form, json_body=json_body, authenticated=authenticated
+                )
+            except RetryableTransportError as exc:
+                if not retryable or attempt >= attempts:
+                    raise exc.error from None
+                wait = self._backoff(attempt, None)
+                reason = exc.error.message
+            else:
+                if not (
+                    retryable and response.status_code in RETRY_STATUSES and attempt < attempts
+                ):
+                    return response
+                wait = self._backoff(attempt, response.headers.get("Retry-After"))
+                if wait > MAX_RETRY_AFTER:
+                    return response  # waiting that long is not retrying; say so instead
+                reason = f"{response.status_code} {response.reason_phrase}"
+                response.close()
+            attempt += 1
+            self._debug(
+                f"retrying {method} {urlsplit(url).path} in {wait:.1f} s "
+                f"(attempt {attempt}/{attempts}): {reason}"
+            )
+            self.settings.sleep(wait)
+
+    def _backoff(self, attempt: int, retry_after: str | None) -> float:
+        """Exponential backoff with jitter (capped), or exactly what Retry-After asks for."""
+        asked = parse_retry_after(retry_after)
+        if asked is not None:
+            return asked
+        import random
+
+        ceiling = min(MAX_BACKOFF, self.settings.backoff * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)
+
+    def _read_within_deadline(
+        self, client: httpx.Client, request: httpx.Request, started: float
+    ) -> httpx.Response:
+        """Send and read the whole response of one attempt within --timeout.
+
+        httpx's timeouts apply to each read, so a server trickling a byte a second would
+        never time out; the body is read chunk by chunk against one deadline instead. (Headers
+        trickled byte by byte are bounded only per read.)
+        """
+        import httpx
+
+        deadline = started + self.settings.timeout
+        # Connecting and each read of the headers get at most the time that is left; the body
+        # is then checked against the deadline chunk by chunk.
+        remaining = max(0.001, deadline - time.monotonic())
+        request.extensions["timeout"] = httpx.Timeout(remaining).as_dict()
+        response = client.send(request, stream=True)
+        try:
+            chunks = []
+            for chunk in response.iter_raw():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the response took too long", request=request)
+        finally:
+            response.close()
+        # The raw bytes with the original headers: decoding (gzip...) happens as usual.
+        complete = httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=b"".join(chunks),
+            request=request,
+            extensions=response.extensions,
+        )
+        complete.next_request = response.next_request  # where a redirect points
+        return complete
+
+    def _send_following_redirects(
+        self,
+        method: str,
+        url: str,
+        *,
+        form: dict[str, str] | None,
+        json_body: Any,
+        authenticated: bool,
+    ) -> httpx.Response:
+        import httpx
+
+        for _ in range(MAX_SAME_ORIGIN_REDIRECTS + 1):
+            headers = {}
+            if authenticated:
+                if not same_origin(url, self.host):
+                    raise ApiError(
+                        f"refusing to send the token to {origin_text(url)}: it is not {self.host}"
+                    )
+                headers["Authorization"] = f"Token {self.token}"
+            client = self._client()
+            debugging = self.settings.debug is not None
+            if debugging:
+                self._debug(f"> {method} {url}")
+                if authenticated:
+                    self._debug("> Authorization: Token [redacted]")
+            started = time.monotonic()
+            try:
+                request = client.build_request(
+                    method, url, data=form, json=json_body, headers=headers
+                )
+                response = self._read_within_deadline(client, request, started)
+            except httpx.TimeoutException:
+                # Not retried: a server that does not answer must end within --timeout.
+                raise NetworkError(
+                    f"{origin_text(url)} did not answer within {self.settings.timeout:g} s",
+                    timed_out=True,
+                ) from None
+            except httpx.HTTPError as exc:
+                raise RetryableTransportError(
+                    NetworkError(
+                        f"cannot reach {origin_text(url)}: {describe_transport_error(exc)}"
+                    )
+                ) from None
+            if debugging:
+                self._debug(
+                    f"< {response.status_code} {response.reason_phrase} "
+                    f"({(time.monotonic() - started) * 1000:.0f} ms, "
+                    f"{response.headers.get('content-length', '?')} bytes)"
+                )
+            if response.is_redirect and response.next_request is not None:
+                target = str(response.next_request.url)
+                if not same_origin(target, self.host):
+                    raise ApiError(
+                        f"the server redirected to {origin_text(target)}; not following it "
+                        "with your token"
+                    )
+                url = target
+                if response.status_code in (301, 302, 303):
+                    method, form, json_body = "GET", None, None
+                continue
+            return response
+        raise ApiError(f"too many redirects from {self.host}")

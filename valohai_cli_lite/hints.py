@@ -1,0 +1,40 @@
+"""Advice for users, added to the client's typed errors by the layer that knows the context.
+
+The client reports facts (a status, what the server asked for); what the user should do
+next depends on where the token came from and what they were doing, so it is decided here.
+"""
+
+from __future__ import annotations
+
+from .errors import ApiError, AuthError, NetworkError, VhLiteError
+
+
+def explain(exc: VhLiteError, *, rejected_hint: str | None = None) -> VhLiteError:
+    """`exc` with a hint for the user, unless it already has one."""
+    if exc.hint is None:
+        exc.hint = _hint_for(exc, rejected_hint)
+    return exc
+
+
+def _hint_for(exc: VhLiteError, rejected_hint: str | None) -> str | None:
+    if isinstance(exc, AuthError):
+        return rejected_hint if exc.status == 401 else None
+    if isinstance(exc, NetworkError):
+        if exc.timed_out:
+            return "check the host and your network, or raise --timeout"
+        return "check the host URL and your network connection"
+    if not isinstance(exc, ApiError):
+        return None
+    if exc.not_json:
+        return "is the host a Valohai installation?"
+    if exc.status is None:
+        return None
+    if exc.status == 404:
+        return "check the host URL, including any path prefix"
+    if exc.status == 429:
+        if exc.retry_after is not None:
+            return f"the server asks to wait {exc.retry_after:.0f} s before trying again"
+        return "the server is rate-limiting; try again later"
+    if exc.status >= 500:
+        return "the server or a proxy in front of it failed; try again later"
+    return None

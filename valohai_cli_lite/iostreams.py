@@ -1,0 +1,310 @@
+"""IOStreams: the one owner of stdin, stdout and stderr and of every terminal decision.
+
+Made once per run (`IOStreams.system()` in the launcher, `IOStreams.test()` in tests) and
+carried on the app context. Whether a stream is a terminal, colour (NO_COLOR, --no-color,
+TERM=dumb), hyperlinks, width, encoding, prompts and the writing of data and messages all
+live here; no other module touches the standard streams or asks `isatty`. Modelled on the
+GitHub CLI's pkg/iostreams.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from .errors import OutputError, StdoutClosed
+from .text import json_text, sanitize
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class _GuardedStdout:
+    """stdout, with write failures turned into the two outcomes a user should see.
+
+    A closed pipe (`vh-lite ... | head -1`) becomes StdoutClosed, which ends the run quietly
+    with exit 0 so `set -o pipefail` scripts survive; any other OSError (a full disk, a closed
+    descriptor) becomes OutputError, one error line and exit 1.
+    """
+
+    def __init__(self, stream: IO[str] | None) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is None:  # the shell closed it: `vh-lite ... >&-`
+            raise OutputError()
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise StdoutClosed from None
+        except OSError as exc:
+            raise OutputError(exc) from None
+
+    def flush(self) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise StdoutClosed from None
+        except OSError as exc:
+            raise OutputError(exc) from None
+
+    def isatty(self) -> bool:
+        return _is_terminal(self._stream)
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class TestStream(io.StringIO):
+    """An in-memory stream for IOStreams.test(), with a settable encoding."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, initial: str = "", encoding: str = "utf-8") -> None:
+        super().__init__(initial)
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._encoding
+
+
+def _is_terminal(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
+
+
+def _is_unicode(encoding: str | None) -> bool:
+    return (encoding or "").lower().replace("-", "") in ("utf8", "utf16", "utf32")
+
+
+class IOStreams:
+    def __init__(
+        self,
+        *,
+        stdin: IO[str],
+        stdout: IO[str],
+        stderr: IO[str],
+        stdin_tty: bool,
+        stdout_tty: bool,
+        stderr_tty: bool,
+        environ: Mapping[str, str],
+        read_secret: Callable[[str], str],
+        terminal_width: Callable[[], int | None],
+    ) -> None:
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.is_stdin_tty = stdin_tty
+        self.is_stdout_tty = stdout_tty
+        self.is_stderr_tty = stderr_tty
+        self.environ = environ
+        self._read_secret = read_secret
+        self._terminal_width = terminal_width
+        self._color_disabled = False
+        # The pager command for long output on a terminal; None: no pager (not yet used).
+        self.pager: str | None = None
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def system(cls) -> IOStreams:
+        """The process's own streams, made safe to write to.
+
+        Text a stream's encoding cannot represent (PYTHONIOENCODING=ascii, an old terminal)
+        is written as backslash escapes instead of crashing, and sys.stdout itself is
+        replaced by the guarded stream so that writes by libraries (Typer's help, shell
+        completion) fail as cleanly as ours.
+        """
+        for stream in (sys.stdout, sys.stderr):
+            unicode = stream is None or _is_unicode(getattr(stream, "encoding", None))
+            if not unicode and hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="backslashreplace")
+        if not isinstance(sys.stdout, _GuardedStdout):
+            sys.stdout = cast(IO[str], _GuardedStdout(sys.stdout))
+        stdout = cast(IO[str], sys.stdout)
+        stdin = sys.stdin if sys.stdin is not None else io.StringIO()
+        stderr = sys.stderr if sys.stderr is not None else io.StringIO()
+
+        def read_secret(prompt: str) -> str:
+            import getpass
+
+            # getpass talks to /dev/tty (stderr as fallback), never stdout, and does not echo.
+            return getpass.getpass(prompt, stream=stderr)
+
+        def terminal_width() -> int | None:
+            try:
+                return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+            except (AttributeError, OSError, ValueError):
+                return None
+
+        return cls(
+            stdin=stdin, stdout=stdout, stderr=stderr,
+            stdin_tty=_is_terminal(stdin), stdout_tty=_is_terminal(stdout),
+            stderr_tty=_is_terminal(stderr), environ=os.environ,
+            read_secret=read_secret, terminal_width=terminal_width,
+        )  # fmt: skip
+
+    @classmethod
+    def test(
+        cls,
+        *,
+        stdin: str = "",
+        stdin_tty: bool = False,
+        stdout_tty: bool = False,
+        stderr_tty: bool = False,
+        environ: Mapping[str, str] | None = None,
+        width: int | None = 100,
+        encoding: str = "utf-8",
+    ) -> tuple[IOStreams, TestStream, TestStream, TestStream]:
+        """In-memory streams with the terminal flags a test wants: (io, stdin, stdout, stderr).
+
+        A secret prompt writes its text to stderr and reads a line from stdin, no echo.
+        """
+        stdin_stream = TestStream(stdin)
+        out, err = TestStream(encoding=encoding), TestStream(encoding=encoding)
+
+        def read_secret(prompt: str) -> str:
+            err.write(prompt)
+            line = stdin_stream.readline()
+            if not line:
+                raise EOFError
+            return line.rstrip("\n")
+
+        streams = cls(
+            stdin=stdin_stream, stdout=out, stderr=err, stdin_tty=stdin_tty,
+            stdout_tty=stdout_tty, stderr_tty=stderr_tty,
+            environ=dict(environ) if environ is not None else {},
+            read_secret=read_secret, terminal_width=lambda: width,
+        )  # fmt: skip
+        return streams, stdin_stream, out, err
+
+    # -- terminal facts --------------------------------------------------------------------
+
+    def disable_color(self) -> None:
+        """--no-color: one switch for every colour decision (tables, messages, progress)."""
+        self._color_disabled = True
+
+    def color_enabled(self, *, stderr: bool = False) -> bool:
+        """Colour only on a terminal, and never with NO_COLOR (any value), --no-color or
+        TERM=dumb."""
+        if self._color_disabled or "NO_COLOR" in self.environ:
+            return False
+        if self.environ.get("TERM") == "dumb":
+            return False
+        return self.is_stderr_tty if stderr else self.is_stdout_tty
+
+    @property
+    def hyperlinks(self) -> bool:
+        """OSC 8 links on stdout: on a terminal that is not 'dumb' (others print garbage)."""
+        return self.is_stdout_tty and self.environ.get("TERM") != "dumb"
+
+    @property
+    def stdout_is_unicode(self) -> bool:
+        return _is_unicode(getattr(self.stdout, "encoding", None))
+
+    def width(self) -> int | None:
+        """Columns for tables: COLUMNS when set, else the terminal's width, else unknown."""
+        columns = self.environ.get("COLUMNS", "")
+        if columns.isdigit() and int(columns) > 0:
+            return int(columns)
+        return self._terminal_width() if self.is_stdout_tty else None
+
+    def progress_allowed(self, *, streams_to_stdout: bool) -> bool:
+        """A progress bar on stderr: only on a terminal, and not while streamed output
+        shares that terminal."""
+        return self.is_stderr_tty and not (streams_to_stdout and self.is_stdout_tty)
+
+    def console(self, *, stderr: bool = False) -> Console:
+        """A rich Console bound to one of our streams, with our colour and width decisions."""
+        from rich.console import Console
+
+        tty = self.is_stderr_tty if stderr else self.is_stdout_tty
+        return Console(
+            file=self.stderr if stderr else self.stdout,
+            force_terminal=tty,
+            no_color=not self.color_enabled(stderr=stderr),
+            width=None if stderr else self.width(),
+            highlight=False,
+            soft_wrap=False,
+            _environ=self.environ,
+        )
+
+    # -- data on stdout --------------------------------------------------------------------
+
+    def write(self, text: str) -> None:
+        self.stdout.write(text)
+
+    def flush(self) -> None:
+        self.stdout.flush()
+
+    def write_line(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def json_text(self, value: Any, *, compact: bool) -> str:
+        """JSON this stdout can carry: non-ASCII escaped when its encoding cannot hold it."""
+        return json_text(value, compact=compact, ascii_only=not self.stdout_is_unicode)
+
+    def write_json(self, value: Any) -> None:
+        """JSON on stdout: indented on a terminal, compact in a pipe."""
+        self.write_line(self.json_text(value, compact=not self.is_stdout_tty))
+
+    # -- messages on stderr ----------------------------------------------------------------
+    # Every message may quote server text (a username, an error detail): all are sanitised.
+
+    def _err_line(self, text: str) -> None:
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
+
+    def message(self, text: str) -> None:
+        """A status line for people, always on stderr so stdout stays pure data."""
+        self._err_line(sanitize(text))
+
+    def warning(self, text: str) -> None:
+        color = self.color_enabled(stderr=True)
+        prefix = "\x1b[1;33mwarning:\x1b[0m" if color else "warning:"
+        self._err_line(f"{prefix} {sanitize(text)}")
+
+    def error_line(self, text: str) -> None:
+        color = self.color_enabled(stderr=True)
+        prefix = "\x1b[1;31mvh-lite: error:\x1b[0m" if color else "vh-lite: error:"
+        self._err_line(f"{prefix} {sanitize(text)}")
+
+    def debug_line(self, text: str) -> None:
+        """--debug output: one line per request, response and retry, tokens already redacted."""
+        self._err_line(f"debug: {sanitize(text)}")
+
+    def write_err(self, text: str) -> None:
+        """Raw text on stderr: a traceback with --debug, the newline after a ^C."""
+        self.stderr.write(text)
+        self.stderr.flush()
+
+    # -- input -----------------------------------------------------------------------------
+
+    def prompt(self, text: str) -> str:
+        """Show `text` on stderr and read one line ('' at the end of input)."""
+        self.stderr.write(text)
+        self.stderr.flush()
+        return self.stdin.readline()
+
+    def read_secret(self, prompt: str) -> str:
+        """A hidden answer from the terminal; EOFError at the end of input."""
+        return self._read_secret(prompt)
+
+    def read_line(self) -> str:
+        return self.stdin.readline()
+
+    def read_all(self) -> str:
+        return self.stdin.read()

@@ -1,0 +1,95 @@
+"""Text for people and programs, independent of any stream: sanitising, JSON text, times.
+
+Nothing here asks whether a stream is a terminal: callers (iostreams, render) say what they
+need, such as ASCII-only JSON for a stream that cannot encode more.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+# What must not reach a terminal raw inside JSON text (json itself escapes C0 controls).
+_TERMINAL_UNSAFE = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+# C0 controls, DEL, C1 controls and the bidirectional overrides. Data from the server must
+# never move the cursor, clear the screen, start an escape sequence or reorder what a person
+# reads in human-readable output.
+_CONTROL_CHARS = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+# The line breaks json leaves raw (it escapes every C0 control already).
+_LINE_BREAKS_IN_JSON = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\u0085"))
+
+
+def sanitize(text: str) -> str:
+    """One printable line: newlines and tabs become spaces, other controls become '?'."""
+    text = text.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
+    return _CONTROL_CHARS.sub("?", text)
+
+
+def sanitize_block(text: str) -> str:
+    """Like sanitize, but keeps line breaks and tabs: for multi-line text shown on a terminal."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    return "\n".join(_CONTROL_CHARS.sub("?", line.replace("\t", "    ")) for line in lines)
+
+
+@functools.cache
+def _encoder(compact: bool, ascii_only: bool) -> json.JSONEncoder:
+    """One encoder per style for the whole run: json.dumps with options builds a new one per
+    call, which is most of the cost of writing 10,000 JSONL lines."""
+    if compact:
+        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=ascii_only)
+    return json.JSONEncoder(indent=2, ensure_ascii=ascii_only)
+
+
+def json_text(value: Any, *, compact: bool, ascii_only: bool = False) -> str:
+    """JSON as text: indented for people, compact (and much faster to encode) for programs.
+
+    `ascii_only` \\u-escapes everything beyond ASCII, for a stream whose encoding cannot
+    hold it (the data decodes the same).
+    """
+    text = _encoder(compact, ascii_only).encode(value)
+    if not text.isascii():
+        # Valid raw in JSON, but line breaks to JavaScript and str.splitlines(): a JSONL
+        # reader splitting on them would cut a record in two. Escaped, they decode the same.
+        for raw, escaped in _LINE_BREAKS_IN_JSON:
+            text = text.replace(raw, escaped)
+        if not compact:
+            # Indented JSON is for a terminal: C1 controls and bidi overrides from the data
+            # would reach it raw (json escapes only C0). Escaped, the data is unchanged.
+            text = _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
+
+
+def relative_time(iso: Any, now: datetime | None = None) -> str:
+    """'3 days ago' for a timestamp; the raw text when it cannot be parsed; '' for none."""
+    from datetime import datetime, timezone
+
+    from .timestamps import parse_timestamp
+
+    if iso is None or iso == "":
+        return ""
+    moment = parse_timestamp(iso)
+    if moment is None:  # not a timestamp (text, a number, an object): show it as it is
+        return sanitize(json.dumps(iso) if isinstance(iso, dict | list) else str(iso))
+    seconds = ((now or datetime.now(timezone.utc)) - moment).total_seconds()
+    if seconds < 0:
+        return "just now" if seconds > -60 else moment.strftime("%Y-%m-%d")
+    for unit, size in (
+        ("year", 31_536_000),
+        ("month", 2_592_000),
+        ("day", 86_400),
+        ("hour", 3_600),
+        ("minute", 60),
+    ):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
