@@ -1,4 +1,12 @@
-"""Shared fixtures: an isolated user environment, the emulator, and the installed CLI."""
+"""Shared fixtures: an isolated user environment, the emulator, and two ways to run vh-lite.
+
+- `cli` runs a command line in this process through `cli.run()` with IOStreams.test(): fast,
+  measured by coverage, terminals simulated with flags, retries' sleeps recorded, not slept.
+- `installed` runs the installed `vh-lite` script as a subprocess: the end-to-end layer
+  (entry point, exit codes, real keyring, pty, signals, closed pipes).
+
+Both use the same isolated HOME/XDG directories and scrubbed environment.
+"""
 
 from __future__ import annotations
 
@@ -9,36 +17,31 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from keyring.backend import KeyringBackend
 
+from valohai_cli_lite.cli import run
+from valohai_cli_lite.context import Services
+from valohai_cli_lite.credentials import KeyringUnavailable
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
+from valohai_cli_lite.iostreams import IOStreams
 
 TEST_TOKEN = "tok-5ecret-0f-the-test-suite-4f2a9c"
 VH_LITE = Path(sys.executable).parent / "vh-lite"
 
 # Variables that would leak the developer's own setup into a test run.
 _SCRUBBED_ENV = (
-    "VH_API_TOKEN",
-    "VALOHAI_TOKEN",
-    "VH_HOST",
-    "VALOHAI_HOST",
-    "VH_PROFILE",
-    "VH_DEBUG",
-    "VH_LITE_CONFIG_DIR",
-    "VH_FORMAT",
-    "VH_TIMEOUT",
-    "VH_CA_FILE",
-    "NO_COLOR",
-    "DBUS_SESSION_BUS_ADDRESS",
-    "PYTHON_KEYRING_BACKEND",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
+    "VH_API_TOKEN", "VALOHAI_TOKEN", "VH_HOST", "VALOHAI_HOST", "VH_PROFILE", "VH_DEBUG",
+    "VH_LITE_CONFIG_DIR", "VH_FORMAT", "VH_TIMEOUT", "VH_CA_FILE", "VH_KEYRING_TIMEOUT",
+    "NO_COLOR", "COLUMNS", "TERM", "DBUS_SESSION_BUS_ADDRESS", "PYTHON_KEYRING_BACKEND",
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
+)  # fmt: skip
+
+# Everything every vh-lite run in this session printed (stdout, stderr, pty transcripts),
+# for the final leak check in pytest_sessionfinish.
+SESSION_OUTPUTS: list[str] = []
 
 
 @dataclass
@@ -52,13 +55,43 @@ class Result:
         return self.stdout + self.stderr
 
 
-# Everything every vh-lite run in this session printed (stdout, stderr, pty transcripts),
-# for the final leak check in pytest_sessionfinish.
-SESSION_OUTPUTS: list[str] = []
+class SessionRecordingList(list[str]):
+    """A test's outputs, each also kept in SESSION_OUTPUTS."""
+
+    def append(self, text: str) -> None:
+        SESSION_OUTPUTS.append(text)
+        super().append(text)
 
 
-class CliRunner:
-    """Runs the installed `vh-lite` as a subprocess in an isolated HOME/XDG/config dir."""
+class MemoryKeyring(KeyringBackend):
+    """An in-process keyring for tests that exercise the keyring path without D-Bus."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if (service, username) not in self.items:
+            raise PasswordDeleteError("missing")
+        del self.items[(service, username)]
+
+
+def no_keyring(_recorded: str | None) -> KeyringBackend:
+    """What a machine without any keyring gives (keyring's `fail` backend)."""
+    raise KeyringUnavailable("no usable system keyring was found")
+
+
+class _Runner:
+    """What both runners share: a home directory, an environment, recorded outputs."""
 
     def __init__(self, home: Path) -> None:
         self.home = home
@@ -69,31 +102,15 @@ class CliRunner:
             XDG_CONFIG_HOME=str(home / ".config"),
             XDG_DATA_HOME=str(home / ".local" / "share"),
             XDG_CACHE_HOME=str(home / ".cache"),
-            # No keyring unless a test asks for the real Secret Service.
+            # No keyring unless a test asks for one.
             PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
             VH_KEYRING_TIMEOUT="10",
         )
         self.outputs: list[str] = SessionRecordingList()
 
-    def run(
-        self,
-        *args: str,
-        input: str | None = None,
-        env: dict[str, str] | None = None,
-        timeout: float = 60,
-    ) -> Result:
-        merged = {**self.env, **(env or {})}
-        proc = subprocess.run(
-            [str(VH_LITE), *args],
-            input=input if input is not None else "",
-            capture_output=True,
-            text=True,
-            env=merged,
-            timeout=timeout,
-        )
-        result = Result(proc.returncode, proc.stdout, proc.stderr)
-        self.outputs.append(result.output)
-        return result
+    def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None,
+            **kwargs: Any) -> Result:  # fmt: skip
+        raise NotImplementedError
 
     def login(
         self, host: str, token: str = TEST_TOKEN, *args: str, profile: str | None = None
@@ -109,12 +126,68 @@ class CliRunner:
                         input=password + "\n")  # fmt: skip
 
 
-class SessionRecordingList(list[str]):
-    """A test's outputs, each also kept in SESSION_OUTPUTS."""
+class InProcessCli(_Runner):
+    """Runs a command line through cli.run() in this process, as the launcher would."""
 
-    def append(self, text: str) -> None:
-        SESSION_OUTPUTS.append(text)
-        super().append(text)
+    def __init__(self, home: Path) -> None:
+        super().__init__(home)
+        self.keyring: Any = no_keyring  # a KeyringLoader; MemoryKeyring tests replace it
+        self.slept: list[float] = []  # every wait between retries, in seconds
+
+    def run(
+        self,
+        *args: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        stdin_tty: bool = False,
+        stdout_tty: bool = False,
+        stderr_tty: bool = False,
+        width: int | None = 100,
+        encoding: str = "utf-8",
+        **_ignored: Any,
+    ) -> Result:
+        merged = {**self.env, **(env or {})}
+        io, _, out, err = IOStreams.test(
+            stdin=input or "", stdin_tty=stdin_tty, stdout_tty=stdout_tty,
+            stderr_tty=stderr_tty, environ=merged, width=width, encoding=encoding,
+        )  # fmt: skip
+        with pytest.MonkeyPatch.context() as mp:
+            # Typer reads its envvar options (VH_PROFILE, VH_FORMAT...) from os.environ, and
+            # platformdirs reads XDG_*: the process environment is this run's.
+            for name in list(os.environ):
+                if name not in merged:
+                    mp.delenv(name)
+            for name, value in merged.items():
+                mp.setenv(name, value)
+            services = Services(environ=os.environ, keyring=self.keyring, sleep=self.slept.append)
+            code = run(list(args), io, services)
+        result = Result(code, out.getvalue(), err.getvalue())
+        self.outputs.append(result.output)
+        return result
+
+
+class InstalledCli(_Runner):
+    """Runs the installed `vh-lite` as a subprocess."""
+
+    def run(
+        self,
+        *args: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+        **_ignored: Any,
+    ) -> Result:
+        proc = subprocess.run(
+            [str(VH_LITE), *args],
+            input=input if input is not None else "",
+            capture_output=True,
+            text=True,
+            env={**self.env, **(env or {})},
+            timeout=timeout,
+        )
+        result = Result(proc.returncode, proc.stdout, proc.stderr)
+        self.outputs.append(result.output)
+        return result
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -131,14 +204,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         print(f"\nno token in any of {len(SESSION_OUTPUTS)} recorded CLI outputs")
 
 
-@pytest.fixture
-def cli(tmp_path: Path) -> Iterator[CliRunner]:
-    runner = CliRunner(tmp_path / "home")
-    runner.home.mkdir()
+def _runner(kind: type[_Runner], tmp_path: Path) -> Iterator[Any]:
+    runner = kind(tmp_path / "home")
+    runner.home.mkdir(exist_ok=True)  # `cli` and `installed` in one test share it
     yield runner
     # The token must never show up in anything the CLI printed.
     for text in runner.outputs:
         assert TEST_TOKEN not in text
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[InProcessCli]:
+    yield from _runner(InProcessCli, tmp_path)
+
+
+@pytest.fixture
+def installed(tmp_path: Path) -> Iterator[InstalledCli]:
+    yield from _runner(InstalledCli, tmp_path)
 
 
 @pytest.fixture
@@ -149,16 +231,25 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def secret_service(cli: CliRunner, tmp_path: Path) -> Iterator[CliRunner]:
+def env(cli: InProcessCli, emulator: Emulator) -> dict[str, str]:
+    """`cli` with the test token and the emulator in the environment, as in CI."""
+    cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url)
+    return cli.env
+
+
+@pytest.fixture
+def secret_service(installed: InstalledCli, tmp_path: Path) -> Iterator[InstalledCli]:
     """A real, unlocked gnome-keyring Secret Service on a private D-Bus session bus.
 
-    Points `cli` at it (and away from the forced `fail` backend) for the rest of the test.
+    Points `installed` at it (and away from the forced `fail` backend) for the rest of the
+    test.
     """
     if not (shutil.which("dbus-daemon") and shutil.which("gnome-keyring-daemon")):
         pytest.skip(
             "gnome-keyring-daemon and dbus-daemon are not installed "
             "(apt-get install gnome-keyring dbus)"
         )
+    cli = installed
     runtime_dir = tmp_path / "run"
     runtime_dir.mkdir(mode=0o700)
     cli.env.pop("PYTHON_KEYRING_BACKEND")
@@ -189,7 +280,7 @@ def secret_service(cli: CliRunner, tmp_path: Path) -> Iterator[CliRunner]:
         bus.wait(timeout=10)
 
 
-def keyring_entry(cli: CliRunner, expected: str, profile: str = "default") -> str:
+def keyring_entry(cli: InstalledCli, expected: str, profile: str = "default") -> str:
     """'match', 'missing' or 'different': vh-lite's entry read straight from the Secret
     Service, as another program would; the secret itself never reaches test output."""
     account = f"{profile} ({cli.config_dir})"

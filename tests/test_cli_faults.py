@@ -11,19 +11,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import TEST_TOKEN, VH_LITE, CliRunner
+from conftest import TEST_TOKEN, VH_LITE, InProcessCli, InstalledCli
 
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
 
 
-@pytest.fixture
-def env(cli: CliRunner, emulator: Emulator) -> dict[str, str]:
-    cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url)
-    return cli.env
-
-
 def test_flaky_and_rate_limited_server_still_yields_everything(
-    cli: CliRunner, env: dict[str, str], emulator: Emulator
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
 ) -> None:
     emulator.config.fail_next = [503, 0, 502, 429, 504]
     result = cli.run("projects", "list", "--json", "--max-concurrency", "1")
@@ -33,7 +27,7 @@ def test_flaky_and_rate_limited_server_still_yields_everything(
 
 
 def test_debug_logs_requests_and_retries_without_the_token(
-    cli: CliRunner, env: dict[str, str], emulator: Emulator
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
 ) -> None:
     emulator.config.fail_next = [429]
     result = cli.run("--debug", "projects", "list", "--limit", "1")
@@ -48,7 +42,9 @@ def test_debug_logs_requests_and_retries_without_the_token(
     assert "debug: > GET" in via_env.stderr
 
 
-def test_posts_are_never_retried(cli: CliRunner, env: dict[str, str], emulator: Emulator) -> None:
+def test_posts_are_never_retried(
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
+) -> None:
     emulator.config.fail_next = [503]
     result = cli.run("api", "get-token/", "-f", "username=demo", "-f", "password=demo-password")
     assert result.returncode == 1
@@ -57,7 +53,7 @@ def test_posts_are_never_retried(cli: CliRunner, env: dict[str, str], emulator: 
 
 
 def test_a_server_that_never_answers_ends_within_the_timeout(
-    cli: CliRunner, env: dict[str, str], emulator: Emulator
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
 ) -> None:
     emulator.config.fail_next = ["hang"]
     started = time.monotonic()
@@ -69,7 +65,7 @@ def test_a_server_that_never_answers_ends_within_the_timeout(
 
 
 def test_timeout_from_the_environment(
-    cli: CliRunner, env: dict[str, str], emulator: Emulator
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
 ) -> None:
     emulator.config.fail_next = ["hang"]
     result = cli.run("projects", "list", env={"VH_TIMEOUT": "0.5"})
@@ -78,7 +74,7 @@ def test_timeout_from_the_environment(
 
 
 def test_truncated_json_is_an_error_not_partial_data(
-    cli: CliRunner, env: dict[str, str], emulator: Emulator
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
 ) -> None:
     emulator.config.fail_next = [0, "truncate"]
     result = cli.run("projects", "list", "--json", "--max-concurrency", "1")
@@ -88,7 +84,7 @@ def test_truncated_json_is_an_error_not_partial_data(
 
 
 def test_jsonl_may_stream_earlier_pages_but_fails(
-    cli: CliRunner, env: dict[str, str], emulator: Emulator
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
 ) -> None:
     emulator.config.fail_next = [0, 503, 503, 503, 503]
     result = cli.run("projects", "list", "--format", "jsonl", "--max-concurrency", "1")
@@ -104,7 +100,7 @@ def foreign() -> Iterator[Emulator]:
 
 
 def test_a_foreign_next_link_never_gets_the_token(
-    cli: CliRunner, env: dict[str, str], emulator: Emulator, foreign: Emulator
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator, foreign: Emulator
 ) -> None:
     emulator.config.foreign_next = foreign.base_url
     following = cli.run("projects", "list", "--json", "--max-concurrency", "1")
@@ -119,7 +115,7 @@ def test_a_foreign_next_link_never_gets_the_token(
 
 
 def test_plain_http_beyond_loopback_is_refused_before_sending_anything(
-    cli: CliRunner, emulator: Emulator
+    cli: InProcessCli, emulator: Emulator
 ) -> None:
     # 0.0.0.0 is not a loopback address; nothing may be sent to it without consent.
     host = f"http://0.0.0.0:{emulator.port}"
@@ -132,7 +128,7 @@ def test_plain_http_beyond_loopback_is_refused_before_sending_anything(
     assert emulator.requests == []
 
 
-def test_proxy_environment_is_honoured(cli: CliRunner, emulator: Emulator) -> None:
+def test_proxy_environment_is_honoured(cli: InProcessCli, emulator: Emulator) -> None:
     # The emulator doubles as the proxy: it answers absolute-form requests for vh.test.
     host = f"http://vh.test:{emulator.port}"
     result = cli.run(
@@ -159,7 +155,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
 
 
 def test_tls_is_verified_and_a_private_ca_can_be_trusted(
-    cli: CliRunner, certificate: tuple[str, str]
+    cli: InProcessCli, certificate: tuple[str, str]
 ) -> None:
     cert, key = certificate
     config = EmulatorConfig(token=TEST_TOKEN, projects=3, tls_cert=cert, tls_key=key)
@@ -190,7 +186,7 @@ def test_tls_is_verified_and_a_private_ca_can_be_trusted(
     assert "cannot use the CA file /nonexistent/ca.pem" in missing.stderr
 
 
-def test_eight_concurrent_logins_lose_nothing(cli: CliRunner, emulator: Emulator) -> None:
+def test_eight_concurrent_logins_lose_nothing(cli: InProcessCli, emulator: Emulator) -> None:
     def login(i: int) -> subprocess.Popen[bytes]:
         command = [str(VH_LITE), "--profile", f"p{i}", "login", "--host", emulator.base_url,
                    "--with-token", "--insecure-storage"]  # fmt: skip
@@ -210,7 +206,7 @@ def test_eight_concurrent_logins_lose_nothing(cli: CliRunner, emulator: Emulator
         assert cli.run("--profile", f"p{i}", "auth", "status").returncode == 0
 
 
-def test_corrupt_credentials_file_is_reported(cli: CliRunner, emulator: Emulator) -> None:
+def test_corrupt_credentials_file_is_reported(cli: InProcessCli, emulator: Emulator) -> None:
     assert cli.login(emulator.base_url, TEST_TOKEN, "--insecure-storage").returncode == 0
     credentials = cli.config_dir / "credentials.json"
     credentials.write_text('{"profiles": {"default": ')
@@ -224,7 +220,7 @@ def test_corrupt_credentials_file_is_reported(cli: CliRunner, emulator: Emulator
 
 
 def test_ctrl_c_during_a_listing_exits_130_quietly(
-    cli: CliRunner, env: dict[str, str], emulator: Emulator
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
 ) -> None:
     emulator.config.latency_ms = 3000
     proc = subprocess.Popen(
@@ -245,8 +241,11 @@ def test_ctrl_c_during_a_listing_exits_130_quietly(
     assert b"Traceback" not in err
 
 
-def test_stdout_with_a_narrow_encoding_does_not_crash(cli: CliRunner, env: dict[str, str]) -> None:
+def test_stdout_with_a_narrow_encoding_does_not_crash(
+    installed: InstalledCli, env: dict[str, str]
+) -> None:
+    installed.env = env
     for fmt in ([], ["--json"], ["--format", "csv"]):
-        result = cli.run("projects", "list", *fmt, env={"PYTHONIOENCODING": "ascii"})
+        result = installed.run("projects", "list", *fmt, env={"PYTHONIOENCODING": "ascii"})
         assert result.returncode == 0, result.stderr
         assert "Traceback" not in result.output

@@ -6,14 +6,14 @@ import json
 import stat
 import subprocess
 
-from conftest import TEST_TOKEN, VH_LITE, CliRunner
+from conftest import TEST_TOKEN, VH_LITE, InProcessCli
 
 from valohai_cli_lite.emulator.data import EmulatedUser
 from valohai_cli_lite.emulator.server import Emulator
 
 
 def test_malformed_env_token_is_refused_without_showing_it(
-    cli: CliRunner, emulator: Emulator
+    cli: InProcessCli, emulator: Emulator
 ) -> None:
     for bad in ("SECRET-PART-ONE\nSECRET-PART-TWO", "tøken-SECRET-123"):
         result = cli.run(
@@ -26,14 +26,14 @@ def test_malformed_env_token_is_refused_without_showing_it(
     assert emulator.requests == []  # refused before anything was sent
 
 
-def test_malformed_token_on_stdin_stores_nothing(cli: CliRunner, emulator: Emulator) -> None:
+def test_malformed_token_on_stdin_stores_nothing(cli: InProcessCli, emulator: Emulator) -> None:
     result = cli.run("login", "--host", emulator.base_url, "--with-token", input="SECRET tøken\n")
     assert result.returncode == 4
     assert "SECRET" not in result.output
     assert not cli.config_dir.exists()
 
 
-def test_server_text_cannot_drive_the_terminal(cli: CliRunner, emulator: Emulator) -> None:
+def test_server_text_cannot_drive_the_terminal(cli: InProcessCli, emulator: Emulator) -> None:
     evil = "ev\x1b[2J\x1b]0;pwned\x07il"
     emulator.config.users = [EmulatedUser(username=evil, password=None)]
     emulator.config.token_user = evil
@@ -46,7 +46,7 @@ def test_server_text_cannot_drive_the_terminal(cli: CliRunner, emulator: Emulato
         assert "\x1b" not in text and "\x07" not in text
 
 
-def test_rejected_env_token_hint_names_the_variable(cli: CliRunner, emulator: Emulator) -> None:
+def test_rejected_env_token_hint_names_the_variable(cli: InProcessCli, emulator: Emulator) -> None:
     result = cli.run(
         "projects", "list", env={"VALOHAI_TOKEN": "wrong-token", "VH_HOST": emulator.base_url}
     )
@@ -54,19 +54,19 @@ def test_rejected_env_token_hint_names_the_variable(cli: CliRunner, emulator: Em
     assert "update or unset VALOHAI_TOKEN" in result.stderr
 
 
-def test_not_logged_in_hint_names_the_profile(cli: CliRunner) -> None:
+def test_not_logged_in_hint_names_the_profile(cli: InProcessCli) -> None:
     result = cli.run("--profile", "onprem", "projects", "list")
     assert result.returncode == 4
     assert "vh-lite --profile onprem login" in result.stderr
 
 
-def test_empty_host_is_a_usage_error(cli: CliRunner) -> None:
+def test_empty_host_is_a_usage_error(cli: InProcessCli) -> None:
     result = cli.run("login", "--host", "", "--with-token", input=TEST_TOKEN)
     assert result.returncode == 2
     assert "host is empty" in result.stderr
 
 
-def test_wrong_path_prefix_names_the_path(cli: CliRunner, emulator: Emulator) -> None:
+def test_wrong_path_prefix_names_the_path(cli: InProcessCli, emulator: Emulator) -> None:
     result = cli.run(
         "projects",
         "list",
@@ -77,7 +77,7 @@ def test_wrong_path_prefix_names_the_path(cli: CliRunner, emulator: Emulator) ->
     assert "path prefix" in result.stderr
 
 
-def test_existing_config_dir_keeps_its_mode(cli: CliRunner, emulator: Emulator) -> None:
+def test_existing_config_dir_keeps_its_mode(cli: InProcessCli, emulator: Emulator) -> None:
     shared = cli.home / "shared"
     shared.mkdir(mode=0o755)
     shared.chmod(0o755)
@@ -90,7 +90,7 @@ def test_existing_config_dir_keeps_its_mode(cli: CliRunner, emulator: Emulator) 
     assert json.loads((shared / "config.json").read_text())["profiles"]["default"]
 
 
-def test_odd_field_types_render_in_every_view(cli: CliRunner, emulator: Emulator) -> None:
+def test_odd_field_types_render_in_every_view(cli: InProcessCli, emulator: Emulator) -> None:
     odd = {"id": "22222222-2222-2222-2222-222222222222", "name": "odd", "owner": "someone",
            "description": ["a", "list"], "execution_count": "many",
            "last_execution_ctime": 12345, "ctime": {"when": "now"}, "urls": None}  # fmt: skip
@@ -106,7 +106,7 @@ def test_odd_field_types_render_in_every_view(cli: CliRunner, emulator: Emulator
     assert "12345" in shown.stdout
 
 
-def test_entries_that_are_not_objects_are_an_error(cli: CliRunner, emulator: Emulator) -> None:
+def test_entries_that_are_not_objects_are_an_error(cli: InProcessCli, emulator: Emulator) -> None:
     emulator.config.extra_projects = ["not an object"]  # type: ignore[list-item]
     cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url)
     for args in (["--format", "jsonl", "--max-concurrency", "1"], ["--format", "csv"]):
@@ -116,7 +116,7 @@ def test_entries_that_are_not_objects_are_an_error(cli: CliRunner, emulator: Emu
     assert cli.run("projects", "show", "zzz").returncode == 1
 
 
-def test_no_color_flag(cli: CliRunner, emulator: Emulator) -> None:
+def test_no_color_flag(cli: InProcessCli, emulator: Emulator) -> None:
     result = cli.run(
         "--no-color",
         "projects",
@@ -129,7 +129,7 @@ def test_no_color_flag(cli: CliRunner, emulator: Emulator) -> None:
     assert "\x1b" not in result.output
 
 
-def test_subdomains_of_localhost_are_not_loopback(cli: CliRunner) -> None:
+def test_subdomains_of_localhost_are_not_loopback(cli: InProcessCli) -> None:
     result = cli.run(
         "projects", "list", env={"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": "http://evil.localhost:9"}
     )
@@ -137,7 +137,7 @@ def test_subdomains_of_localhost_are_not_loopback(cli: CliRunner) -> None:
     assert "refusing to talk to http://evil.localhost:9" in result.stderr
 
 
-def test_auth_status_json_reports_a_corrupt_config(cli: CliRunner) -> None:
+def test_auth_status_json_reports_a_corrupt_config(cli: InProcessCli) -> None:
     cli.config_dir.mkdir(parents=True)
     (cli.config_dir / "config.json").write_text("{oops")
     result = cli.run("auth", "status", "--json")
@@ -147,7 +147,7 @@ def test_auth_status_json_reports_a_corrupt_config(cli: CliRunner) -> None:
     assert "not valid JSON" in report["error"]
 
 
-def test_auth_status_hint_for_a_rejected_env_token(cli: CliRunner, emulator: Emulator) -> None:
+def test_auth_status_hint_for_a_rejected_env_token(cli: InProcessCli, emulator: Emulator) -> None:
     result = cli.run(
         "auth", "status", env={"VH_API_TOKEN": "wrong-token", "VH_HOST": emulator.base_url}
     )
@@ -156,7 +156,7 @@ def test_auth_status_hint_for_a_rejected_env_token(cli: CliRunner, emulator: Emu
 
 
 def test_credentials_file_of_the_wrong_shape_is_not_replaced(
-    cli: CliRunner, emulator: Emulator
+    cli: InProcessCli, emulator: Emulator
 ) -> None:
     cli.config_dir.mkdir(parents=True)
     credentials = cli.config_dir / "credentials.json"
@@ -167,7 +167,7 @@ def test_credentials_file_of_the_wrong_shape_is_not_replaced(
     assert credentials.read_text() == '{"profiles": [], "keep": 1}'
 
 
-def test_bad_method_and_sort_are_usage_errors(cli: CliRunner, emulator: Emulator) -> None:
+def test_bad_method_and_sort_are_usage_errors(cli: InProcessCli, emulator: Emulator) -> None:
     cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url)
     assert cli.run("api", "users/me/", "-X", "GE T").returncode == 2
     assert cli.run("projects", "list", "--sort", "--name").returncode == 2
@@ -178,7 +178,7 @@ def test_bad_method_and_sort_are_usage_errors(cli: CliRunner, emulator: Emulator
 
 
 def test_output_that_cannot_be_written_is_one_error_line(
-    cli: CliRunner, emulator: Emulator
+    cli: InProcessCli, emulator: Emulator
 ) -> None:
     cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url)
     for command in ("--version", "projects list", "projects list --json", "auth status"):
@@ -196,7 +196,9 @@ def test_output_that_cannot_be_written_is_one_error_line(
             assert proc.stderr.strip() == f"vh-lite: error: cannot write the output: {reason}"
 
 
-def test_closed_pipes_end_quietly_whatever_the_encoding(cli: CliRunner, emulator: Emulator) -> None:
+def test_closed_pipes_end_quietly_whatever_the_encoding(
+    cli: InProcessCli, emulator: Emulator
+) -> None:
     cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url, PYTHONIOENCODING="ascii")
     for command in ("--version", "auth status", "projects list --json"):
         proc = subprocess.run(

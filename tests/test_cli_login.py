@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import stat
 
-from conftest import TEST_TOKEN, CliRunner
+from conftest import TEST_TOKEN, InProcessCli
 
 from valohai_cli_lite.emulator.server import Emulator
 
 
 def test_login_with_token_falls_back_to_a_private_file_with_a_warning(
-    cli: CliRunner, emulator: Emulator
+    cli: InProcessCli, emulator: Emulator
 ) -> None:
     result = cli.login(emulator.base_url)
     assert result.returncode == 0, result.stderr
@@ -36,14 +36,14 @@ def test_login_with_token_falls_back_to_a_private_file_with_a_warning(
     assert me_calls and me_calls[0].headers["authorization"] == f"Token {TEST_TOKEN}"
 
 
-def test_insecure_storage_is_deliberate_and_silent(cli: CliRunner, emulator: Emulator) -> None:
+def test_insecure_storage_is_deliberate_and_silent(cli: InProcessCli, emulator: Emulator) -> None:
     result = cli.login(emulator.base_url, TEST_TOKEN, "--insecure-storage")
     assert result.returncode == 0, result.stderr
     assert "warning" not in result.stderr.lower()
     assert (cli.config_dir / "credentials.json").exists()
 
 
-def test_rejected_token_stores_nothing_and_exits_4(cli: CliRunner, emulator: Emulator) -> None:
+def test_rejected_token_stores_nothing_and_exits_4(cli: InProcessCli, emulator: Emulator) -> None:
     result = cli.login(emulator.base_url, "not-the-right-token")
     assert result.returncode == 4
     assert "rejected" in result.stderr and "nothing was stored" in result.stderr
@@ -52,7 +52,7 @@ def test_rejected_token_stores_nothing_and_exits_4(cli: CliRunner, emulator: Emu
     assert not (cli.config_dir / "config.json").exists()
 
 
-def test_username_and_password_stdin(cli: CliRunner, emulator: Emulator) -> None:
+def test_username_and_password_stdin(cli: InProcessCli, emulator: Emulator) -> None:
     result = cli.password_login(emulator.base_url, "demo", "demo-password")
     assert result.returncode == 0, result.stderr
     token_calls = [r for r in emulator.requests if r.path == "/api/v0/get-token/"]
@@ -62,14 +62,16 @@ def test_username_and_password_stdin(cli: CliRunner, emulator: Emulator) -> None
     assert cli.run("auth", "status").returncode == 0
 
 
-def test_wrong_password_exits_4(cli: CliRunner, emulator: Emulator) -> None:
+def test_wrong_password_exits_4(cli: InProcessCli, emulator: Emulator) -> None:
     result = cli.password_login(emulator.base_url, "demo", "wrong")
     assert result.returncode == 4
     assert "login failed" in result.stderr
     assert "wrong" not in result.output
 
 
-def test_two_factor_account_is_sent_to_the_tokens_page(cli: CliRunner, emulator: Emulator) -> None:
+def test_two_factor_account_is_sent_to_the_tokens_page(
+    cli: InProcessCli, emulator: Emulator
+) -> None:
     for user, wording in (("twofa", "two-factor"), ("sso", "single sign-on")):
         result = cli.password_login(emulator.base_url, user, "whatever")
         assert result.returncode == 4
@@ -80,33 +82,33 @@ def test_two_factor_account_is_sent_to_the_tokens_page(cli: CliRunner, emulator:
 
 
 def test_non_interactive_login_without_credentials_is_a_usage_error(
-    cli: CliRunner, emulator: Emulator
+    cli: InProcessCli, emulator: Emulator
 ) -> None:
     result = cli.run("login", "--host", emulator.base_url)
     assert result.returncode == 2
     assert "--with-token" in result.stderr
 
 
-def test_conflicting_flags_are_usage_errors(cli: CliRunner, emulator: Emulator) -> None:
+def test_conflicting_flags_are_usage_errors(cli: InProcessCli, emulator: Emulator) -> None:
     assert cli.run("login", "--password-stdin", input="x\n").returncode == 2
     assert cli.run("login", "--with-token", "--username", "demo", input="x\n").returncode == 2
     assert cli.run("login", "--bogus").returncode == 2
 
 
-def test_empty_token_on_stdin_is_a_usage_error(cli: CliRunner, emulator: Emulator) -> None:
+def test_empty_token_on_stdin_is_a_usage_error(cli: InProcessCli, emulator: Emulator) -> None:
     result = cli.run("login", "--host", emulator.base_url, "--with-token", input="\n")
     assert result.returncode == 2
     assert "no token" in result.stderr
 
 
-def test_relogin_replaces_and_says_so(cli: CliRunner, emulator: Emulator) -> None:
+def test_relogin_replaces_and_says_so(cli: InProcessCli, emulator: Emulator) -> None:
     assert cli.login(emulator.base_url).returncode == 0
     again = cli.login(emulator.base_url)
     assert again.returncode == 0
     assert "Replaced the previous login of profile 'default' (demo on" in again.stderr
 
 
-def test_profiles_are_independent(cli: CliRunner, emulator: Emulator) -> None:
+def test_profiles_are_independent(cli: InProcessCli, emulator: Emulator) -> None:
     assert cli.login(emulator.base_url).returncode == 0
     assert cli.run("--profile", "other", "auth", "status").returncode == 4
     assert cli.login(emulator.base_url, profile="other").returncode == 0
@@ -116,13 +118,13 @@ def test_profiles_are_independent(cli: CliRunner, emulator: Emulator) -> None:
     assert via_env.returncode == 4
 
 
-def test_invalid_profile_name_is_a_usage_error(cli: CliRunner) -> None:
+def test_invalid_profile_name_is_a_usage_error(cli: InProcessCli) -> None:
     result = cli.run("--profile", "../evil", "auth", "status")
     assert result.returncode == 2
     assert "invalid profile name" in result.stderr
 
 
-def test_auth_status_reports_source_and_validity(cli: CliRunner, emulator: Emulator) -> None:
+def test_auth_status_reports_source_and_validity(cli: InProcessCli, emulator: Emulator) -> None:
     assert cli.login(emulator.base_url).returncode == 0
     result = cli.run("auth", "status")
     assert result.returncode == 0, result.stderr
@@ -132,7 +134,7 @@ def test_auth_status_reports_source_and_validity(cli: CliRunner, emulator: Emula
     assert "valid" in result.stdout
 
 
-def test_auth_status_exit_codes(cli: CliRunner, emulator: Emulator) -> None:
+def test_auth_status_exit_codes(cli: InProcessCli, emulator: Emulator) -> None:
     not_logged_in = cli.run("auth", "status")
     assert not_logged_in.returncode == 4
     assert "not logged in" in not_logged_in.stderr
@@ -150,7 +152,7 @@ def test_auth_status_exit_codes(cli: CliRunner, emulator: Emulator) -> None:
     assert "Traceback" not in unreachable.output
 
 
-def test_logout_removes_token_and_profile(cli: CliRunner, emulator: Emulator) -> None:
+def test_logout_removes_token_and_profile(cli: InProcessCli, emulator: Emulator) -> None:
     assert cli.login(emulator.base_url).returncode == 0
     result = cli.run("logout")
     assert result.returncode == 0
@@ -162,7 +164,7 @@ def test_logout_removes_token_and_profile(cli: CliRunner, emulator: Emulator) ->
     assert "nothing to log out of" in again.stderr
 
 
-def test_env_token_is_announced_by_login_and_status(cli: CliRunner, emulator: Emulator) -> None:
+def test_env_token_is_announced_by_login_and_status(cli: InProcessCli, emulator: Emulator) -> None:
     env = {"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url}
     status = cli.run("auth", "status", env=env)
     assert status.returncode == 0, status.stderr
@@ -172,7 +174,7 @@ def test_env_token_is_announced_by_login_and_status(cli: CliRunner, emulator: Em
     assert "VH_API_TOKEN is set" in login.stderr
 
 
-def test_corrupt_config_is_reported_not_overwritten(cli: CliRunner, emulator: Emulator) -> None:
+def test_corrupt_config_is_reported_not_overwritten(cli: InProcessCli, emulator: Emulator) -> None:
     cli.config_dir.mkdir(parents=True)
     config = cli.config_dir / "config.json"
     config.write_text("{not json")

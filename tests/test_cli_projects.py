@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import TEST_TOKEN, CliRunner
+from conftest import TEST_TOKEN, InProcessCli
 
 from valohai_cli_lite.emulator.data import make_project
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
@@ -17,7 +17,9 @@ def _env(emulator: Emulator, var: str = "VH_API_TOKEN") -> dict[str, str]:
     return {var: TEST_TOKEN, "VH_HOST": emulator.base_url}
 
 
-def test_login_then_list_json_returns_every_page_whole(cli: CliRunner, emulator: Emulator) -> None:
+def test_login_then_list_json_returns_every_page_whole(
+    cli: InProcessCli, emulator: Emulator
+) -> None:
     assert cli.login(emulator.base_url).returncode == 0
     result = cli.run("projects", "list", "--json")
     assert result.returncode == 0, result.stderr
@@ -33,7 +35,7 @@ def test_login_then_list_json_returns_every_page_whole(cli: CliRunner, emulator:
 
 
 @pytest.mark.parametrize("var", ["VH_API_TOKEN", "VALOHAI_TOKEN"])
-def test_env_token_needs_no_login(cli: CliRunner, emulator: Emulator, var: str) -> None:
+def test_env_token_needs_no_login(cli: InProcessCli, emulator: Emulator, var: str) -> None:
     env = {var: TEST_TOKEN, "VALOHAI_HOST": emulator.base_url}
     result = cli.run("projects", "list", "--json", env=env)
     assert result.returncode == 0, result.stderr
@@ -42,7 +44,7 @@ def test_env_token_needs_no_login(cli: CliRunner, emulator: Emulator, var: str) 
 
 
 def test_vh_api_token_wins_over_valohai_token_and_stored_login(
-    cli: CliRunner, emulator: Emulator
+    cli: InProcessCli, emulator: Emulator
 ) -> None:
     assert cli.login(emulator.base_url).returncode == 0
     env = {"VH_API_TOKEN": TEST_TOKEN, "VALOHAI_TOKEN": "wrong"}
@@ -52,7 +54,7 @@ def test_vh_api_token_wins_over_valohai_token_and_stored_login(
     assert result.returncode == 4  # the env token was used, not the stored one
 
 
-def test_limit_caps_the_count_and_stops_fetching(cli: CliRunner, emulator: Emulator) -> None:
+def test_limit_caps_the_count_and_stops_fetching(cli: InProcessCli, emulator: Emulator) -> None:
     result = cli.run("projects", "list", "--json", "--limit", "5", env=_env(emulator))
     assert result.returncode == 0
     assert len(json.loads(result.stdout)) == 5
@@ -61,7 +63,7 @@ def test_limit_caps_the_count_and_stops_fetching(cli: CliRunner, emulator: Emula
     assert cli.run("projects", "list", "--limit", "0", env=_env(emulator)).returncode == 2
 
 
-def test_piped_listing_is_one_plain_line_per_project(cli: CliRunner, emulator: Emulator) -> None:
+def test_piped_listing_is_one_plain_line_per_project(cli: InProcessCli, emulator: Emulator) -> None:
     result = cli.run("projects", "list", env=_env(emulator))
     assert result.returncode == 0
     lines = result.stdout.splitlines()
@@ -70,7 +72,7 @@ def test_piped_listing_is_one_plain_line_per_project(cli: CliRunner, emulator: E
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
 
 
-def test_empty_list_is_empty_output_in_a_pipe(cli: CliRunner) -> None:
+def test_empty_list_is_empty_output_in_a_pipe(cli: InProcessCli) -> None:
     # "No projects found." is for a person at a terminal (test_render); a script sees nothing.
     with Emulator(EmulatorConfig(token=TEST_TOKEN, projects=0)) as emu:
         result = cli.run("projects", "list", env=_env(emu))
@@ -81,20 +83,20 @@ def test_empty_list_is_empty_output_in_a_pipe(cli: CliRunner) -> None:
         assert json.loads(as_json.stdout) == []
 
 
-def test_logged_out_use_exits_4(cli: CliRunner) -> None:
+def test_logged_out_use_exits_4(cli: InProcessCli) -> None:
     result = cli.run("projects", "list")
     assert result.returncode == 4
     assert "not logged in" in result.stderr and "vh-lite login" in result.stderr
 
 
-def test_bad_token_exits_4_without_traceback(cli: CliRunner, emulator: Emulator) -> None:
+def test_bad_token_exits_4_without_traceback(cli: InProcessCli, emulator: Emulator) -> None:
     result = cli.run("projects", "list", env={"VH_API_TOKEN": "bad", "VH_HOST": emulator.base_url})
     assert result.returncode == 4
     assert "401" in result.stderr and "Invalid token" in result.stderr
     assert "Traceback" not in result.output
 
 
-def test_html_server_error_is_one_readable_line(cli: CliRunner, emulator: Emulator) -> None:
+def test_html_server_error_is_one_readable_line(cli: InProcessCli, emulator: Emulator) -> None:
     emulator.config.fail_next = [502] * 4  # every attempt fails: retries give up
     result = cli.run("projects", "list", "--json", env=_env(emulator))
     assert result.returncode == 1
@@ -105,7 +107,7 @@ def test_html_server_error_is_one_readable_line(cli: CliRunner, emulator: Emulat
     ]
 
 
-def test_failure_midway_prints_nothing_on_stdout(cli: CliRunner, emulator: Emulator) -> None:
+def test_failure_midway_prints_nothing_on_stdout(cli: InProcessCli, emulator: Emulator) -> None:
     # Page 1 succeeds (0 = answer normally), page 2 hits a 503: no partial list on stdout.
     emulator.config.fail_next = [0, *([503] * 20)]
     result = cli.run("projects", "list", "--json", env=_env(emulator))
@@ -114,7 +116,7 @@ def test_failure_midway_prints_nothing_on_stdout(cli: CliRunner, emulator: Emula
     assert "503 Service Unavailable" in result.stderr
 
 
-def test_connection_refused_is_one_line(cli: CliRunner) -> None:
+def test_connection_refused_is_one_line(cli: InProcessCli) -> None:
     with socket.socket() as sock:  # a port that nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -127,7 +129,7 @@ def test_connection_refused_is_one_line(cli: CliRunner) -> None:
     assert "Traceback" not in result.output
 
 
-def test_non_json_success_is_an_error(cli: CliRunner, tmp_path: Path) -> None:
+def test_non_json_success_is_an_error(cli: InProcessCli, tmp_path: Path) -> None:
     import http.server
     import threading
 
@@ -155,7 +157,7 @@ def test_non_json_success_is_an_error(cli: CliRunner, tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_python_dash_m_entry_point(cli: CliRunner) -> None:
+def test_python_dash_m_entry_point(cli: InProcessCli) -> None:
     import subprocess
     import sys
 

@@ -8,25 +8,19 @@ import json
 import subprocess
 
 import pytest
-from conftest import TEST_TOKEN, VH_LITE, CliRunner
+from conftest import TEST_TOKEN, VH_LITE, InProcessCli, InstalledCli
 
-from valohai_cli_lite.emulator.data import make_project, project_id
+from valohai_cli_lite.emulator.data import make_project, make_project_detail, project_id
 from valohai_cli_lite.emulator.server import Emulator
 
 
-@pytest.fixture
-def env(cli: CliRunner, emulator: Emulator) -> dict[str, str]:
-    cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url)
-    return cli.env
-
-
-def ok(cli: CliRunner, *args: str) -> str:
+def ok(cli: InProcessCli | InstalledCli, *args: str) -> str:
     result = cli.run(*args)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
-def test_every_format_lists_the_same_250_projects(cli: CliRunner, env: dict[str, str]) -> None:
+def test_every_format_lists_the_same_250_projects(cli: InProcessCli, env: dict[str, str]) -> None:
     expected = [project_id(i) for i in range(250)]
     as_json = [p["id"] for p in json.loads(ok(cli, "projects", "list", "--json"))]
     jsonl = [
@@ -49,7 +43,7 @@ def test_every_format_lists_the_same_250_projects(cli: CliRunner, env: dict[str,
     assert "\t" in original["description"] and "\n" in original["description"]
 
 
-def test_vh_format_env_and_json_shorthand(cli: CliRunner, env: dict[str, str]) -> None:
+def test_vh_format_env_and_json_shorthand(cli: InProcessCli, env: dict[str, str]) -> None:
     via_env = cli.run("projects", "list", "--limit", "2", env={"VH_FORMAT": "csv"})
     assert via_env.stdout.splitlines()[0].startswith("id,name,owner.username")
     # An explicit flag beats the environment.
@@ -59,7 +53,7 @@ def test_vh_format_env_and_json_shorthand(cli: CliRunner, env: dict[str, str]) -
     assert cli.run("projects", "list", "--format", "yaml").returncode == 2
 
 
-def test_fields_with_dotted_paths(cli: CliRunner, env: dict[str, str]) -> None:
+def test_fields_with_dotted_paths(cli: InProcessCli, env: dict[str, str]) -> None:
     out = ok(cli, "projects", "list", "--json", "--limit", "2", "--fields", "name,owner.username")
     assert json.loads(out) == [
         {"name": "project-0001", "owner": {"username": "demo"}},
@@ -83,7 +77,7 @@ def test_fields_with_dotted_paths(cli: CliRunner, env: dict[str, str]) -> None:
     assert bad.stdout == ""
 
 
-def test_piped_default_is_plain_lines(cli: CliRunner, env: dict[str, str]) -> None:
+def test_piped_default_is_plain_lines(cli: InProcessCli, env: dict[str, str]) -> None:
     lines = ok(cli, "projects", "list").splitlines()
     assert len(lines) == 250
     assert lines[0].startswith("project-0001\tdemo\t1\t2024-")  # absolute ISO timestamps
@@ -91,7 +85,7 @@ def test_piped_default_is_plain_lines(cli: CliRunner, env: dict[str, str]) -> No
 
 
 def test_filters_sort_and_limit_compose(
-    cli: CliRunner, env: dict[str, str], emulator: Emulator
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
 ) -> None:
     everything = [make_project(i, emulator.base_url) for i in range(250)]
     expected = sorted(
@@ -120,7 +114,7 @@ def test_filters_sort_and_limit_compose(
 
 
 def test_limit_without_filters_stops_fetching(
-    cli: CliRunner, env: dict[str, str], emulator: Emulator
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
 ) -> None:
     ok(cli, "projects", "list", "--format", "jsonl", "--limit", "150")
     pages = [r for r in emulator.requests if r.path == "/api/v0/projects/"]
@@ -128,7 +122,9 @@ def test_limit_without_filters_stops_fetching(
 
 
 @pytest.mark.parametrize("fmt", [[], ["--format", "jsonl"], ["--json"]])
-def test_head_closes_the_pipe_quietly(cli: CliRunner, env: dict[str, str], fmt: list[str]) -> None:
+def test_head_closes_the_pipe_quietly(
+    cli: InProcessCli, env: dict[str, str], fmt: list[str]
+) -> None:
     command = f"'{VH_LITE}' projects list {' '.join(fmt)} | head -1"
     proc = subprocess.run(
         ["bash", "-o", "pipefail", "-c", command],
@@ -144,12 +140,12 @@ def test_head_closes_the_pipe_quietly(cli: CliRunner, env: dict[str, str], fmt: 
 
 
 def test_projects_show_by_id_name_and_owner_name(
-    cli: CliRunner, env: dict[str, str], emulator: Emulator
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
 ) -> None:
     by_id = json.loads(ok(cli, "projects", "show", project_id(4), "--json"))
-    assert by_id == make_project(4, emulator.base_url)
+    assert by_id == make_project_detail(4, emulator.base_url)  # the detail, whole
     by_name = json.loads(ok(cli, "projects", "show", by_id["name"], "--json"))
-    assert by_name == by_id
+    assert by_name == make_project(4, emulator.base_url)
     owner_name = f"{by_id['owner']['username']}/{by_id['name']}"
     assert json.loads(ok(cli, "projects", "show", owner_name, "--json"))["id"] == by_id["id"]
     fields = json.loads(ok(cli, "projects", "show", project_id(4), "--json", "--fields", "name"))
@@ -159,7 +155,7 @@ def test_projects_show_by_id_name_and_owner_name(
 
 
 def test_projects_show_not_found_and_ambiguous(
-    cli: CliRunner, env: dict[str, str], emulator: Emulator
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
 ) -> None:
     missing = cli.run("projects", "show", "00000000-0000-0000-0000-000000000000")
     assert missing.returncode == 1 and "not found" in missing.stderr
@@ -178,7 +174,7 @@ def test_projects_show_not_found_and_ambiguous(
     assert json.loads(chosen.stdout)["id"] == twin["id"]
 
 
-def test_auth_token_prints_the_token_for_scripts(cli: CliRunner, emulator: Emulator) -> None:
+def test_auth_token_prints_the_token_for_scripts(cli: InProcessCli, emulator: Emulator) -> None:
     assert cli.run("auth", "token").returncode == 4
     assert cli.login(emulator.base_url).returncode == 0
     result = subprocess.run(
@@ -188,7 +184,7 @@ def test_auth_token_prints_the_token_for_scripts(cli: CliRunner, emulator: Emula
     assert result.stdout == TEST_TOKEN + "\n"  # not recorded in cli.outputs: printing is its job
 
 
-def test_auth_status_json_has_fixed_keys(cli: CliRunner, emulator: Emulator) -> None:
+def test_auth_status_json_has_fixed_keys(cli: InProcessCli, emulator: Emulator) -> None:
     keys = {
         "profile",
         "logged_in",
@@ -224,7 +220,7 @@ def test_auth_status_json_has_fixed_keys(cli: CliRunner, emulator: Emulator) -> 
 
 
 def test_api_get_paginate_include_and_errors(
-    cli: CliRunner, env: dict[str, str], emulator: Emulator
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
 ) -> None:
     assert json.loads(ok(cli, "api", "users/me/"))["username"] == "demo"
     assert json.loads(ok(cli, "api", "/api/v0/users/me/"))["id"] == 1337
@@ -246,10 +242,13 @@ def test_api_get_paginate_include_and_errors(
     assert cli.run("api", "projects/", "--paginate", "-X", "POST").returncode == 2
 
 
-def test_profile_names_complete_in_the_shell(cli: CliRunner, emulator: Emulator) -> None:
+def test_profile_names_complete_in_the_shell(
+    cli: InProcessCli, installed: InstalledCli, emulator: Emulator
+) -> None:
     for profile in ("prod", "staging"):
         assert cli.login(emulator.base_url, profile=profile).returncode == 0
-    result = cli.run(
+    installed.env = cli.env  # the same home
+    result = installed.run(
         env={
             "_VH_LITE_COMPLETE": "complete_bash",
             "COMP_WORDS": "vh-lite --profile st",
@@ -259,13 +258,17 @@ def test_profile_names_complete_in_the_shell(cli: CliRunner, emulator: Emulator)
     assert result.stdout.split() == ["staging"]
 
 
-def test_version(cli: CliRunner) -> None:
+def test_version_on_both_paths(cli: InProcessCli, installed: InstalledCli) -> None:
     from valohai_cli_lite import __version__
 
-    assert ok(cli, "--version") == f"vh-lite {__version__}\n"
+    # The launcher answers a lone --version before Typer loads; with other options first,
+    # the root command's eager option answers. Both say the same.
+    assert ok(installed, "--version") == f"vh-lite {__version__}\n"
+    assert ok(installed, "--no-color", "--version") == f"vh-lite {__version__}\n"
+    assert ok(cli, "--debug", "--version") == f"vh-lite {__version__}\n"
 
 
-def test_concurrency_does_not_change_the_output(cli: CliRunner, env: dict[str, str]) -> None:
+def test_concurrency_does_not_change_the_output(cli: InProcessCli, env: dict[str, str]) -> None:
     one_by_one = ok(cli, "projects", "list", "--format", "jsonl", "--max-concurrency", "1")
     concurrent = ok(cli, "projects", "list", "--format", "jsonl")
     assert one_by_one == concurrent

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import pexpect
 import pytest
-from conftest import TEST_TOKEN, VH_LITE, CliRunner
+from conftest import TEST_TOKEN, VH_LITE, InstalledCli
 
 from valohai_cli_lite.emulator.server import Emulator
 
 
-def _spawn(cli: CliRunner, *args: str) -> pexpect.spawn:
+@pytest.fixture
+def cli(installed: InstalledCli) -> InstalledCli:
+    """This module's tests run the installed script."""
+    return installed
+
+
+def _spawn(cli: InstalledCli, *args: str) -> pexpect.spawn:
     child = pexpect.spawn(str(VH_LITE), list(args), env=cli.env, encoding="utf-8", timeout=30)
     child.setwinsize(40, 120)
     return child
 
 
-def _finish(child: pexpect.spawn, cli: CliRunner) -> tuple[int, str]:
+def _finish(child: pexpect.spawn, cli: InstalledCli) -> tuple[int, str]:
     child.expect(pexpect.EOF)
     child.close()
     transcript = child.before or ""
@@ -23,7 +29,7 @@ def _finish(child: pexpect.spawn, cli: CliRunner) -> tuple[int, str]:
     return child.exitstatus, transcript
 
 
-def test_username_and_hidden_password(cli: CliRunner, emulator: Emulator) -> None:
+def test_username_and_hidden_password(cli: InstalledCli, emulator: Emulator) -> None:
     child = _spawn(cli, "login")
     child.expect("Valohai host")
     child.sendline(emulator.base_url)
@@ -38,7 +44,7 @@ def test_username_and_hidden_password(cli: CliRunner, emulator: Emulator) -> Non
     assert cli.run("auth", "status").returncode == 0
 
 
-def test_pasted_token_is_not_echoed(cli: CliRunner, emulator: Emulator) -> None:
+def test_pasted_token_is_not_echoed(cli: InstalledCli, emulator: Emulator) -> None:
     child = _spawn(cli, "login", "--host", emulator.base_url)
     child.expect("Username")
     child.sendline("")
@@ -49,7 +55,7 @@ def test_pasted_token_is_not_echoed(cli: CliRunner, emulator: Emulator) -> None:
     assert TEST_TOKEN not in transcript
 
 
-def test_two_factor_account_is_asked_for_a_token(cli: CliRunner, emulator: Emulator) -> None:
+def test_two_factor_account_is_asked_for_a_token(cli: InstalledCli, emulator: Emulator) -> None:
     child = _spawn(cli, "login", "--host", emulator.base_url, "--username", "twofa")
     child.expect("Password for twofa")
     child.sendline("whatever")
@@ -64,7 +70,7 @@ def test_two_factor_account_is_asked_for_a_token(cli: CliRunner, emulator: Emula
 
 @pytest.mark.parametrize("prompt", ["Valohai host", "Username"])
 def test_ctrl_c_at_a_prompt_exits_130_and_writes_nothing(
-    cli: CliRunner, emulator: Emulator, prompt: str
+    cli: InstalledCli, emulator: Emulator, prompt: str
 ) -> None:
     child = _spawn(cli, "login")
     child.expect("Valohai host")

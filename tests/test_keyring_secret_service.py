@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from conftest import TEST_TOKEN, CliRunner, keyring_entry
+from conftest import TEST_TOKEN, InstalledCli, keyring_entry
 
 from valohai_cli_lite.emulator.server import Emulator
 
 
-def _files_holding_token(cli: CliRunner) -> list[str]:
+def _files_holding_token(cli: InstalledCli) -> list[str]:
     hits = []
     for path in cli.home.rglob("*"):
         # gnome-keyring's own (encrypted) store is under keyrings/.
@@ -20,7 +20,7 @@ def _files_holding_token(cli: CliRunner) -> list[str]:
 
 
 def test_login_stores_the_token_in_the_keyring_and_in_no_file(
-    secret_service: CliRunner, emulator: Emulator
+    secret_service: InstalledCli, emulator: Emulator
 ) -> None:
     cli = secret_service
     result = cli.login(emulator.base_url)
@@ -58,7 +58,7 @@ def test_login_stores_the_token_in_the_keyring_and_in_no_file(
 
 
 def test_keyring_login_removes_an_older_plain_text_copy(
-    secret_service: CliRunner, emulator: Emulator
+    secret_service: InstalledCli, emulator: Emulator
 ) -> None:
     cli = secret_service
     assert cli.login(emulator.base_url, TEST_TOKEN, "--insecure-storage").returncode == 0
@@ -70,7 +70,7 @@ def test_keyring_login_removes_an_older_plain_text_copy(
 
 
 def test_locked_keyring_falls_back_to_file_with_warning(
-    secret_service: CliRunner, emulator: Emulator
+    secret_service: InstalledCli, emulator: Emulator
 ) -> None:
     cli = secret_service
     # A keyring whose calls hang (as an unanswered unlock prompt would) must not hang login.
@@ -82,7 +82,7 @@ def test_locked_keyring_falls_back_to_file_with_warning(
 
 
 def test_logout_with_an_unreachable_keyring_keeps_the_login(
-    secret_service: CliRunner, emulator: Emulator
+    secret_service: InstalledCli, emulator: Emulator
 ) -> None:
     cli = secret_service
     assert cli.login(emulator.base_url).returncode == 0

@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from valohai_cli_lite.errors import UsageError
-from valohai_cli_lite.listing import ListQuery, SortKey, apply_query, sort_projects
+from valohai_cli_lite.listing import ListQuery, SortKey, apply_query, sort_records
+from valohai_cli_lite.projects import PROJECT
 
 P: list[dict[str, Any]] = [
     {"name": "beta", "owner": {"username": "Acme"}, "description": "NLP things",
@@ -24,9 +25,9 @@ def names(pages: Iterator[list[dict[str, Any]]]) -> list[str]:
 
 
 def test_sort_key_parse() -> None:
-    assert SortKey.parse("-ctime") == SortKey("ctime", True)
+    assert SortKey.parse("-ctime", PROJECT) == SortKey("ctime", True)
     with pytest.raises(UsageError, match="sortable fields"):
-        SortKey.parse("owner")
+        SortKey.parse("owner", PROJECT)
 
 
 @pytest.mark.parametrize(
@@ -41,17 +42,21 @@ def test_sort_key_parse() -> None:
     ],
 )
 def test_sort(key: str, expected: list[str]) -> None:
-    assert [p["name"] for p in sort_projects(P, SortKey.parse(key))] == expected
+    assert [p["name"] for p in sort_records(P, SortKey.parse(key, PROJECT), PROJECT)] == expected
 
 
 def test_filters_compose_with_sort_and_limit() -> None:
-    assert names(apply_query([P], ListQuery(owner="acme"))) == ["beta"]
-    assert names(apply_query([P], ListQuery(search="nlp"))) == ["beta"]
-    assert names(apply_query([P], ListQuery(search="A", sort=SortKey.parse("name"), limit=2))) == [
+    assert names(apply_query([P], ListQuery(owner="acme"), PROJECT)) == ["beta"]
+    assert names(apply_query([P], ListQuery(search="nlp"), PROJECT)) == ["beta"]
+    assert names(
+        apply_query(
+            [P], ListQuery(search="A", sort=SortKey.parse("name", PROJECT), limit=2), PROJECT
+        )
+    ) == [
         "Alpha",
         "beta",
     ]
-    assert names(apply_query([P], ListQuery(search="zzz"))) == []
+    assert names(apply_query([P], ListQuery(search="zzz"), PROJECT)) == []
 
 
 def test_limit_stops_consuming_pages() -> None:
@@ -62,8 +67,8 @@ def test_limit_stops_consuming_pages() -> None:
             consumed.append(i)
             yield [{"name": f"p{i}", "description": ""}]
 
-    assert names(apply_query(pages(), ListQuery(limit=3))) == ["p0", "p1", "p2"]
+    assert names(apply_query(pages(), ListQuery(limit=3), PROJECT)) == ["p0", "p1", "p2"]
     assert consumed == [0, 1, 2]
     consumed.clear()
-    assert names(apply_query(pages(), ListQuery(search="p1", limit=2))) == ["p1", "p10"]
+    assert names(apply_query(pages(), ListQuery(search="p1", limit=2), PROJECT)) == ["p1", "p10"]
     assert consumed == list(range(11))

@@ -9,13 +9,13 @@ import os
 import re
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from valohai_cli_lite.commands.projects import PROJECT
-from valohai_cli_lite.output import sanitize
-from valohai_cli_lite.render import write_record, write_records
+from valohai_cli_lite.iostreams import IOStreams
+from valohai_cli_lite.projects import PROJECT
+from valohai_cli_lite.render import OutputFormat, write_record, write_records
+from valohai_cli_lite.text import sanitize
 
 # Any code point Python can hold in a str, surrogates excluded (they cannot be encoded).
 ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=60)
@@ -40,27 +40,19 @@ projects = st.lists(
 )
 
 
-class FakeTTY(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def render(data: list[dict[str, Any]], fmt: str, stream: io.StringIO | None = None) -> str:
-    out = stream if stream is not None else io.StringIO()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("sys.stdout", out)
-        mp.setenv("TERM", "dumb")  # no colour and no links: any escape would be the data's
-        mp.setenv("COLUMNS", "300")
-        write_records([data], fmt, PROJECT)
+def render(data: list[dict[str, Any]], fmt: str, *, terminal: bool = False) -> str:
+    # TERM=dumb: no colour and no links, so any escape would be the data's.
+    io, _, out, _ = IOStreams.test(stdout_tty=terminal, environ={"TERM": "dumb"}, width=300)
+    write_records(io, [data], OutputFormat(fmt), PROJECT)
     return out.getvalue()
 
 
-# In CI the examples are derandomized, so a run is repeatable; locally each run explores new
-# ones (HYPOTHESIS_EXAMPLES=5000 for a deeper search).
+# Derandomized, so every run (CI's and yours) tries the same examples and a failure repeats;
+# HYPOTHESIS_RANDOM=1 explores new ones, HYPOTHESIS_EXAMPLES=5000 searches deeper.
 PROPERTY = settings(
     max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "60")),
     deadline=None,
-    derandomize=bool(os.environ.get("CI")),
+    derandomize=not os.environ.get("HYPOTHESIS_RANDOM"),
     suppress_health_check=[HealthCheck.too_slow],
 )
 
@@ -99,7 +91,7 @@ def test_plain_lines_are_one_line_per_record_without_controls(
 @PROPERTY
 @given(projects)
 def test_table_shows_no_control_characters_from_the_data(data: list[dict[str, Any]]) -> None:
-    text = render(data, "table", FakeTTY())
+    text = render(data, "table", terminal=True)
     assert "\x1b" not in text
     assert not CONTROL.search(text.replace("\n", ""))
 
@@ -107,11 +99,8 @@ def test_table_shows_no_control_characters_from_the_data(data: list[dict[str, An
 @PROPERTY
 @given(projects.filter(bool))
 def test_detail_view_shows_no_control_characters(data: list[dict[str, Any]]) -> None:
-    out = FakeTTY()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("sys.stdout", out)
-        mp.setenv("TERM", "dumb")
-        write_record(data[0], "table", PROJECT)
+    io, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "dumb"})
+    write_record(io, data[0], OutputFormat.table, PROJECT)
     assert not CONTROL.search(out.getvalue().replace("\n", ""))
 
 

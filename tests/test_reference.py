@@ -5,11 +5,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import CliRunner
+import pytest
+from conftest import InstalledCli
 
 from valohai_cli_lite.reference import render_reference
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "commands.md"
+
+
+@pytest.fixture
+def cli(installed: InstalledCli) -> InstalledCli:
+    """This module's tests run the installed script."""
+    return installed
 
 
 def test_committed_reference_is_current() -> None:
@@ -18,7 +25,7 @@ def test_committed_reference_is_current() -> None:
     )
 
 
-def test_every_documented_option_is_in_the_commands_help(cli: CliRunner) -> None:
+def test_every_documented_option_is_in_the_commands_help(cli: InstalledCli) -> None:
     sections = re.split(r"^## `(vh-lite[^`]*)`$", REFERENCE.read_text(), flags=re.M)[1:]
     assert len(sections) >= 2 * 9  # root + 8 commands at least
     for command, body in zip(sections[::2], sections[1::2], strict=True):

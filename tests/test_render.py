@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from valohai_cli_lite.commands.projects import PROJECT
 from valohai_cli_lite.errors import UsageError
-from valohai_cli_lite.render import write_record, write_records
+from valohai_cli_lite.iostreams import IOStreams
+from valohai_cli_lite.projects import PROJECT
+from valohai_cli_lite.render import OutputFormat, write_record, write_records
 
 TRICKY = 'commas, "quotes"\ttabs\nnewlines\r\nand ünïcødé [bold]markup[/bold] \x1b[31mred'
 PROJECTS: list[dict[str, Any]] = [
@@ -25,18 +27,10 @@ PROJECTS: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
-class FakeTTY(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
 def render(fmt: str, fields: list[str] | None = None, pages: Any = None) -> str:
-    out = io.StringIO()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("sys.stdout", out)
-        write_records(
-            pages if pages is not None else [PROJECTS[:1], PROJECTS[1:]], fmt, PROJECT, fields
-        )
+    io, _, out, _ = IOStreams.test()
+    chosen = pages if pages is not None else [PROJECTS[:1], PROJECTS[1:]]
+    write_records(io, chosen, OutputFormat(fmt), PROJECT, fields)
     return out.getvalue()
 
 
@@ -90,14 +84,11 @@ def test_fields_apply_to_every_format() -> None:
     assert render("plain", fields).splitlines() == ["one\tme", "two\t"]
 
 
-@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "tsv", "plain", "table"])
-def test_unknown_field_is_a_usage_error_before_any_output(
-    fmt: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    out = io.StringIO()
-    monkeypatch.setattr("sys.stdout", out)
+@pytest.mark.parametrize("fmt", list(OutputFormat))
+def test_unknown_field_is_a_usage_error_before_any_output(fmt: OutputFormat) -> None:
+    io, _, out, _ = IOStreams.test(stdout_tty=True)
     with pytest.raises(UsageError) as info:
-        write_records([PROJECTS], fmt, PROJECT, ["name", "bogus"])
+        write_records(io, [PROJECTS], fmt, PROJECT, ["name", "bogus"])
     assert "unknown field: bogus" in info.value.message
     assert "owner.username" in info.value.message
     assert out.getvalue() == ""
@@ -115,32 +106,40 @@ def test_plain_lines_have_no_controls_and_no_truncation() -> None:
     ]
 
 
-def test_table_shows_markup_literally_and_no_data_escapes(monkeypatch: pytest.MonkeyPatch) -> None:
-    tty, terminal_stderr = FakeTTY(), FakeTTY()
-    monkeypatch.setattr("sys.stdout", tty)
-    monkeypatch.setattr("sys.stderr", terminal_stderr)
-    monkeypatch.setenv("COLUMNS", "250")
-    monkeypatch.setenv("TERM", "dumb")
+def test_table_shows_markup_literally_and_no_data_escapes() -> None:
+    io, _, out, err = IOStreams.test(
+        stdout_tty=True, stderr_tty=True, environ={"TERM": "dumb"}, width=250
+    )
     marked = {**PROJECTS[1], "name": "[bold]n[/bold]\x1b]0;title\x07"}
-    write_records([[PROJECTS[0], marked]], "table", PROJECT)
-    text = tty.getvalue()
+    write_records(io, [[PROJECTS[0], marked]], OutputFormat.table, PROJECT)
+    text = out.getvalue()
     assert "[bold]n[/bold]?]0;title?" in text
     assert "\x1b" not in text  # TERM=dumb: no colour, no links, nothing from the data
-    assert "2 projects" in terminal_stderr.getvalue()
+    assert "2 projects" in err.getvalue()
 
 
-def test_empty_listing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_table_links_names_and_fits_the_width() -> None:
+    io, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "xterm"}, width=60)
+    write_records(io, [PROJECTS], OutputFormat.table, PROJECT)
+    text = out.getvalue()
+    assert "\x1b]8;id=" in text and "https://app.example/p/me/one/" in text
+    visible = re.sub(r"\x1b\]8;[^\x1b]*\x1b\\|\x1b\[[0-9;]*m", "", text)
+    assert all(len(line) <= 60 for line in visible.splitlines())
+    assert "…" in visible  # the description shrinks, cut with an ellipsis
+
+
+def test_empty_listing() -> None:
     assert render("json", pages=[]) == "[]\n"
     assert render("jsonl", pages=[]) == ""
     assert render("csv", pages=[]).startswith("id,name")
     assert render("plain", pages=[]) == ""  # and nothing on a non-terminal stderr either
-    terminal_stderr = FakeTTY()
-    monkeypatch.setattr("sys.stderr", terminal_stderr)
-    assert render("plain", pages=[]) == ""
-    assert "No projects found." in terminal_stderr.getvalue()
+    io, _, out, err = IOStreams.test(stderr_tty=True)
+    write_records(io, [], OutputFormat.plain, PROJECT)
+    assert out.getvalue() == ""
+    assert "No projects found." in err.getvalue()
 
 
-def test_one_record_views(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_record_views() -> None:
     checks: list[tuple[str, Callable[[str], bool]]] = [
         ("json", lambda s: json.loads(s) == PROJECTS[0]),
         ("jsonl", lambda s: json.loads(s) == PROJECTS[0]),
@@ -148,15 +147,12 @@ def test_one_record_views(monkeypatch: pytest.MonkeyPatch) -> None:
         ("plain", lambda s: "urls.display\thttps://app.example/p/me/one/" in s),
     ]
     for fmt, check in checks:
-        out = io.StringIO()
-        monkeypatch.setattr("sys.stdout", out)
-        write_record(PROJECTS[0], fmt, PROJECT)
+        streams, _, out, _ = IOStreams.test()
+        write_record(streams, PROJECTS[0], OutputFormat(fmt), PROJECT)
         assert check(out.getvalue()), fmt
-    tty = FakeTTY()
-    monkeypatch.setattr("sys.stdout", tty)
-    monkeypatch.setenv("TERM", "dumb")
-    write_record(PROJECTS[0], "table", PROJECT)
-    panel = tty.getvalue()
+    streams, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "dumb"})
+    write_record(streams, PROJECTS[0], OutputFormat.table, PROJECT)
+    panel = out.getvalue()
     assert "https://app.example/p/me/one/" in panel
     assert "Executions" in panel
     assert "\x1b" not in panel

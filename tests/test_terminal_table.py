@@ -8,12 +8,21 @@ import json
 import re
 
 import pexpect
-from conftest import TEST_TOKEN, VH_LITE, CliRunner
+import pytest
+from conftest import TEST_TOKEN, VH_LITE, InstalledCli
 
 from valohai_cli_lite.emulator.server import Emulator
 
 
-def test_table_fits_the_terminal_and_keeps_every_column(cli: CliRunner, emulator: Emulator) -> None:
+@pytest.fixture
+def cli(installed: InstalledCli) -> InstalledCli:
+    """This module's tests run the installed script."""
+    return installed
+
+
+def test_table_fits_the_terminal_and_keeps_every_column(
+    cli: InstalledCli, emulator: Emulator
+) -> None:
     env = {
         **cli.env,
         "VH_API_TOKEN": TEST_TOKEN,
@@ -52,7 +61,7 @@ def test_table_fits_the_terminal_and_keeps_every_column(cli: CliRunner, emulator
 
 
 def test_progress_on_a_terminal_never_swallows_redirected_output(
-    cli: CliRunner, emulator: Emulator
+    cli: InstalledCli, emulator: Emulator
 ) -> None:
     """stderr on a terminal (the bar shows there), stdout into a file: the data must reach
     the file whole, exactly as without a terminal."""

@@ -8,7 +8,13 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig, is_loopback
+from valohai_cli_lite.emulator.config import (
+    DETAIL_COUNTS_CHOICES,
+    ENVELOPE_CHOICES,
+    REFUSAL_STATUS_CHOICES,
+)
+from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig, TLSSetupError
+from valohai_cli_lite.hosts import is_loopback_host
 
 
 def _non_negative_int(text: str) -> int:
@@ -104,13 +110,66 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="point `next` links at this origin instead, like a hostile server",
     )
+    parser.add_argument(
+        "--next-alias",
+        action="store_true",
+        help="build `next`/`previous` with another name for this server (127.0.0.1 <-> "
+        "localhost, same port), like a self-hosted install that gets its own host wrong",
+    )
+    parser.add_argument(
+        "--envelope",
+        choices=ENVELOPE_CHOICES,
+        default=defaults.envelope,
+        help="'drf': paged {count, next, previous, results}; 'bare': {results} with every "
+        "project in one answer, like a client's test double (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--ignore-paging",
+        action="store_true",
+        help="ignore limit/offset: one page with every project, next/previous null",
+    )
+    parser.add_argument(
+        "--detail-counts",
+        choices=DETAIL_COUNTS_CHOICES,
+        default=defaults.detail_counts,
+        help="the per-project counters in projects/{id}/: 'null' as in Valohai's published "
+        "sample, or 'filled' with numbers (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--legacy-data",
+        action="store_true",
+        help="serve projects as older data has them: owner a bare id, relative url, empty urls",
+    )
+    parser.add_argument(
+        "--refusal-status",
+        type=int,
+        choices=REFUSAL_STATUS_CHOICES,
+        default=defaults.refusal_status,
+        help="HTTP status of get-token's has_2fa/has_external_identity answer "
+        "(default: %(default)s; the real one is not known)",
+    )
+    parser.add_argument(
+        "--tls-cert",
+        metavar="PEM",
+        default=None,
+        help="serve HTTPS with this certificate chain (PEM)",
+    )
+    parser.add_argument(
+        "--tls-key",
+        metavar="PEM",
+        default=None,
+        help="the private key for --tls-cert (PEM), unless it is in the certificate file",
+    )
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    config = EmulatorConfig(
+def build_config(argv: Sequence[str] | None = None) -> EmulatorConfig:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.tls_key and not args.tls_cert:
+        parser.error("--tls-key needs --tls-cert")
+    return EmulatorConfig(
         record_requests=False,  # a long-running emulator must not grow without bound
         token=args.token,
         projects=args.projects,
@@ -122,8 +181,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         verbose=args.verbose,
         fail_next=args.fail_next,
         foreign_next=args.foreign_next,
+        next_origin_alias=args.next_alias,
+        envelope=args.envelope,
+        ignore_paging=args.ignore_paging,
+        detail_counts=args.detail_counts,
+        legacy_data=args.legacy_data,
+        refusal_status=args.refusal_status,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
     )
-    if not is_loopback(config.host):
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config = build_config(argv)
+    if not is_loopback_host(config.host):
         print(
             f"warning: listening on {config.host}, reachable beyond this machine", file=sys.stderr
         )
@@ -139,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     try:
         emulator = Emulator(config).start()
+    except TLSSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"error: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 1

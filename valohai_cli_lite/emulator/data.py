@@ -14,6 +14,16 @@ from typing import Any
 DEMO_USER_ID = 1337
 ORG_OWNER = {"id": 42, "username": "acme-org"}
 
+# Fields the detail object published in Valohai's docs carries as null, though the list
+# entries have numbers in them (docs/emulator.md, "The detail object").
+DETAIL_NULL_FIELDS = (
+    "execution_count",
+    "running_execution_count",
+    "queued_execution_count",
+    "enabled_endpoint_count",
+    "last_execution_ctime",
+)
+
 # Index 0 is the newest project; each older one was created a little under 2.2 hours earlier,
 # with an uneven microsecond part so that timestamps look like real ones.
 _NEWEST_CTIME = datetime(2024, 6, 30, 12, 0, 0, 123456, tzinfo=timezone.utc)
@@ -176,4 +186,80 @@ def make_project(index: int, base_url: str) -> dict[str, Any]:
         "read_only": index % 20 == 19,
         "tags": ["demo"] if index % 4 == 1 else [],
         "yaml_path": "valohai.yaml",
+    }
+
+
+def _store_or_environment_id(kind: str, number: int) -> str:
+    # Environments and data stores are referred to by UUID; these are fixed made-up ones.
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"emulator:{kind}:{number}"))
+
+
+def _execution_summary(project: dict[str, Any]) -> dict[str, int]:
+    """Execution counts by status that add up to the project's `execution_count`."""
+    total = project["execution_count"]
+    queued = project["queued_execution_count"]
+    started = project["running_execution_count"]
+    finished = total - queued - started
+    error = finished // 10
+    stopped = finished // 25
+    return {
+        "count": total,
+        "queued_count": queued,
+        "started_count": started,
+        "complete_count": finished - error - stopped,
+        "error_count": error,
+        "stopped_count": stopped,
+        "created_count": 0,
+        "stopping_count": 0,
+        "stopping_hard_count": 0,
+    }
+
+
+def make_project_detail(
+    index: int, base_url: str, *, filled_counts: bool = False
+) -> dict[str, Any]:
+    """Project number `index` as `GET /api/v0/projects/{id}/` answers it.
+
+    The list entry's fields plus what the detail object in Valohai's docs adds. Like that
+    published sample, the per-project counters are null unless `filled_counts` is set; the
+    numbers are in `execution_summary` either way.
+    """
+    project = make_project(index, base_url)
+    summary = _execution_summary(project)
+    if not filled_counts:
+        project.update(dict.fromkeys(DETAIL_NULL_FIELDS))
+    owner = project["owner"]["username"]
+    # The published sample has an empty repository URL; projects set up with a repository
+    # have one (the emulator's guess at its form).
+    repository_url = "" if index % 3 == 2 else f"https://github.com/{owner}/{project['name']}.git"
+    store = _store_or_environment_id("store", index % 2) if index % 4 != 3 else None
+    project.update(
+        {
+            "execution_summary": summary,
+            "repository": {"ref": "master, main" if index % 2 else "main", "url": repository_url},
+            "environment_variables": {
+                "DATASET_VERSION": {"value": f"v{index % 5 + 1}", "secret": False},
+                "API_KEY": {"value": None, "secret": True},  # secret values are never sent
+            },
+            "default_environment": (
+                _store_or_environment_id("environment", index % 3) if index % 2 else None
+            ),
+            "default_store": store,
+            "upload_store_id": store,
+        }
+    )
+    return project
+
+
+def legacy_shape(project: dict[str, Any]) -> dict[str, Any]:
+    """`project` as older data has it: owner a bare id, a relative `url`, empty `urls`.
+
+    That is how valohai-cli's test fixtures and Valohai's minihai mock serve projects.
+    """
+    owner = project["owner"]
+    return {
+        **project,
+        "owner": owner["id"] if isinstance(owner, dict) else owner,
+        "url": f"/api/v0/projects/{project['id']}/",
+        "urls": {},
     }

@@ -2,333 +2,36 @@
 
 Standard library only, so tests and demos need nothing beyond Python. Response shapes follow
 Django REST Framework, which the real API is built on; docs/emulator.md lists what is served.
+This module is the HTTP plumbing and the `Emulator` that runs it; api.py decides the answers.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import http
-import ipaddress
-import json
 import socket
+import ssl
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
-from valohai_cli_lite.emulator.data import (
-    LOGIN_REFUSAL_MESSAGES,
-    EmulatedUser,
-    default_users,
-    find_project_index,
-    make_project,
-)
-from valohai_cli_lite.hosts import API_PREFIX
+from valohai_cli_lite.emulator.api import answer
+from valohai_cli_lite.emulator.config import EmulatorConfig, RecordedRequest
+from valohai_cli_lite.emulator.pagination import other_origin
+from valohai_cli_lite.emulator.replies import Reply, failure_reply, json_reply
+
+__all__ = ["HANG_SECONDS", "Emulator", "EmulatorConfig", "RecordedRequest", "TLSSetupError"]
 
 HANG_SECONDS = 300.0
+# How long a client may take over the TLS handshake before its connection is dropped.
+HANDSHAKE_SECONDS = 10.0
 
 
-@functools.lru_cache(maxsize=20_000)
-def _generated_project(index: int, base_url: str) -> dict[str, Any]:
-    # Generating a project costs ~40 us; a benchmark of 10,000 projects at 8 requests at a
-    # time would otherwise measure the emulator's CPU as much as the client's. Only the
-    # serialiser reads these dicts, so sharing them is safe.
-    return make_project(index, base_url)
-
-
-@dataclass
-class EmulatorConfig:
-    """How the emulator behaves. Read on every request, so tests may change it mid-run."""
-
-    token: str = "emulator-token"  # noqa: S105 - the emulator's documented default
-    projects: int = 25
-    # The page size when a request gives no `limit`; also the cap on `limit` unless
-    # `max_limit` is set, as on a server that refuses to hand out everything at once.
-    page_size: int = 100
-    max_limit: int | None = None
-    latency_ms: int = 0
-    host: str = "127.0.0.1"
-    port: int = 0
-    users: list[EmulatedUser] = field(default_factory=default_users)
-    # Whose profile `users/me` returns: the configured token belongs to this user.
-    token_user: str = "demo"  # noqa: S105 - a user name, not a secret
-    # Status codes to answer the next requests with, one popped per request before anything
-    # else is looked at: 502/503/504 answer with HTML as a load balancer does, 429 with
-    # Retry-After, other codes with a DRF-style JSON body, and 0 answers normally.
-    # Two more faults may be queued the same way: "truncate" answers 200 with the JSON body cut
-    # in half, "hang" never answers (until the emulator stops or HANG_SECONDS pass).
-    fail_next: list[int | str] = field(default_factory=list)
-    # Rewrite `next` links to point at this origin (e.g. "http://127.0.0.2:9"), as a hostile
-    # or misconfigured server might: a careful client must not send its token there.
-    foreign_next: str | None = None
-    # Serve HTTPS with this certificate chain and key (PEM files), for TLS tests.
-    tls_cert: str | None = None
-    tls_key: str | None = None
-    # Hand-written projects served after the generated ones (duplicate names, hostile text...).
-    extra_projects: list[dict[str, Any]] = field(default_factory=list)
-    verbose: bool = False
-    # Keep every request in Emulator.requests (tests read them); off for the command line.
-    record_requests: bool = True
-
-    @property
-    def project_count(self) -> int:
-        return max(self.projects, 0) + len(self.extra_projects)
-
-    def project(self, index: int, base_url: str) -> dict[str, Any]:
-        generated = max(self.projects, 0)
-        if index < generated:
-            return _generated_project(index, base_url)
-        return self.extra_projects[index - generated]
-
-    @property
-    def limit_cap(self) -> int:
-        return self.page_size if self.max_limit is None else self.max_limit
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # keys lowercased
-    body: bytes
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def json_reply(status: int, data: Any, headers: dict[str, str] | None = None) -> Reply:
-    # DRF's defaults: compact separators, non-ASCII left as UTF-8.
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Reply(status, body, "application/json", dict(headers or {}))
-
-
-def not_found() -> Reply:
-    return json_reply(404, {"detail": "Not found."})
-
-
-def failure_reply(status: int) -> Reply:
-    """An injected failure, shaped like whatever sends that status in front of a real API."""
-    try:
-        phrase = http.HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Injected failure"
-    if status == 429:
-        return json_reply(
-            429,
-            {"detail": "Request was throttled. Expected available in 1 second."},
-            {"Retry-After": "1"},
-        )
-    if status >= 500:
-        # Load balancers and proxies answer with HTML, not the API's JSON.
-        html = f"<html><head><title>{status} {phrase}</title></head><body>"
-        html += f"<center><h1>{status} {phrase}</h1></center></body></html>\n"
-        return Reply(status, html.encode("utf-8"), "text/html")
-    return json_reply(status, {"detail": phrase})
-
-
-# --- pagination --------------------------------------------------------------------------
-
-
-def _query_int(
-    query: dict[str, list[str]], key: str, default: int, *, strict: bool, cutoff: int | None = None
-) -> int:
-    # DRF's positive_int: negative (or, when strict, zero) and non-numbers mean "use default".
-    if key not in query:
-        return default
-    try:
-        value = int(query[key][-1])
-    except ValueError:
-        return default
-    if value < 0 or (value == 0 and strict):
-        return default
-    return min(value, cutoff) if cutoff is not None else value
-
-
-def _with_query_param(url: str, key: str, value: int | None) -> str:
-    """`url` with `key` set to `value` (None: removed); the rest kept and sorted, as in DRF."""
-    scheme, netloc, path, query, fragment = urlsplit(url)
-    params = parse_qs(query, keep_blank_values=True)
-    if value is None:
-        params.pop(key, None)
-    else:
-        params[key] = [str(value)]
-    query = urlencode(sorted(params.items()), doseq=True)
-    return urlunsplit((scheme, netloc, path, query, fragment))
-
-
-def paginate_projects(
-    config: EmulatorConfig, base_url: str, path: str, query: dict[str, list[str]]
-) -> dict[str, Any]:
-    """A page of projects the way DRF's LimitOffsetPagination answers `path?query`.
-
-    Like DRF, a `limit` or `offset` that is not a usable number falls back to the default
-    instead of failing, and `limit` is silently capped.
-    """
-    limit = _query_int(query, "limit", config.page_size, strict=True, cutoff=config.limit_cap)
-    offset = _query_int(query, "offset", 0, strict=False)
-    count = config.project_count
-    end = min(offset + limit, count)
-    results = [config.project(index, base_url) for index in range(offset, end)]
-
-    this_url = base_url + path
-    if query:
-        this_url += "?" + urlencode(query, doseq=True)
-    next_url: str | None = None
-    if offset + limit < count:
-        next_url = _with_query_param(this_url, "limit", limit)
-        next_url = _with_query_param(next_url, "offset", offset + limit)
-    previous_url: str | None = None
-    if offset > 0:
-        previous_url = _with_query_param(this_url, "limit", limit)
-        # DRF drops `offset` rather than sending offset=0 when going back to the start.
-        previous_offset = offset - limit if offset - limit > 0 else None
-        previous_url = _with_query_param(previous_url, "offset", previous_offset)
-    if next_url is not None and config.foreign_next:
-        next_url = (
-            config.foreign_next.rstrip("/")
-            + urlsplit(next_url)._replace(scheme="", netloc="").geturl()
-        )
-    return {"count": count, "next": next_url, "previous": previous_url, "results": results}
-
-
-# --- endpoints ---------------------------------------------------------------------------
-
-
-def _authentication_failure(request: RecordedRequest, config: EmulatorConfig) -> Reply | None:
-    """None when the request carries the configured token; otherwise DRF's 401 answer."""
-    # DRF's TokenAuthentication: the keyword is case-insensitive, the token is not.
-    parts = request.headers.get("authorization", "").split()
-    detail: str | None = None
-    if not parts or parts[0].lower() != "token":
-        detail = "Authentication credentials were not provided."
-    elif len(parts) == 1:
-        detail = "Invalid token header. No credentials provided."
-    elif len(parts) > 2:
-        detail = "Invalid token header. Token string should not contain spaces."
-    elif parts[1] != config.token:
-        detail = "Invalid token."
-    if detail is None:
-        return None
-    return json_reply(401, {"detail": detail}, {"WWW-Authenticate": "Token"})
-
-
-def _method_not_allowed(method: str, allowed: str) -> Reply:
-    return json_reply(405, {"detail": f'Method "{method}" not allowed.'}, {"Allow": allowed})
-
-
-def _field_error(message: str, code: str) -> list[dict[str, str]]:
-    return [{"message": message, "code": code}]
-
-
-def _parse_login_form(request: RecordedRequest) -> dict[str, Any] | Reply:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if not request.body:
-        return {}
-    if content_type == "application/json":
-        try:
-            data = json.loads(request.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return json_reply(400, {"detail": f"JSON parse error - {exc}"})
-        if not isinstance(data, dict):
-            kind = type(data).__name__
-            message = f"Invalid data. Expected a dictionary, but got {kind}."
-            return json_reply(400, {"non_field_errors": _field_error(message, "invalid")})
-        return data
-    if content_type == "application/x-www-form-urlencoded":
-        try:
-            form = parse_qs(request.body.decode("utf-8"), keep_blank_values=True)
-        except UnicodeDecodeError:
-            return json_reply(400, {"detail": "Form data is not valid UTF-8."})
-        return {key: values[-1] for key, values in form.items()}
-    return json_reply(415, {"detail": f'Unsupported media type "{content_type}" in request.'})
-
-
-def get_token(request: RecordedRequest, config: EmulatorConfig) -> Reply:
-    if request.method != "POST":
-        return _method_not_allowed(request.method, "POST, OPTIONS")
-    data = _parse_login_form(request)
-    if isinstance(data, Reply):
-        return data
-
-    values: dict[str, str] = {}
-    errors: dict[str, list[dict[str, str]]] = {}
-    for name in ("username", "password"):
-        raw = data.get(name)
-        if raw is None:
-            errors[name] = _field_error("This field is required.", "required")
-        elif isinstance(raw, bool) or not isinstance(raw, str | int | float):
-            errors[name] = _field_error("Not a valid string.", "invalid")
-        else:
-            # DRF trims the username but takes the password exactly as sent.
-            text = str(raw).strip() if name == "username" else str(raw)
-            if not text:
-                errors[name] = _field_error("This field may not be blank.", "blank")
-            values[name] = text
-    if errors:
-        return json_reply(400, errors)
-
-    user = next((u for u in config.users if u.username == values["username"]), None)
-    if user is not None and user.login_refusal is not None:
-        message = LOGIN_REFUSAL_MESSAGES.get(user.login_refusal, "Use an API token instead.")
-        return json_reply(400, {"code": user.login_refusal, "message": message})
-    if user is None or user.password is None or user.password != values["password"]:
-        error = _field_error("Unable to log in with provided credentials.", "authorization")
-        return json_reply(400, {"non_field_errors": error})
-    return json_reply(200, {"token": config.token})
-
-
-def users_me(request: RecordedRequest, config: EmulatorConfig) -> Reply:
-    if request.method != "GET":
-        return _method_not_allowed(request.method, "GET")
-    user = next((u for u in config.users if u.username == config.token_user), None)
-    if user is None:
-        return not_found()
-    return json_reply(200, user.profile())
-
-
-def answer(request: RecordedRequest, config: EmulatorConfig, base_url: str) -> Reply:
-    """The reply to one request. `base_url` is scheme and host as the client addressed us."""
-    if not request.path.startswith(API_PREFIX):
-        return not_found()
-    # The real server wants a trailing slash; accepting both costs nothing here.
-    parts = [part for part in request.path[len(API_PREFIX) :].split("/") if part]
-
-    if parts == ["get-token"]:
-        return get_token(request, config)
-
-    failure = _authentication_failure(request, config)
-    if failure is not None:
-        return failure
-
-    if parts == ["users", "me"]:
-        return users_me(request, config)
-    if parts and parts[0] == "projects" and len(parts) <= 2:
-        if request.method != "GET":
-            return _method_not_allowed(request.method, "GET")
-        if len(parts) == 1:
-            return json_reply(200, paginate_projects(config, base_url, request.path, request.query))
-        index = find_project_index(parts[1], config.projects)
-        if index is not None:
-            return json_reply(200, make_project(index, base_url))
-        for extra in config.extra_projects:
-            if extra.get("id") == parts[1]:
-                return json_reply(200, extra)
-        return not_found()
-    return not_found()
-
-
-# --- HTTP plumbing -----------------------------------------------------------------------
+class TLSSetupError(OSError):
+    """The configured TLS certificate or key cannot be read or used."""
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -391,7 +94,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if isinstance(failure, int) and failure:
             self._send(failure_reply(failure))
             return
-        reply = answer(request, config, self._base_url())
+        base_url = self._base_url()
+        link_base = base_url
+        if config.next_origin_alias:
+            link_base = other_origin(base_url, emulator.bound_host)
+        reply = answer(request, config, base_url, link_base)
         if failure == "truncate":
             reply = Reply(200, reply.body[: len(reply.body) // 2], reply.content_type)
         self._send(reply)
@@ -424,10 +131,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 class _EmulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # The listen backlog. socketserver's default of 5 makes the kernel drop connection attempts
+    # (the client retries a second later) as soon as a client opens 16 or so at once. The
+    # kernel caps it at net.core.somaxconn (4096, or 128 before Linux 5.4).
+    request_queue_size = 1024
 
-    def __init__(self, emulator: Emulator, address: tuple[str, int], ipv6: bool) -> None:
+    def __init__(
+        self,
+        emulator: Emulator,
+        address: tuple[str, int],
+        ipv6: bool,
+        tls: ssl.SSLContext | None,
+    ) -> None:
         self.address_family = socket.AF_INET6 if ipv6 else socket.AF_INET
         self.emulator = emulator
+        self.tls = tls
         self._open_sockets: set[socket.socket] = set()
         self._sockets_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
@@ -436,6 +154,40 @@ class _EmulatorHTTPServer(ThreadingHTTPServer):
         with self._sockets_lock:
             self._open_sockets.add(request)
         super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        # Runs in the connection's own thread, so a client that is slow to finish its TLS
+        # handshake (or never does) holds up nobody else.
+        if self.tls is not None:
+            request = self._tls_handshake(request, self.tls)
+            if request is None:
+                return
+        super().process_request_thread(request, client_address)
+
+    def _tls_handshake(self, raw: socket.socket, tls: ssl.SSLContext) -> ssl.SSLSocket | None:
+        """`raw` wrapped in TLS once the handshake is done; None (and closed) if it failed."""
+        try:
+            wrapped = tls.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
+        except OSError:
+            self.shutdown_request(raw)
+            return None
+        with self._sockets_lock:
+            # The wrapper owns the file descriptor now; stop() must find it under its new name.
+            self._open_sockets.discard(raw)
+            self._open_sockets.add(wrapped)
+        if self.emulator.stopping.is_set():  # stop() ran before the swap, so it missed this one
+            self.shutdown_request(wrapped)
+            return None
+        try:
+            wrapped.settimeout(HANDSHAKE_SECONDS)
+            wrapped.do_handshake()
+            wrapped.settimeout(None)
+        except OSError:
+            # A client that rejects the certificate, speaks plain HTTP or stalls: drop it
+            # quietly, as a real server would.
+            self.shutdown_request(wrapped)
+            return None
+        return wrapped
 
     def shutdown_request(self, request: Any) -> None:
         with self._sockets_lock:
@@ -453,17 +205,8 @@ class _EmulatorHTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client hanging up mid-answer is normal for a test server; stay quiet about it.
         # Anything else is a bug in the emulator, and its traceback should be seen.
-        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError | ssl.SSLError):
             super().handle_error(request, client_address)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Emulator:
@@ -486,6 +229,11 @@ class Emulator:
         if self._port is None:
             raise RuntimeError("the emulator has not been started")
         return self._port
+
+    @property
+    def bound_host(self) -> str:
+        """The address listened on (the configured `host` as of start())."""
+        return self._bound_host
 
     @property
     def scheme(self) -> str:
@@ -514,16 +262,16 @@ class Emulator:
         self._bound_host = self.config.host
         self.stopping.clear()
         ipv6 = ":" in self._bound_host
-        self._server = _EmulatorHTTPServer(self, (self.config.host, self.config.port), ipv6)
-        self._port = int(self._server.server_address[1])
+        tls: ssl.SSLContext | None = None
         if self.config.tls_cert:
-            import ssl
-
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(self.config.tls_cert, self.config.tls_key)
-            # A client that rejects the certificate fails the handshake inside accept();
-            # socketserver drops such a connection quietly.
-            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            try:
+                tls.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+            except OSError as exc:  # ssl.SSLError is one too
+                raise TLSSetupError(f"cannot load the TLS certificate or key: {exc}") from exc
+        address = (self.config.host, self.config.port)
+        self._server = _EmulatorHTTPServer(self, address, ipv6, tls)
+        self._port = int(self._server.server_address[1])
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},

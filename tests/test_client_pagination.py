@@ -1,0 +1,196 @@
+"""client/pagination.py: every page, in order, by offset or by `next`, and no more."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import respx
+from conftest import TEST_TOKEN
+
+from valohai_cli_lite.client import ValohaiClient
+from valohai_cli_lite.client.pagination import iter_pages
+from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
+from valohai_cli_lite.errors import ApiError
+
+HOST = "https://valohai.test"
+PROJECTS = f"{HOST}/api/v0/projects/"
+
+
+def _page(ids: range, next_url: str | None, count: int | None) -> dict[str, Any]:
+    page: dict[str, Any] = {"next": next_url, "previous": None}
+    if count is not None:
+        page["count"] = count
+    page["results"] = [{"id": str(i), "name": f"p{i}"} for i in ids]
+    return page
+
+
+class FakeServer:
+    """`fetch` for iter_pages over `total` items served `step` at a time, by offset."""
+
+    def __init__(self, total: int, step: int, fail_at: int | None = None) -> None:
+        self.total, self.step, self.fail_at = total, step, fail_at
+        self.offsets: list[int] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, url: str, params: dict[str, Any] | None) -> Any:
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        offset = int({**query, **(params or {})}.get("offset", 0))
+        url = url.split("?")[0]
+        with self.lock:
+            self.offsets.append(offset)
+        if offset == self.fail_at:
+            raise ApiError("the server answered 503 Service Unavailable", status=503)
+        end = min(offset + self.step, self.total)
+        following = f"{url}?offset={end}" if end < self.total else None
+        return _page(range(offset, end), following, self.total)
+
+
+def ids(pages: Any) -> list[str]:
+    return [item["id"] for page in pages for item in page.results]
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_every_item_once_in_order(concurrency: int) -> None:
+    server = FakeServer(total=95, step=10)
+    pages = list(iter_pages(server, PROJECTS, max_concurrency=concurrency))
+    assert ids(pages) == [str(i) for i in range(95)]
+    assert [page.total for page in pages] == [95] * 10
+    assert sorted(server.offsets) == list(range(0, 95, 10))
+
+
+def test_a_failing_page_stops_a_concurrent_listing() -> None:
+    server = FakeServer(total=1000, step=10, fail_at=30)
+    with pytest.raises(ApiError, match="503"):
+        list(iter_pages(server, PROJECTS, max_concurrency=2))
+    # Offsets 10 and 20 were in flight, 30 failed, at most one more (40) was started in its
+    # place; none of the other 95 pages was ever asked for.
+    assert max(server.offsets) <= 40
+    assert len(server.offsets) <= 5
+
+
+def test_stopping_early_stops_fetching() -> None:
+    server = FakeServer(total=1000, step=10)
+    pages = iter_pages(server, PROJECTS, max_concurrency=4)
+    next(pages), next(pages)
+    pages.close()
+    asked = len(server.offsets)
+    assert asked <= 1 + 4 + 1  # the first page, a window of four, and one refill
+
+
+def test_stop_after_bounds_the_requests() -> None:
+    server = FakeServer(total=1000, step=100)
+    pages = list(iter_pages(server, PROJECTS, max_concurrency=8, stop_after=250))
+    assert sum(len(p.results) for p in pages) == 300  # whole pages; the caller trims
+    assert len(server.offsets) == 3
+
+
+@respx.mock
+def test_pagination_follows_next_with_the_token() -> None:
+    respx.get(PROJECTS, params={"limit": "100", "offset": "0"}).respond(
+        json=_page(range(2), f"{PROJECTS}?limit=2&offset=2", 3)
+    )
+    respx.get(PROJECTS, params={"limit": "2", "offset": "2"}).respond(
+        json=_page(range(2, 3), None, 3)
+    )
+    with ValohaiClient(HOST, TEST_TOKEN) as client:
+        pages = list(client.iter_projects())
+    assert [[p["id"] for p in page.results] for page in pages] == [["0", "1"], ["2"]]
+    assert [page.total for page in pages] == [3, 3]
+    assert all(c.request.headers["Authorization"] == f"Token {TEST_TOKEN}" for c in respx.calls)
+
+
+@respx.mock
+def test_pagination_falls_back_to_offsets_when_next_is_missing() -> None:
+    respx.get(PROJECTS, params={"offset": "0"}).respond(json=_page(range(2), None, 4))
+    respx.get(PROJECTS, params={"offset": "2"}).respond(json=_page(range(2, 4), None, 4))
+    with ValohaiClient(HOST, TEST_TOKEN) as client:
+        assert sum(len(page.results) for page in client.iter_projects()) == 4
+
+
+@respx.mock
+def test_foreign_next_link_is_refused_and_never_sees_the_token() -> None:
+    respx.get(PROJECTS).respond(json=_page(range(2), "https://evil.test/steal?offset=2", 4))
+    evil = respx.get("https://evil.test/steal").respond(json=_page(range(0), None, 0))
+    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="refusing"):
+        list(client.iter_projects())
+    assert not evil.called
+
+
+@respx.mock
+def test_looping_pagination_is_an_error() -> None:
+    respx.get(PROJECTS).respond(json=_page(range(1), f"{PROJECTS}?page=2", 9))
+    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="loops"):
+        list(client.iter_projects())
+
+
+@respx.mock
+def test_relative_next_link_is_resolved_against_the_host() -> None:
+    respx.get(PROJECTS, params={"offset": "0"}).respond(
+        json=_page(range(1), "/api/v0/projects/?limit=1&offset=1", 2)
+    )
+    respx.get(PROJECTS, params={"offset": "1"}).respond(json=_page(range(1, 2), None, 2))
+    with ValohaiClient(HOST, TEST_TOKEN) as client:
+        assert sum(len(page.results) for page in client.iter_projects()) == 2
+
+
+@respx.mock
+def test_non_object_results_are_an_error() -> None:
+    respx.get(PROJECTS).respond(json={"count": 2, "next": None, "results": [{"id": 1}, "x"]})
+    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="not an obj"):
+        list(client.iter_projects())
+
+
+def test_real_server_pagination_with_small_cap() -> None:
+    with Emulator(EmulatorConfig(token=TEST_TOKEN, projects=95, page_size=10)) as emu:
+        with ValohaiClient(emu.base_url, TEST_TOKEN) as client:
+            listed = ids(client.iter_projects())
+            first = next(client.iter_projects(page_size=5))
+            requests_before = len(emu.requests)
+            pages = client.iter_projects()
+            next(pages)  # pages are fetched lazily: one request per page consumed
+            assert len(emu.requests) == requests_before + 1
+    assert len(listed) == 95 and len(set(listed)) == 95
+    assert len(first.results) == 5
+    assert first.total == 95
+
+
+def test_concurrent_pages_arrive_in_order_and_complete() -> None:
+    config = EmulatorConfig(token=TEST_TOKEN, projects=950, page_size=100, latency_ms=5)
+    with Emulator(config) as emu, ValohaiClient(emu.base_url, TEST_TOKEN) as client:
+        sequential = ids(client.iter_projects())
+        emu.requests.clear()
+        concurrent = ids(client.iter_projects(max_concurrency=8))
+        offsets = sorted(int(r.query["offset"][0]) for r in emu.requests)
+    assert concurrent == sequential
+    assert len(concurrent) == 950
+    assert offsets == list(range(0, 950, 100))  # every page once, by offset
+
+
+def test_concurrency_adapts_to_the_servers_page_cap() -> None:
+    config = EmulatorConfig(token=TEST_TOKEN, projects=95, page_size=10)  # caps limit at 10
+    with Emulator(config) as emu, ValohaiClient(emu.base_url, TEST_TOKEN) as client:
+        listed = ids(client.iter_projects(max_concurrency=4))
+        limits = {r.query["limit"][0] for r in emu.requests[1:]}
+    assert len(listed) == 95 and len(set(listed)) == 95
+    assert limits == {"10"}
+
+
+def test_an_offset_in_the_path_is_respected() -> None:
+    with Emulator(EmulatorConfig(token=TEST_TOKEN, projects=250)) as emu:
+        with ValohaiClient(emu.base_url, TEST_TOKEN) as client:
+            url = f"{emu.base_url}/api/v0/projects/?offset=200"
+            for concurrency in (1, 8):
+                listed = ids(client.iter_pages(url, max_concurrency=concurrency))
+                assert len(listed) == 50 and len(set(listed)) == 50
+
+
+def test_a_list_that_changes_midway_is_an_error() -> None:
+    server = FakeServer(total=250, step=100)
+    pages = iter_pages(server, PROJECTS, max_concurrency=2)
+    next(pages)
+    server.total = 260  # someone creates projects while we read
+    with pytest.raises(ApiError, match="changed while it was being read"):
+        list(pages)
