@@ -26,8 +26,12 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
+# pytest under coverage, subprocesses included; prints the coverage of valohai_cli_lite.
 unit: $(VENV)/.installed-test
-	$(BIN)/pytest
+	rm -rf .coverage-data
+	$(BIN)/coverage run -m pytest
+	$(BIN)/coverage combine --quiet
+	$(BIN)/coverage report
 
 ## make demo: start the bundled emulator, log in to it, list projects, clean up
 demo: $(VENV)/.installed
@@ -42,4 +46,4 @@ docs: $(VENV)/.installed
 	$(BIN)/python -m valohai_cli_lite.reference > docs/commands.md
 
 clean:
-	rm -rf $(VENV) .bench .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) .bench .mypy_cache .ruff_cache .pytest_cache .coverage-data *.egg-info

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -42,6 +43,7 @@ class FakeServer:
         with self.lock:
             self.offsets.append(offset)
         if offset == self.fail_at:
+            time.sleep(0.2)  # time enough for a runaway fetcher to ask for many more pages
             raise ApiError("the server answered 503 Service Unavailable", status=503)
         end = min(offset + self.step, self.total)
         following = f"{url}?offset={end}" if end < self.total else None

@@ -6,6 +6,7 @@ import http.client
 import select
 import signal
 import socket
+import statistics
 import time
 import urllib.error
 from collections.abc import Iterator
@@ -95,13 +96,14 @@ def test_connections_are_kept_alive_and_quick(emu: Emulator) -> None:
         first = connection.getresponse()
         first.read()
         sock = connection.sock
-        started = time.monotonic()
+        times = []
         for _ in range(20):
+            started = time.monotonic()
             connection.request("GET", "/api/v0/users/me/", headers=headers)
             response = connection.getresponse()
             response.read()
+            times.append(time.monotonic() - started)
             assert response.status == 200
-        elapsed = time.monotonic() - started
         reused = connection.sock is sock
     finally:
         connection.close()
@@ -109,8 +111,9 @@ def test_connections_are_kept_alive_and_quick(emu: Emulator) -> None:
     assert first.getheader("Content-Length") is not None
     assert sock is not None
     assert reused, "the server closed the connection, so the client had to reconnect"
-    # Without TCP_NODELAY each keep-alive answer stalls ~40 ms on the delayed ACK.
-    assert elapsed < 20 * 0.03
+    # Without TCP_NODELAY every keep-alive answer stalls ~40 ms on the delayed ACK; the
+    # median ignores the odd request a busy machine delays.
+    assert statistics.median(times) < 0.03
 
 
 def test_stop_refuses_further_connections() -> None:
@@ -148,7 +151,7 @@ def test_32_connections_opened_at_once_are_all_queued_and_answered() -> None:
             sock.connect_ex(("127.0.0.1", port))
             sockets.append(sock)
         pending = list(sockets)
-        deadline = time.monotonic() + 0.7
+        deadline = time.monotonic() + 3
         while pending and time.monotonic() < deadline:
             _, writable, _ = select.select([], pending, [], 0.05)
             pending = [sock for sock in pending if sock not in writable]

@@ -75,7 +75,7 @@ def test_a_stalled_handshake_does_not_hold_up_other_clients(
         assert me(emu, certificate) == 200
         assert me(emu, certificate) == 200
 
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 8  # the server's handshake limit is 10 s
 
 
 def test_stop_closes_kept_alive_tls_connections(emu: Emulator, certificate: Certificate) -> None:

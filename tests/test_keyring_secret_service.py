@@ -34,20 +34,20 @@ def test_login_stores_the_token_in_the_keyring_and_in_no_file(
     assert profile["token_store"] == "keyring"
     assert profile["keyring_backend"] == "keyring.backends.SecretService.Keyring"
 
-    listing = cli.run("projects", "list", "--json")
+    listing = cli.run("--debug", "projects", "list", "--json")
     assert listing.returncode == 0, listing.stderr
     assert len(json.loads(listing.stdout)) == 250
-    # The same token through the keyring library itself (the fast secretstorage read is
-    # skipped when PYTHON_KEYRING_BACKEND chooses a backend).
+    # Read straight from the Secret Service through secretstorage, without keyring's import
+    # and backend discovery...
+    assert "debug: token read from the Secret Service directly (secretstorage)" in listing.stderr
+    # ...and through the keyring library itself when PYTHON_KEYRING_BACKEND chooses one.
     forced = cli.run(
-        "projects",
-        "list",
-        "--json",
-        "--limit",
-        "1",
+        "--debug", "projects", "list", "--json", "--limit", "1",
         env={"PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring"},
-    )
+    )  # fmt: skip
     assert forced.returncode == 0, forced.stderr
+    assert "debug: token read through keyring (SecretService backend)" in forced.stderr
+    assert "directly" not in forced.stderr
     status = cli.run("auth", "status")
     assert "Token from: the system keyring" in status.stdout
 

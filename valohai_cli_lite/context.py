@@ -40,6 +40,13 @@ class GlobalOptions(NamedTuple):
     allow_insecure_http: bool = False
 
 
+ClientFactory = Callable[[str, ClientSettings], ValohaiClient]
+
+
+def _valohai_client(host: str, settings: ClientSettings) -> ValohaiClient:
+    return ValohaiClient(host, settings=settings)
+
+
 @dataclass
 class Services:
     """The outside world a run talks to, other than its streams; tests replace parts of it."""
@@ -48,6 +55,7 @@ class Services:
     config_dir: Path | None = None  # None: VH_LITE_CONFIG_DIR, else the platform's config dir
     keyring: KeyringLoader | None = None  # None: the system keyring
     sleep: Callable[[float], None] = time.sleep  # between retries
+    client: ClientFactory = _valohai_client  # (host, settings) -> a client without a token
 
 
 class AppContext:
@@ -100,7 +108,7 @@ class AppContext:
         )
 
     def new_client(self, host: str, settings: ClientSettings) -> ValohaiClient:
-        return ValohaiClient(host, settings=settings)
+        return self.services.client(host, settings)
 
     @contextmanager
     def api_client(self) -> Iterator[tuple[ValohaiClient, ActiveCredentials]]:

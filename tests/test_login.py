@@ -1,4 +1,4 @@
-"""Black-box tests of login / logout / auth status, running the installed vh-lite."""
+"""login, logout and auth status, run in-process through cli.run against the emulator."""
 
 from __future__ import annotations
 

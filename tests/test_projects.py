@@ -1,4 +1,4 @@
-"""Black-box tests of `projects list` and of error handling, running the installed vh-lite."""
+"""`projects list` and error handling, run in-process through cli.run against the emulator."""
 
 from __future__ import annotations
 
@@ -157,16 +157,18 @@ def test_non_json_success_is_an_error(cli: InProcessCli, tmp_path: Path) -> None
     assert "Traceback" not in result.output
 
 
-def test_python_dash_m_entry_point(cli: InProcessCli) -> None:
-    import subprocess
-    import sys
-
-    proc = subprocess.run(
-        [sys.executable, "-m", "valohai_cli_lite", "--version"],
-        capture_output=True,
-        text=True,
-        env=cli.env,
-        check=False,
-    )
-    assert proc.returncode == 0
-    assert proc.stdout.startswith("vh-lite ")
+def test_a_progress_bar_shows_while_pages_come_only_where_a_person_watches(
+    cli: InProcessCli, env: dict[str, str]
+) -> None:
+    # stderr on a terminal, stdout to a file: the bar shows, the data stays whole.
+    watched = cli.run("projects", "list", "--json", stderr_tty=True)
+    assert "Fetching projects" in watched.stderr
+    assert len(json.loads(watched.stdout)) == 250
+    # No bar in a pipe, for a single page, or over JSONL streaming to the same terminal.
+    assert "Fetching" not in cli.run("projects", "list", "--json").stderr
+    one_page = cli.run("projects", "list", "--json", "--limit", "5", stderr_tty=True)
+    assert "Fetching" not in one_page.stderr
+    streaming = cli.run("projects", "list", "--format", "jsonl", stdout_tty=True,
+                        stderr_tty=True)  # fmt: skip
+    assert "Fetching" not in streaming.stderr
+    assert len(streaming.stdout.splitlines()) == 250
