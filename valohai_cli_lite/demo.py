@@ -15,21 +15,21 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .iostreams import IOStreams
+
 
 def _vh_lite() -> list[str]:
     script = Path(sys.executable).parent / "vh-lite"
     return [str(script)] if script.exists() else [sys.executable, "-m", "valohai_cli_lite"]
 
 
-def _step(title: str, shown: str) -> None:
-    from .iostreams import IOStreams
-
-    io = IOStreams.system()
+def _step(io: IOStreams, title: str, shown: str) -> None:
     heading = f"\033[1m# {title}\033[0m" if io.color_enabled() else f"# {title}"
     io.write_line(f"\n{heading}\n$ {shown}")
 
 
 def main() -> int:
+    io = IOStreams.system()
     token = "demo-" + secrets.token_hex(16)
     emulator = subprocess.Popen(
         [
@@ -56,10 +56,10 @@ def main() -> int:
         assert emulator.stdout is not None
         url = emulator.stdout.readline().strip()
         if not url:
-            print("the emulator did not start", file=sys.stderr)
+            io.message("the emulator did not start")
             return 1
-        print(f"Emulator running at {url}: 250 projects, at most 100 per page.")
-        print(f"Config directory for this demo: {config_dir}")
+        io.write_line(f"Emulator running at {url}: 250 projects, at most 100 per page.")
+        io.write_line(f"Config directory for this demo: {config_dir}")
 
         def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
@@ -69,21 +69,22 @@ def main() -> int:
         # --insecure-storage keeps the demo out of your real keyring (no unlock prompt, nothing
         # left behind); a real login stores the token in the system keyring.
         _step(
+            io,
             "Log in (the token comes from stdin, never from the command line)",
             f"vh-lite login --host {url} --with-token --insecure-storage < token.txt",
         )
         login = run("login", "--host", url, "--with-token", "--insecure-storage", stdin=token)
         if login.returncode != 0:
             return 1
-        _step("Who am I?", "vh-lite auth status")
+        _step(io, "Who am I?", "vh-lite auth status")
         run("auth", "status")
         # --format table: the demo's output may be piped (make demo | less), and a pipe
         # would otherwise get plain tab-separated lines.
-        _step("Projects as a table (first 10)", "vh-lite projects list --limit 10")
+        _step(io, "Projects as a table (first 10)", "vh-lite projects list --limit 10")
         run("projects", "list", "--limit", "10", "--format", "table")
-        _step("Projects as JSON (first 2)", "vh-lite projects list --json --limit 2")
+        _step(io, "Projects as JSON (first 2)", "vh-lite projects list --json --limit 2")
         run("projects", "list", "--json", "--limit", "2")
-        _step("Every page is fetched", "vh-lite projects list --json | python -c 'len(...)'")
+        _step(io, "Every page is fetched", "vh-lite projects list --json | python -c 'len(...)'")
         listing = subprocess.run(
             [*_vh_lite(), "projects", "list", "--json"],
             env=env,
@@ -92,10 +93,10 @@ def main() -> int:
             check=False,
         )
         if listing.returncode != 0:
-            print(listing.stderr, file=sys.stderr, end="")
+            io.write_err(listing.stderr)
             return 1
-        print(f"{len(json.loads(listing.stdout))} projects (the official client shows 100)")
-        _step("Log out", "vh-lite logout")
+        io.write_line(f"{len(json.loads(listing.stdout))} projects (the official client shows 100)")
+        _step(io, "Log out", "vh-lite logout")
         run("logout")
         return 0
     finally:

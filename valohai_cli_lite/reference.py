@@ -8,7 +8,6 @@ tests/test_reference.py fails when the committed file differs from what this pri
 from __future__ import annotations
 
 import inspect
-import sys
 from typing import Any
 
 HEADER = """# Command reference
@@ -92,4 +91,6 @@ def render_reference() -> str:
 
 
 if __name__ == "__main__":
-    sys.stdout.write(render_reference())
+    from .iostreams import IOStreams
+
+    IOStreams.system().write(render_reference())

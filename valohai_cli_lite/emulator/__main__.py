@@ -14,7 +14,9 @@ from valohai_cli_lite.emulator.config import (
     REFUSAL_STATUS_CHOICES,
 )
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig, TLSSetupError
+from valohai_cli_lite.errors import StdoutClosed
 from valohai_cli_lite.hosts import is_loopback_host
+from valohai_cli_lite.iostreams import IOStreams
 
 
 def _non_negative_int(text: str) -> int:
@@ -194,10 +196,9 @@ def build_config(argv: Sequence[str] | None = None) -> EmulatorConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     config = build_config(argv)
+    io = IOStreams.system()
     if not is_loopback_host(config.host):
-        print(
-            f"warning: listening on {config.host}, reachable beyond this machine", file=sys.stderr
-        )
+        io.message(f"warning: listening on {config.host}, reachable beyond this machine")
 
     stopping = threading.Event()
 
@@ -211,17 +212,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         emulator = Emulator(config).start()
     except TLSSetupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        io.message(f"error: {exc}")
         return 1
     except OSError as exc:
-        print(f"error: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
+        io.message(f"error: cannot listen on {config.host}:{config.port}: {exc}")
         return 1
     try:
-        print(emulator.base_url, flush=True)
+        io.write_line(emulator.base_url)
         # A timed wait keeps the main thread returning to Python, where signal handlers run.
         while not stopping.wait(0.5):
             pass
-    except BrokenPipeError:
+    except (BrokenPipeError, StdoutClosed):
         pass  # whoever read the URL went away; nothing left to tell them
     finally:
         emulator.stop()
