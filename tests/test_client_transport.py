@@ -198,3 +198,16 @@ def test_a_trickling_server_is_cut_off_at_the_deadline() -> None:
     # The server would trickle for 10 s; per-read timeouts alone would never fire.
     assert time.monotonic() - started < 8
     server.close()
+
+
+def test_real_server_get_token() -> None:
+    from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
+
+    with Emulator(EmulatorConfig(token=TEST_TOKEN)) as emu, ValohaiClient(emu.base_url) as client:
+        assert client.get_token("demo", "demo-password") == TEST_TOKEN
+        form = emu.requests[0]
+        assert form.headers["content-type"].startswith("application/x-www-form-urlencoded")
+        assert "authorization" not in form.headers
+        with pytest.raises(ApiError) as info:
+            client.get_token("twofa", "x")
+        assert info.value.code == "has_2fa"
