@@ -113,17 +113,55 @@ def test_pagination_falls_back_to_offsets_when_next_is_missing() -> None:
 
 
 @respx.mock
-def test_foreign_next_link_is_refused_and_never_sees_the_token() -> None:
-    respx.get(PROJECTS).respond(json=_page(range(2), "https://evil.test/steal?offset=2", 4))
+def test_a_next_link_elsewhere_never_sees_the_token_and_offsets_go_on() -> None:
+    # Behind a TLS-terminating proxy a server may send http:// links for an https:// host.
+    elsewhere = "http://valohai.test/api/v0/projects/?limit=2&offset=2"
+    respx.get(PROJECTS, params={"offset": "0"}).respond(json=_page(range(2), elsewhere, 4))
+    respx.get(PROJECTS, params={"offset": "2"}).respond(json=_page(range(2, 4), None, 4))
+    plain = respx.get("http://valohai.test/api/v0/projects/").respond(json=_page(range(0), None, 0))
+    with ValohaiClient(HOST, TEST_TOKEN) as client:
+        assert ids(client.iter_projects()) == ["0", "1", "2", "3"]
+    assert not plain.called
+
+
+@respx.mock
+def test_a_next_link_elsewhere_without_a_count_is_refused() -> None:
+    respx.get(PROJECTS).respond(json=_page(range(2), "https://evil.test/steal?offset=2", None))
     evil = respx.get("https://evil.test/steal").respond(json=_page(range(0), None, 0))
-    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="refusing"):
+    with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError) as info:
         list(client.iter_projects())
+    assert info.value.message == (
+        "the server's next page is on https://evil.test, not https://valohai.test; "
+        "refusing to send the token there"
+    )
     assert not evil.called
 
 
 @respx.mock
+def test_a_server_that_ignores_offsets_is_an_error_not_a_loop() -> None:
+    respx.get(PROJECTS).respond(json=_page(range(2), None, 6))  # the same page for any offset
+    for concurrency in (1, 4):
+        with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError) as info:
+            list(client.iter_projects(max_concurrency=concurrency))
+        assert "does not page by limit and offset" in info.value.message
+
+
+def test_envelopes_that_are_not_drf_pages() -> None:
+    bare = {"results": [{"id": "a"}, {"id": "b"}]}  # a test double's answer: no count, no next
+    assert ids(iter_pages(lambda url, params: bare, PROJECTS, max_concurrency=8)) == ["a", "b"]
+    everything = {**_page(range(250), None, 250)}  # limit and offset ignored, all at once
+    pages = list(iter_pages(lambda url, params: everything, PROJECTS, max_concurrency=8))
+    assert len(pages) == 1 and len(pages[0].results) == 250
+
+
+@respx.mock
 def test_looping_pagination_is_an_error() -> None:
-    respx.get(PROJECTS).respond(json=_page(range(1), f"{PROJECTS}?page=2", 9))
+    respx.get(PROJECTS, params={"offset": "0"}).respond(
+        json=_page(range(1), f"{PROJECTS}?page=2", 9)
+    )
+    respx.get(PROJECTS, params={"page": "2"}).respond(
+        json=_page(range(1, 2), f"{PROJECTS}?page=2", 9)
+    )
     with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="loops"):
         list(client.iter_projects())
 

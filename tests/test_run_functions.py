@@ -84,6 +84,9 @@ class FakeClient:
             yield Page(projects[start : start + 10], 30)
 
     def get_project(self, project_id: str) -> dict[str, Any]:
+        for i in range(30):
+            if make_project(i, self.host)["id"] == project_id:
+                return {**make_project(i, self.host), "detail": True}
         raise ApiError("the server answered 404 Not Found", status=404)
 
 
@@ -117,8 +120,13 @@ def test_run_show_explains_a_missing_id(faked: tuple[App, list[FakeClient]]) -> 
     opts = ShowOptions("00000000-0000-0000-0000-000000000000", OutputFormat.json, None)
     with pytest.raises(VhLiteError, match="not found \\(or not visible to you\\)"):
         run_show(opts, app.context)
-    run_show(ShowOptions("acme-org/project-0005", OutputFormat.json, ["id"]), app.context)
-    assert json.loads(app.stdout) == {"id": make_project(4, "https://vh.test")["id"]}
+    run_show(ShowOptions("acme-org/project-0005", OutputFormat.json, ["id", "detail"]),
+             app.context)  # fmt: skip
+    # Found in the list, then shown from its detail object.
+    assert json.loads(app.stdout) == {
+        "id": make_project(4, "https://vh.test")["id"],
+        "detail": True,
+    }
 
 
 def test_run_api_and_token(served: App) -> None:
@@ -147,7 +155,9 @@ def test_login_status_logout_with_an_injected_keyring(tmp_path: Path, emulator: 
     emulator.config.token = "rotated"
     with pytest.raises(VhLiteError, match="rejected") as rejected:
         run_status(StatusOptions(), app.context)
-    assert rejected.value.hint == "log in again: vh-lite login"
+    assert rejected.value.hint == (
+        "the stored token may have expired or been revoked; log in again: vh-lite login"
+    )
 
     run_logout(app.context)
     assert app.keyring.items == {}

@@ -128,8 +128,10 @@ def test_projects_show_by_id_name_and_owner_name(
 ) -> None:
     by_id = json.loads(ok(cli, "projects", "show", project_id(4), "--json"))
     assert by_id == make_project_detail(4, emulator.base_url)  # the detail, whole
+    emulator.requests.clear()
     by_name = json.loads(ok(cli, "projects", "show", by_id["name"], "--json"))
-    assert by_name == make_project(4, emulator.base_url)
+    assert by_name == by_id  # found in the list, shown from the detail
+    assert emulator.requests[-1].path == f"/api/v0/projects/{project_id(4)}/"
     owner_name = f"{by_id['owner']['username']}/{by_id['name']}"
     assert json.loads(ok(cli, "projects", "show", owner_name, "--json"))["id"] == by_id["id"]
     fields = json.loads(ok(cli, "projects", "show", project_id(4), "--json", "--fields", "name"))

@@ -49,8 +49,8 @@ def _matches(query: ListQuery, kind: RecordKind) -> Callable[[Record], bool]:
 
     def match(record: Record) -> bool:
         if owner is not None:
-            value = get_path(record, kind.owner_path) if kind.owner_path else None
-            if str(value or "").casefold() != owner:
+            ids = kind.owner_ids(record) if kind.owner_ids else ()
+            if owner not in (text.casefold() for text in ids):
                 return False
         if needle is not None:
             text = "\n".join(str(get_path(record, path) or "") for path in kind.search_paths)

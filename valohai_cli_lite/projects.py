@@ -1,12 +1,68 @@
 """What vh-lite knows about a Valohai project: its fields, columns, sort keys, links, times.
 
 Fields come from Valohai's docs and real responses (shared/valohai-api.md). This is the one
-place that names them; render, fields and listing work on any RecordKind.
+place that names them; render, fields and listing work on any RecordKind. What people see
+copes with every shape the API is known to send: the detail object's null counters (the
+numbers are then in `execution_summary`), an owner that is a bare id in older data.
 """
 
 from __future__ import annotations
 
-from .records import RecordKind
+from typing import Any
+
+from .fields import get_path
+from .records import Column, Record, RecordKind
+
+
+def owner_ids(project: Record) -> tuple[str, ...]:
+    """The owner's username and id as text: `{"id": 42, "username": "acme"}` or a bare 42."""
+    owner = project.get("owner")
+    found = [owner.get("username"), owner.get("id")] if isinstance(owner, dict) else [owner]
+    return tuple(str(v) for v in found if isinstance(v, str | int) and not isinstance(v, bool))
+
+
+def owner_name(project: Record) -> str | None:
+    """The username, or the id where the data has no username (older data: a bare id)."""
+    ids = owner_ids(project)
+    return ids[0] if ids else None
+
+
+def _counter(field: str, summary_key: str) -> Any:
+    """A count that falls back to `execution_summary` when the object carries it as null, as
+    the detail endpoint does."""
+
+    def value(project: Record) -> Any:
+        direct = get_path(project, field)
+        return (
+            direct if direct is not None else get_path(project, f"execution_summary.{summary_key}")
+        )
+
+    return value
+
+
+def repository(project: Record) -> str | None:
+    url, ref = get_path(project, "repository.url"), get_path(project, "repository.ref")
+    url = url if isinstance(url, str) and url else None
+    ref = ref if isinstance(ref, str) and ref else None
+    if url and ref:
+        return f"{url} ({ref})"
+    return url or ref
+
+
+def environment_variables(project: Record) -> str | None:
+    """Variable names, secret ones marked; never a value (secret ones come as null anyway,
+    and others may still be private)."""
+    variables = project.get("environment_variables")
+    if not isinstance(variables, dict) or not variables:
+        return None
+    names = []
+    for name, spec in variables.items():
+        secret = isinstance(spec, dict) and spec.get("secret") is True
+        names.append(f"{name} (secret)" if secret else str(name))
+    return ", ".join(names)
+
+
+executions = _counter("execution_count", "count")
 
 PROJECT = RecordKind(
     noun="project",
@@ -14,7 +70,9 @@ PROJECT = RecordKind(
         "id", "name", "description", "owner", "owner.id", "owner.username", "ctime", "mtime",
         "url", "urls", "urls.display", "urls.display_repository", "execution_count",
         "running_execution_count", "queued_execution_count", "last_execution_ctime",
-        "enabled_endpoint_count", "read_only", "tags", "repository", "environment_variables",
+        "enabled_endpoint_count", "read_only", "tags", "repository", "repository.url",
+        "repository.ref", "environment_variables", "execution_summary",
+        "execution_summary.count", "default_environment", "default_store", "upload_store_id",
         "yaml_path",
     ),
     delimited_columns=(
@@ -22,15 +80,24 @@ PROJECT = RecordKind(
         "last_execution_ctime", "ctime", "mtime",
     ),
     table_columns=(
-        ("name", "NAME"), ("owner.username", "OWNER"), ("execution_count", "EXECUTIONS"),
-        ("last_execution_ctime", "LAST RUN"), ("description", "DESCRIPTION"),
+        Column("NAME", "name"), Column("OWNER", "owner.username", owner_name),
+        Column("EXECUTIONS", "execution_count", executions),
+        Column("LAST RUN", "last_execution_ctime"), Column("DESCRIPTION", "description"),
     ),
     detail_rows=(
-        ("name", "Name"), ("id", "ID"), ("owner.username", "Owner"),
-        ("description", "Description"), ("execution_count", "Executions"),
-        ("running_execution_count", "Running"), ("queued_execution_count", "Queued"),
-        ("last_execution_ctime", "Last run"), ("ctime", "Created"), ("mtime", "Modified"),
-        ("urls.display", "URL"),
+        Column("Name", "name"), Column("ID", "id"),
+        Column("Owner", "owner.username", owner_name),
+        Column("Description", "description"),
+        Column("Executions", "execution_count", executions),
+        Column("Running", "running_execution_count",
+               _counter("running_execution_count", "started_count")),
+        Column("Queued", "queued_execution_count",
+               _counter("queued_execution_count", "queued_count")),
+        Column("Last run", "last_execution_ctime"),
+        Column("Created", "ctime"), Column("Modified", "mtime"),
+        Column("Repository", "repository", repository, optional=True),
+        Column("Environment", "environment_variables", environment_variables, optional=True),
+        Column("URL", "urls.display"),
     ),
     sort_keys={
         "name": "text", "ctime": "time", "mtime": "time", "execution_count": "number",
@@ -41,6 +108,6 @@ PROJECT = RecordKind(
     link_path="urls.display",
     link_column="name",
     flexible_column="description",
-    owner_path="owner.username",
+    owner_ids=owner_ids,
     search_paths=("name", "description"),
 )  # fmt: skip

@@ -3,13 +3,29 @@ API object. Each kind describes itself once (projects.py); nothing else names it
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
+
+from .fields import get_path
 
 Record = dict[str, Any]
 
 # How a sort key compares: text case-insensitively, numbers as numbers, times as instants.
 SortType = Literal["text", "number", "time"]
+
+
+class Column(NamedTuple):
+    """One column of the table or plain lines, or one row of the one-object view."""
+
+    header: str  # "OWNER", or "Owner" for a detail row
+    path: str  # the field it shows (what --fields would name)
+    # What people see, when that is more than the field: a fallback for a null, an id where
+    # there is no name. None: the field's value.
+    value: Callable[[Record], Any] | None = None
+    optional: bool = False  # a detail row left out when there is nothing to show
+
+    def of(self, record: Record) -> Any:
+        return self.value(record) if self.value is not None else get_path(record, self.path)
 
 
 class RecordKind(NamedTuple):
@@ -18,13 +34,14 @@ class RecordKind(NamedTuple):
     # has been seen in the data.
     known_fields: Sequence[str]
     delimited_columns: Sequence[str]  # CSV/TSV default columns
-    table_columns: Sequence[tuple[str, str]]  # (path, header) for the table and plain lines
-    detail_rows: Sequence[tuple[str, str]]  # (path, label) for the one-object view
+    table_columns: Sequence[Column]  # the table and plain lines
+    detail_rows: Sequence[Column]  # the one-object view
     sort_keys: Mapping[str, SortType]  # --sort FIELD
     time_fields: frozenset[str]  # shown as "3 days ago" on a terminal
     title_path: str  # the one-object view's title
     link_path: str | None = None  # where a record's web page URL lives (urls.display)
-    link_column: str | None = None  # the table column that links to that page
-    flexible_column: str | None = None  # the table column that shrinks to fit the terminal
-    owner_path: str | None = None  # what --owner matches
+    link_column: str | None = None  # the table column (path) that links to that page
+    flexible_column: str | None = None  # the table column (path) that shrinks to fit
+    # What --owner matches: the names and ids that identify a record's owner.
+    owner_ids: Callable[[Record], Sequence[str]] | None = None
     search_paths: Sequence[str] = ()  # what --search looks in

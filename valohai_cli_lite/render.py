@@ -14,7 +14,7 @@ from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from .fields import cell_text, get_path, select_fields, validate_fields
-from .records import Record, RecordKind
+from .records import Column, Record, RecordKind
 from .text import relative_time, sanitize
 
 if TYPE_CHECKING:
@@ -64,23 +64,30 @@ def _write_delimited(
     io.flush()
 
 
-def _write_plain(io: IOStreams, records: Sequence[Record], columns: Sequence[str]) -> None:
+def _write_plain(io: IOStreams, records: Sequence[Record], columns: Sequence[Column]) -> None:
     # One line per record, tab-separated, no header, nothing truncated: for grep/cut/awk.
     for record in records:
-        cells = (sanitize(cell_text(get_path(record, path))) for path in columns)
+        cells = (sanitize(cell_text(column.of(record))) for column in columns)
         io.write("\t".join(cells) + "\n")
     io.flush()
 
 
-def _safe_link(value: Any) -> str | None:
-    """A URL fit for an OSC 8 hyperlink: http(s), printable, no whitespace."""
-    if not isinstance(value, str) or len(value) > 2048:
+def safe_link(value: Any, base: str | None) -> str | None:
+    """A URL fit for an OSC 8 hyperlink or for showing as a link: http(s), printable, no
+    whitespace. A relative one (some servers send `/p/alice/x/`) is resolved against `base`,
+    the host; without a base it is no link at all."""
+    if not isinstance(value, str) or not value or len(value) > 2048:
         return None
-    if not value.startswith(("https://", "http://")):
+    url: str = value
+    if url.startswith("/") and not url.startswith("//") and base:
+        from urllib.parse import urljoin
+
+        url = urljoin(base, url)
+    if not url.startswith(("https://", "http://")):
         return None
-    if any(ch.isspace() or not ch.isprintable() for ch in value):
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
         return None
-    return value
+    return url
 
 
 def _cell_for_person(kind: RecordKind, path: str, value: Any) -> str:
@@ -88,36 +95,41 @@ def _cell_for_person(kind: RecordKind, path: str, value: Any) -> str:
 
 
 def _print_table(
-    io: IOStreams, records: Sequence[Record], kind: RecordKind, columns: Sequence[tuple[str, str]]
+    io: IOStreams,
+    records: Sequence[Record],
+    kind: RecordKind,
+    columns: Sequence[Column],
+    link_base: str | None,
 ) -> None:
     from rich.style import Style
     from rich.table import Table
     from rich.text import Text
 
     links = io.hyperlinks and kind.link_path is not None
+    rows = [[column.of(record) for column in columns] for record in records]
     numeric = {
-        path for path, _ in columns
-        if any(isinstance(get_path(r, path), int | float) for r in records)
-        and all(isinstance(get_path(r, path), int | float | None) for r in records)
+        i for i in range(len(columns))
+        if any(isinstance(row[i], int | float) for row in rows)
+        and all(isinstance(row[i], int | float | None) for row in rows)
     }  # fmt: skip
-    paths = [path for path, _ in columns]
+    paths = [column.path for column in columns]
     flexible = kind.flexible_column if kind.flexible_column in paths else paths[-1]
     table = Table(header_style="bold", box=None, pad_edge=False)
-    for path, header in columns:
-        if path == flexible:
+    for i, column in enumerate(columns):
+        if column.path == flexible:
             # The one column that may shrink: rich squeezes wrappable columns to fit the width,
             # so it stays wrappable while each cell is cut to one line with "…".
-            table.add_column(header, ratio=1)
+            table.add_column(column.header, ratio=1)
         else:
-            table.add_column(header, no_wrap=True, justify="right" if path in numeric else "left")
-    for record in records:
+            table.add_column(column.header, no_wrap=True,
+                             justify="right" if i in numeric else "left")  # fmt: skip
+    for record, values in zip(records, rows, strict=True):
         cells = []
-        for path in paths:
+        for path, value in zip(paths, values, strict=True):
             # Text(), not a str: rich markup in user data ("[bold]") must show literally.
-            cell = Text(_cell_for_person(kind, path, get_path(record, path)), no_wrap=True,
-                        overflow="ellipsis")  # fmt: skip
+            cell = Text(_cell_for_person(kind, path, value), no_wrap=True, overflow="ellipsis")
             if links and path == kind.link_column:
-                url = _safe_link(get_path(record, kind.link_path or ""))
+                url = safe_link(get_path(record, kind.link_path or ""), link_base)
                 if url:
                     cell.stylize(Style(link=url))
             cells.append(cell)
@@ -125,9 +137,9 @@ def _print_table(
     io.console().print(table)
 
 
-def _table_columns(kind: RecordKind, fields: Sequence[str] | None) -> list[tuple[str, str]]:
+def _table_columns(kind: RecordKind, fields: Sequence[str] | None) -> list[Column]:
     if fields:
-        return [(path, path.upper()) for path in fields]
+        return [Column(path.upper(), path) for path in fields]
     return list(kind.table_columns)
 
 
@@ -137,8 +149,11 @@ def write_records(
     fmt: OutputFormat,
     kind: RecordKind,
     fields: Sequence[str] | None = None,
+    *,
+    link_base: str | None = None,
 ) -> None:
-    """Write a listing.
+    """Write a listing. `link_base` (the host) resolves relative links for people; data
+    formats carry every value as the server sent it.
 
     JSONL streams page by page. Every other format first collects every page, so a failure
     midway leaves stdout empty rather than holding a list a script could mistake for whole.
@@ -166,9 +181,9 @@ def write_records(
         if io.is_stderr_tty:  # status is for people; a script sees empty stdout
             io.message(f"No {kind.noun}s found.")
     elif fmt is OutputFormat.plain:
-        _write_plain(io, records, [path for path, _ in _table_columns(kind, fields)])
+        _write_plain(io, records, _table_columns(kind, fields))
     else:
-        _print_table(io, records, kind, _table_columns(kind, fields))
+        _print_table(io, records, kind, _table_columns(kind, fields), link_base)
         if io.is_stderr_tty:
             io.message(f"{len(records)} {kind.noun}{'s' if len(records) != 1 else ''}")
 
@@ -179,6 +194,8 @@ def write_record(
     fmt: OutputFormat,
     kind: RecordKind,
     fields: Sequence[str] | None = None,
+    *,
+    link_base: str | None = None,
 ) -> None:
     """Write one object: JSON as an object, CSV/TSV as a header and a row, a panel for people."""
     if fields:
@@ -188,17 +205,25 @@ def write_record(
     elif fmt in (OutputFormat.jsonl, OutputFormat.csv, OutputFormat.tsv):
         write_records(io, [[record]], fmt, kind, fields)
     else:
-        rows = [(path, path) for path in fields] if fields else list(kind.detail_rows)
+        rows = [Column(path, path) for path in fields] if fields else _detail_rows(kind, record)
         if fmt is OutputFormat.plain:
-            for path, _ in rows:
-                io.write(f"{path}\t{sanitize(cell_text(get_path(record, path)))}\n")
+            for row in rows:
+                io.write(f"{row.path}\t{sanitize(cell_text(row.of(record)))}\n")
             io.flush()
         else:
-            _print_detail(io, record, kind, rows)
+            _print_detail(io, record, kind, rows, link_base)
+
+
+def _detail_rows(kind: RecordKind, record: Record) -> list[Column]:
+    return [row for row in kind.detail_rows if not (row.optional and row.of(record) in (None, ""))]
 
 
 def _print_detail(
-    io: IOStreams, record: Record, kind: RecordKind, rows: Sequence[tuple[str, str]]
+    io: IOStreams,
+    record: Record,
+    kind: RecordKind,
+    rows: Sequence[Column],
+    link_base: str | None,
 ) -> None:
     from rich.panel import Panel
     from rich.style import Style
@@ -208,15 +233,15 @@ def _print_detail(
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
-    for path, label in rows:
-        value = get_path(record, path)
-        text = sanitize(cell_text(value))
-        if path in kind.time_fields and value:
+    for row in rows:
+        value = row.of(record)
+        url = safe_link(value, link_base) if row.path == kind.link_path else None
+        text = sanitize(cell_text(url or (None if row.path == kind.link_path else value)))
+        if row.path in kind.time_fields and value:
             text = f"{text} ({relative_time(value)})"
         cell = Text(text)
-        url = _safe_link(value) if path == kind.link_path else None
         if url and io.hyperlinks:
             cell.stylize(Style(link=url))
-        grid.add_row(Text(label), cell)
+        grid.add_row(Text(row.header), cell)
     title = Text(sanitize(cell_text(get_path(record, kind.title_path))) or kind.noun)
     io.console().print(Panel(grid, title=title, title_align="left", expand=False))

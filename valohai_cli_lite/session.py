@@ -66,7 +66,8 @@ def resolve_credentials(
         host = env_host(environ) or default_host(config().get(profile_name), {})
         return ActiveCredentials(
             host, token, f"the {var} environment variable", "env",
-            rejected_hint=f"the token in {var} was rejected: update or unset {var}",
+            rejected_hint=f"the token in {var} may have expired or been revoked: "
+            f"update or unset {var}",
         )  # fmt: skip
     profile = config().get(profile_name)
     store = credentials()
@@ -79,7 +80,8 @@ def resolve_credentials(
     source = "the system keyring" if profile.in_keyring else str(store.file_path)
     return ActiveCredentials(
         profile.host, token, source, profile.token_store,
-        rejected_hint=f"log in again: {login_command(profile_name)}", username=profile.username,
+        rejected_hint="the stored token may have expired or been revoked; log in again: "
+        f"{login_command(profile_name)}", username=profile.username,
         ca_file=profile.ca_file, allow_insecure_http=profile.allow_insecure_http,
     )  # fmt: skip
 

@@ -11,6 +11,8 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..errors import ApiError
+from ..hosts import same_origin
+from .errors import origin_text
 
 # DRF's default page size; a server that caps lower answers with fewer items and a `next` link.
 DEFAULT_PAGE_SIZE = 100
@@ -56,11 +58,21 @@ def iter_pages(
         end = total if stop_after is None else min(total, start + stop_after)
         rest = {k: v for k, v in query.items() if k not in ("offset", "limit")}
         offsets = range(start + len(first), end, len(first))
-        yield from _pages_by_offset(
-            fetch, base_url, rest, len(first), offsets, max_concurrency, total
-        )
+        later = _pages_by_offset(fetch, base_url, rest, len(first), offsets, max_concurrency, total)
     else:
-        yield from _pages_by_next(fetch, url, body, base_url, query, page_size, start)
+        later = _pages_by_next(fetch, url, body, base_url, query, page_size, start)
+    try:
+        for page in later:
+            if page.results and page.results[0] == first[0]:
+                # A server that ignores limit/offset answers the first page again: going on
+                # would list it over and over.
+                raise ApiError(
+                    f"the server answered the first page of {urlsplit(url).path} again for a "
+                    "later one: it does not page by limit and offset"
+                )
+            yield page
+    finally:
+        later.close()
 
 
 def _pages_by_offset(
@@ -129,8 +141,20 @@ def _pages_by_next(
         next_url = body.get("next")
         params: dict[str, Any] | None = None
         if isinstance(next_url, str) and next_url:
-            # DRF sends absolute links; a relative one is resolved, never sent elsewhere.
+            # DRF sends absolute links; a relative one is resolved against this page.
             next_url = urljoin(current, next_url)
+        if isinstance(next_url, str) and next_url and not same_origin(next_url, base_url):
+            # A server behind a proxy may build links with the wrong scheme or host. The
+            # token goes nowhere else; while the total is known, offsets on the host itself
+            # reach the same pages.
+            if total is None:
+                raise ApiError(
+                    f"the server's next page is on {origin_text(next_url)}, not "
+                    f"{origin_text(base_url)}; refusing to send the token there",
+                    hint="the server may be misconfigured behind a proxy",
+                )
+            next_url = None
+        if isinstance(next_url, str) and next_url:
             if next_url in visited:
                 raise ApiError(f"the server's pagination loops back to {next_url}")
             visited.add(next_url)

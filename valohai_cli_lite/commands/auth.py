@@ -40,7 +40,9 @@ def run_logout(app: AppContext) -> None:
     where = " and ".join(removed) if removed else "nowhere (it was already gone)"
     io = app.io
     io.message(f"Logged out of {host} (profile '{app.profile}'); removed the token from {where}.")
-    io.message(f"The token itself stays valid until you revoke it at {tokens_page(host)}")
+    io.message(
+        f"The token itself stays valid until it expires or you revoke it at {tokens_page(host)}"
+    )
     found = env_token(app.environ)
     if found:
         io.warning(f"{found[0]} is still set in your environment and still logs you in")

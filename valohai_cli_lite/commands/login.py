@@ -189,7 +189,9 @@ def _token_for_password(
 ) -> str:
     try:
         return client.get_token(username, password)
-    except ApiError as exc:
+    except (ApiError, AuthError) as exc:
+        # The status of this answer is not known (400, 401 and 403 are all plausible); like
+        # the official client, the code decides.
         if exc.code in TOKEN_ONLY_CODES:
             url = tokens_page(client.host)
             explanation = (
@@ -201,7 +203,7 @@ def _token_for_password(
                 return ask_token(app.io, "Paste the API token (hidden)")
             raise AuthError(explanation, hint="then run: vh-lite login --with-token") from None
         if exc.status is not None and 400 <= exc.status < 500:
-            raise AuthError(f"login failed: {exc.message}") from None
+            raise AuthError(f"login failed: {exc.message}", status=exc.status) from None
         raise
 
 

@@ -16,7 +16,7 @@ from ..context import AppContext
 from ..errors import ApiError, VhLiteError
 from ..fields import get_path
 from ..listing import ListQuery, SortKey, apply_query
-from ..projects import PROJECT
+from ..projects import PROJECT, owner_ids, owner_name
 from ..records import Record
 from ..render import OutputFormat, write_record, write_records
 from .common import app_context
@@ -98,7 +98,7 @@ def run_list(opts: ListOptions, app: AppContext) -> None:
     # When the first `limit` projects are exactly the answer, fetch no more than that.
     wanted = None if opts.query.filters else opts.query.limit
     page_size = min(DEFAULT_PAGE_SIZE, wanted) if wanted else DEFAULT_PAGE_SIZE
-    with app.api_client() as (client, _):
+    with app.api_client() as (client, creds):
         pages = app.with_progress(
             client.iter_projects(
                 page_size=page_size, max_concurrency=opts.max_concurrency, stop_after=wanted
@@ -107,8 +107,8 @@ def run_list(opts: ListOptions, app: AppContext) -> None:
             streams_to_stdout=opts.format is OutputFormat.jsonl,
             wanted=wanted,
         )
-        write_records(app.io, apply_query(pages, opts.query, PROJECT), opts.format, PROJECT,
-                      opts.fields)  # fmt: skip
+        chosen = apply_query(pages, opts.query, PROJECT)
+        write_records(app.io, chosen, opts.format, PROJECT, opts.fields, link_base=creds.host)
 
 
 # -- projects show ------------------------------------------------------------------------
@@ -135,12 +135,15 @@ def show_command(
 
 
 def run_show(opts: ShowOptions, app: AppContext) -> None:
-    with app.api_client() as (client, _):
+    with app.api_client() as (client, creds):
         if _UUID.match(opts.project):
             record = _get_by_id(client, opts.project)
         else:
-            record = _find_by_name(app, client, opts.project)
-    write_record(app.io, record, opts.format, PROJECT, opts.fields)
+            found = _find_by_name(app, client, opts.project)
+            # The list entry found it; the detail object says more (repository, environment
+            # variables, execution summary), the same as showing it by id.
+            record = _get_by_id(client, str(found.get("id"))) if found.get("id") else found
+    write_record(app.io, record, opts.format, PROJECT, opts.fields, link_base=creds.host)
 
 
 def _get_by_id(client: ValohaiClient, project_id: str) -> Record:
@@ -153,14 +156,14 @@ def _get_by_id(client: ValohaiClient, project_id: str) -> Record:
 
 
 def _find_by_name(app: AppContext, client: ValohaiClient, wanted: str) -> Record:
+    """The one project called NAME or OWNER/NAME (OWNER a username or, in older data, an id)."""
     owner, _, name = wanted.rpartition("/")
     pages = app.with_progress(
         client.iter_projects(max_concurrency=DEFAULT_MAX_CONCURRENCY), PROJECT.noun
     )
     matches = [
         project for page in pages for project in page
-        if get_path(project, "name") == name
-        and (not owner or get_path(project, "owner.username") == owner)
+        if get_path(project, "name") == name and (not owner or owner in owner_ids(project))
     ]  # fmt: skip
     if not matches:
         raise VhLiteError(
@@ -168,8 +171,7 @@ def _find_by_name(app: AppContext, client: ValohaiClient, wanted: str) -> Record
         )
     if len(matches) > 1:
         candidates = ", ".join(
-            f"{get_path(p, 'owner.username')}/{get_path(p, 'name')} ({get_path(p, 'id')})"
-            for p in matches
+            f"{owner_name(p)}/{get_path(p, 'name')} ({get_path(p, 'id')})" for p in matches
         )
         raise VhLiteError(
             f"{wanted!r} matches {len(matches)} projects: {candidates}",
