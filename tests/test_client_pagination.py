@@ -91,7 +91,7 @@ def test_stop_after_bounds_the_requests() -> None:
 
 @respx.mock
 def test_pagination_follows_next_with_the_token() -> None:
-    respx.get(PROJECTS, params={"limit": "100", "offset": "0"}).respond(
+    respx.get(PROJECTS, params={"limit": "1000", "offset": "0"}).respond(
         json=_page(range(2), f"{PROJECTS}?limit=2&offset=2", 3)
     )
     respx.get(PROJECTS, params={"limit": "2", "offset": "2"}).respond(

@@ -112,7 +112,7 @@ def test_run_list_asks_only_for_what_a_plain_limit_needs(
     assert made[0].asked == [{"page_size": 5, "max_concurrency": 8, "stop_after": 5}]
     run_list(ListOptions(OutputFormat.jsonl, None, ListQuery(search="x", limit=5), 2),
              app.context)  # fmt: skip
-    assert made[1].asked == [{"page_size": 100, "max_concurrency": 2, "stop_after": None}]
+    assert made[1].asked == [{"page_size": 1000, "max_concurrency": 2, "stop_after": None}]
 
 
 def test_run_show_explains_a_missing_id(faked: tuple[App, list[FakeClient]]) -> None:

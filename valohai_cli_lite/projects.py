@@ -93,7 +93,7 @@ PROJECT = RecordKind(
                _counter("running_execution_count", "started_count")),
         Column("Queued", "queued_execution_count",
                _counter("queued_execution_count", "queued_count")),
-        Column("Last run", "last_execution_ctime"),
+        Column("Last run", "last_execution_ctime", optional=True),
         Column("Created", "ctime"), Column("Modified", "mtime"),
         Column("Repository", "repository", repository, optional=True),
         Column("Environment", "environment_variables", environment_variables, optional=True),

@@ -53,7 +53,7 @@ def list_command(
             "--owner",
             metavar="NAME",
             show_default=False,
-            help="Only projects owned by this user or organization.",
+            help="Only projects owned by this user or organization (a name, or an id).",
         ),
     ] = None,
     search: Annotated[
@@ -141,8 +141,10 @@ def run_show(opts: ShowOptions, app: AppContext) -> None:
         else:
             found = _find_by_name(app, client, opts.project)
             # The list entry found it; the detail object says more (repository, environment
-            # variables, execution summary), the same as showing it by id.
-            record = _get_by_id(client, str(found.get("id"))) if found.get("id") else found
+            # variables, execution summary). What the detail leaves null (its counters, the
+            # last run) the list entry, fetched a moment ago, fills in.
+            record = _get_by_id(client, str(found["id"])) if found.get("id") else {}
+            record.update({k: v for k, v in found.items() if record.get(k) is None})
     write_record(app.io, record, opts.format, PROJECT, opts.fields, link_base=creds.host)
 
 
