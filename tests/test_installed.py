@@ -182,3 +182,29 @@ def test_make_demo_runs_from_start_to_finish(installed: InstalledCli) -> None:
     assert "250 projects (the official client shows 100)" in proc.stdout
     assert "Logged out of http://127.0.0.1:" in proc.stderr
     assert not (installed.config_dir).exists()  # the demo used a directory of its own
+
+
+def test_real_shapes_from_the_emulators_command_line(installed: InstalledCli) -> None:
+    """A new user's check: the emulator started with the flags docs/emulator.md documents."""
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "valohai_cli_lite.emulator", "--token", TEST_TOKEN,
+         "--projects", "250", "--legacy-data", "--next-alias", "--refusal-status", "403"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert emulator.stdout is not None
+        url = emulator.stdout.readline().strip()
+        installed.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=url)
+        listing = installed.run("projects", "list", "--max-concurrency", "1", "--owner", "42")
+        assert listing.returncode == 0, listing.stderr
+        lines = listing.stdout.splitlines()
+        assert len(lines) == 50 and all(line.split("\t")[1] == "42" for line in lines)
+        shown = installed.run("projects", "show", "42/project-0005")
+        assert shown.returncode == 0, shown.stderr
+        assert "environment_variables\t" in shown.stdout
+        del installed.env["VH_API_TOKEN"]
+        refused = installed.password_login(url, "twofa", "whatever")
+        assert refused.returncode == 4 and f"{url}/auth/tokens/" in refused.stderr
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
