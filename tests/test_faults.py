@@ -172,7 +172,10 @@ def test_tls_is_verified_and_a_private_ca_can_be_trusted(
         assert tls.base_url.startswith("https://")
         untrusted = cli.login(tls.base_url)
         assert untrusted.returncode == 1
-        assert "TLS error" in untrusted.stderr
+        assert "its TLS certificate does not verify" in untrusted.stderr
+        assert (
+            "self-signed certificate" in untrusted.stderr and "--ca-file PATH" in untrusted.stderr
+        )
         assert "Traceback" not in untrusted.output
         trusted = cli.run(
             "--ca-file", cert, "login", "--host", tls.base_url, "--with-token", input=TEST_TOKEN

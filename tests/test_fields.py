@@ -7,7 +7,6 @@ from valohai_cli_lite.fields import (
     cell_text,
     get_path,
     parse_fields,
-    paths_in,
     select_fields,
     validate_fields,
 )
@@ -28,10 +27,6 @@ def test_get_path() -> None:
     assert get_path(None, "id") is None
 
 
-def test_paths_in() -> None:
-    assert set(paths_in(OBJ)) == {"id", "owner", "owner.id", "owner.username", "tags", "urls", "n"}
-
-
 def test_select_fields_keeps_nesting() -> None:
     assert select_fields(OBJ, ["id", "owner.username"]) == {"id": "x", "owner": {"username": "me"}}
     assert select_fields(OBJ, ["owner", "owner.id"]) == {"owner": OBJ["owner"]}
@@ -39,12 +34,16 @@ def test_select_fields_keeps_nesting() -> None:
     assert select_fields({}, ["urls.display"]) == {"urls": {"display": None}}
 
 
-def test_validate_fields_lists_valid_ones() -> None:
-    validate_fields(["id", "owner.username", "extra"], ["id"], [OBJ, {"extra": 1}])
+def test_fields_are_checked_against_the_known_ones_and_what_is_below_them() -> None:
+    known = ["id", "name", "owner", "owner.username", "execution_summary"]
+    validate_fields(["id", "owner.username", "owner.email", "execution_summary.error_count"],
+                    known)  # fmt: skip
     with pytest.raises(UsageError) as info:
-        validate_fields(["nope", "id"], ["id", "name"], [OBJ])
-    assert "unknown field: nope" in info.value.message
-    assert "owner.username" in info.value.message
+        validate_fields(["nme", "id", "bogus"], known)
+    assert info.value.message == "unknown fields: nme, bogus; did you mean name?"
+    assert info.value.hint is not None and "owner.username" in info.value.hint
+    with pytest.raises(UsageError, match=r"unknown field: ownr\.username; did you mean"):
+        validate_fields(["ownr.username"], known)
 
 
 def test_cell_text() -> None:

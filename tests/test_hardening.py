@@ -56,7 +56,7 @@ def test_rejected_env_token_hint_names_the_variable(cli: InProcessCli, emulator:
 def test_not_logged_in_hint_names_the_profile(cli: InProcessCli) -> None:
     result = cli.run("--profile", "onprem", "projects", "list")
     assert result.returncode == 4
-    assert "vh-lite --profile onprem login" in result.stderr
+    assert "vh-lite login --profile onprem" in result.stderr
 
 
 def test_empty_host_is_a_usage_error(cli: InProcessCli) -> None:

@@ -27,7 +27,7 @@ def names(pages: Iterator[list[dict[str, Any]]]) -> list[str]:
 def test_sort_key_parse() -> None:
     assert SortKey.parse("-ctime", PROJECT) == SortKey("ctime", True)
     with pytest.raises(UsageError, match="sortable fields"):
-        SortKey.parse("owner", PROJECT)
+        SortKey.parse("bogus", PROJECT)
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_sort(key: str, expected: list[str]) -> None:
 
 
 def test_filters_compose_with_sort_and_limit() -> None:
-    assert names(apply_query([P], ListQuery(owner="acme"), PROJECT)) == ["beta"]
+    assert names(apply_query([P], ListQuery(owners=("acme",)), PROJECT)) == ["beta"]
     assert names(apply_query([P], ListQuery(search="nlp"), PROJECT)) == ["beta"]
     assert names(
         apply_query(

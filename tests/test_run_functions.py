@@ -53,7 +53,7 @@ def served(tmp_path: Path, emulator: Emulator) -> App:
 
 
 def test_run_list_against_the_emulator(served: App, emulator: Emulator) -> None:
-    query = ListQuery(owner="acme-org", sort=SortKey.parse("-name", PROJECT), limit=3)
+    query = ListQuery(owners=("acme-org",), sort=SortKey.parse("-name", PROJECT), limit=3)
     run_list(ListOptions(OutputFormat.json, ["name"], query), served.context)
     names = [p["name"] for p in json.loads(served.stdout)]
     assert len(names) == 3 and names == sorted(names, reverse=True)

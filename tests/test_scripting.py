@@ -55,7 +55,9 @@ def test_vh_format_env_and_json_shorthand(cli: InProcessCli, env: dict[str, str]
     assert cli.run("projects", "list", "--format", "yaml").returncode == 2
 
 
-def test_fields_with_dotted_paths(cli: InProcessCli, env: dict[str, str]) -> None:
+def test_fields_with_dotted_paths(
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
+) -> None:
     out = ok(cli, "projects", "list", "--json", "--limit", "2", "--fields", "name,owner.username")
     assert json.loads(out) == [
         {"name": "project-0001", "owner": {"username": "demo"}},
@@ -73,10 +75,19 @@ def test_fields_with_dotted_paths(cli: InProcessCli, env: dict[str, str]) -> Non
         "owner.username,urls.display",
     )
     assert csv_out.splitlines()[0] == "owner.username,urls.display"
-    bad = cli.run("projects", "list", "--fields", "name,nonsense")
+    emulator.requests.clear()
+    bad = cli.run("projects", "list", "--fields", "nme,nonsense")
     assert bad.returncode == 2
-    assert "unknown field: nonsense" in bad.stderr and "owner.username" in bad.stderr
+    assert "unknown fields: nme, nonsense; did you mean name?" in bad.stderr
+    assert "owner.username" in bad.stderr
     assert bad.stdout == ""
+    assert emulator.requests == []  # caught before any request
+    below = cli.run("projects", "show", project_id(4), "--json",
+                    "--fields", "execution_summary.count,owner.id")  # fmt: skip
+    assert json.loads(below.stdout) == {
+        "execution_summary": {"count": 149}, "owner": {"id": 42},
+    }  # fmt: skip
+    assert cli.run("projects", "list", "--fields", "").returncode == 2
 
 
 def test_piped_default_is_plain_lines(cli: InProcessCli, env: dict[str, str]) -> None:
@@ -111,7 +122,7 @@ def test_filters_sort_and_limit_compose(
     )
     assert [p["id"] for p in json.loads(out)] == [p["id"] for p in expected]
     assert len(expected) == 3
-    bad = cli.run("projects", "list", "--sort", "owner")
+    bad = cli.run("projects", "list", "--sort", "nonsense")
     assert bad.returncode == 2 and "sortable fields" in bad.stderr
 
 
@@ -164,6 +175,7 @@ def test_projects_show_not_found_and_ambiguous(
 def test_auth_status_json_has_fixed_keys(cli: InProcessCli, emulator: Emulator) -> None:
     keys = {
         "profile",
+        "profile_source",
         "logged_in",
         "host",
         "username",
@@ -182,6 +194,7 @@ def test_auth_status_json_has_fixed_keys(cli: InProcessCli, emulator: Emulator) 
     assert report == {
         **report,
         "profile": "default",
+        "profile_source": "default",
         "logged_in": True,
         "username": "demo",
         "user_id": 1337,

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple
 import typer
 
 from . import version_line
-from .config import DEFAULT_PROFILE, PROFILE_ENV
+from .completion import complete_profiles
+from .config import PROFILE_ENV
 from .errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -37,17 +38,6 @@ class Bootstrap(NamedTuple):
     services: Services
 
 
-def _complete_profiles(incomplete: str) -> list[str]:
-    """Shell completion of --profile from config.json; silent on any problem."""
-    from .config import ConfigStore, config_dir
-
-    try:
-        names = ConfigStore(config_dir()).profile_names()
-    except Exception:  # completion must never print an error into the user's shell
-        return []
-    return [name for name in names if name.startswith(incomplete)]
-
-
 def _show_version(ctx: typer.Context, value: bool) -> None:
     if value:
         ctx.find_root().obj.io.write_line(version_line())
@@ -57,16 +47,18 @@ def _show_version(ctx: typer.Context, value: bool) -> None:
 def root(
     ctx: typer.Context,
     profile: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--profile",
             "-p",
             metavar="NAME",
             envvar=PROFILE_ENV,
-            autocompletion=_complete_profiles,
-            help="Profile to use; each holds one host, user and token.",
+            show_default=False,
+            autocompletion=complete_profiles,
+            help="Profile to use; each holds one host, user and token (default: the one "
+            "'auth switch' chose, else 'default').",
         ),
-    ] = DEFAULT_PROFILE,
+    ] = None,
     timeout: Annotated[
         float,
         typer.Option(
@@ -115,12 +107,19 @@ def root(
 ) -> None:
     from .config import validate_profile_name
     from .context import AppContext, GlobalOptions
+    from .session import ProfileChoice
 
     boot: Bootstrap = ctx.obj
     if no_color:
         boot.io.disable_color()
+    choice = None
+    if profile is not None:
+        from typer._click.core import ParameterSource
+
+        from_env = ctx.get_parameter_source("profile") == ParameterSource.ENVIRONMENT
+        choice = ProfileChoice(validate_profile_name(profile), "env" if from_env else "flag")
     options = GlobalOptions(
-        profile=validate_profile_name(profile), timeout=timeout, debug=debug,
+        profile=choice, timeout=timeout, debug=debug,
         ca_file=str(Path(ca_file).expanduser().absolute()) if ca_file else None,
         allow_insecure_http=allow_insecure_http,
     )  # fmt: skip
@@ -129,7 +128,7 @@ def root(
 
 # Top-level command words and the command module that implements them.
 COMMAND_MODULES = {"login": "login", "logout": "auth", "auth": "auth", "projects": "projects",
-                   "api": "api"}  # fmt: skip
+                   "project": "projects", "api": "api"}  # fmt: skip
 
 
 def build_app(command: str | None = None) -> typer.Typer:
@@ -150,16 +149,19 @@ def build_app(command: str | None = None) -> typer.Typer:
     app.callback()(root)
     wanted = COMMAND_MODULES.get(command or "")
     if wanted in (None, "login", "auth"):
-        from .commands import auth, login
+        from .commands import auth, login, profiles
 
         app.command("login")(login.login_command)
         app.command("logout")(auth.logout_command)
         auth_app = typer.Typer(
-            help="Log in and out, and inspect the active credentials.", no_args_is_help=True
+            help="Log in and out, switch profiles, inspect the active credentials.",
+            no_args_is_help=True,
         )
         auth_app.command("login")(login.login_command)
         auth_app.command("logout")(auth.logout_command)
         auth_app.command("status")(auth.status_command)
+        auth_app.command("list")(profiles.list_command)
+        auth_app.command("switch")(profiles.switch_command)
         auth_app.command("token")(auth.token_command)
         app.add_typer(auth_app, name="auth")
     if wanted in (None, "api"):
@@ -171,8 +173,11 @@ def build_app(command: str | None = None) -> typer.Typer:
 
         projects_app = typer.Typer(help="Work with Valohai projects.", no_args_is_help=True)
         projects_app.command("list")(projects.list_command)
+        projects_app.command("ls", hidden=True)(projects.list_command)  # as `ls` users type it
         projects_app.command("show")(projects.show_command)
         app.add_typer(projects_app, name="projects")
+        # `vh project list` is what users of the official client type.
+        app.add_typer(projects_app, name="project", hidden=True)
     return app
 
 

@@ -21,6 +21,7 @@ PROFILE_ENV = "VH_PROFILE"
 DEFAULT_PROFILE = "default"
 CONFIG_FILE_NAME = "config.json"
 CONFIG_FORMAT_VERSION = 1
+ACTIVE_KEY = "active_profile"  # top level of config.json: the profile `auth switch` chose
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -39,7 +40,7 @@ def login_command(profile_name: str) -> str:
     """How to log in to this profile, for hints."""
     if profile_name == DEFAULT_PROFILE:
         return "vh-lite login"
-    return f"vh-lite --profile {profile_name} login"
+    return f"vh-lite login --profile {profile_name}"
 
 
 def validate_profile_name(name: str) -> str:
@@ -93,6 +94,33 @@ class ConfigStore:
 
     def get(self, name: str) -> Profile | None:
         return self._profile_in(self._load_raw(), name)
+
+    def profiles(self) -> dict[str, Profile]:
+        """Every profile by name, sorted by name."""
+        data = self._load_raw()
+        found = {name: self._profile_in(data, name) for name in sorted(data["profiles"])}
+        return {name: profile for name, profile in found.items() if profile is not None}
+
+    def active_profile(self) -> str | None:
+        """The profile `auth switch` made the default, if any."""
+        active = self._load_raw().get(ACTIVE_KEY)
+        return active if isinstance(active, str) and _PROFILE_NAME.match(active) else None
+
+    def set_active_profile(self, name: str | None) -> None:
+        with locked(self.directory):
+            data = self._load_raw()
+            if name is None:
+                data.pop(ACTIVE_KEY, None)
+            else:
+                data[ACTIVE_KEY] = name
+            data["version"] = CONFIG_FORMAT_VERSION
+            write_json_atomically(self.path, data)
+
+    def check_writable(self) -> None:
+        """ConfigError now if config.json cannot be written (a read-only or full directory),
+        so a command can fail before it changes anything anywhere else."""
+        with locked(self.directory):
+            write_json_atomically(self.path, self._load_raw())
 
     def _profile_in(self, data: dict[str, Any], name: str) -> Profile | None:
         raw = data["profiles"].get(name)

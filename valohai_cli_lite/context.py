@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .client import DEFAULT_TIMEOUT, ClientSettings, Page, ValohaiClient
-from .config import DEFAULT_PROFILE, ConfigStore, config_dir
+from .config import ConfigStore, config_dir
 from .credentials import CredentialStore, KeyringLoader, keyring_timeout, system_keyring
 from .errors import VhLiteError
 from .hints import explain
 from .progress import pages_with_progress
 from .records import Record
-from .session import ActiveCredentials, resolve_credentials
+from .session import ActiveCredentials, ProfileChoice, choose_profile, resolve_credentials
 
 if TYPE_CHECKING:
     from .iostreams import IOStreams
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 class GlobalOptions(NamedTuple):
     """The root command line: options that apply to every command."""
 
-    profile: str = DEFAULT_PROFILE
+    # --profile or VH_PROFILE; None: chosen by session.choose_profile (host, auth switch).
+    profile: ProfileChoice | None = None
     timeout: float = DEFAULT_TIMEOUT
     debug: bool = False
     # From the command line or environment; None/False defers to what the profile saved.
@@ -47,6 +48,15 @@ def _valohai_client(host: str, settings: ClientSettings) -> ValohaiClient:
     return ValohaiClient(host, settings=settings)
 
 
+def _open_in_browser(url: str) -> bool:
+    import webbrowser  # honours BROWSER
+
+    try:
+        return webbrowser.open(url)
+    except webbrowser.Error:
+        return False
+
+
 @dataclass
 class Services:
     """The outside world a run talks to, other than its streams; tests replace parts of it."""
@@ -56,6 +66,8 @@ class Services:
     keyring: KeyringLoader | None = None  # None: the system keyring
     sleep: Callable[[float], None] = time.sleep  # between retries
     client: ClientFactory = _valohai_client  # (host, settings) -> a client without a token
+    # Opens a URL in the user's browser; False when none could be opened.
+    open_browser: Callable[[str], bool] = _open_in_browser
 
 
 class AppContext:
@@ -66,9 +78,18 @@ class AppContext:
         self.options = options
         self.services = services or Services()
 
+    def select_profile(self, name: str) -> None:
+        """--profile given after the command word: it wins over everything before it."""
+        self.options = self.options._replace(profile=ProfileChoice(name, "flag"))
+        self.__dict__.pop("_profile_choice", None)
+
+    def profile_choice(self, *, for_login: bool = False) -> ProfileChoice:
+        """The profile this run works with, and how it was chosen (session.choose_profile)."""
+        return choose_profile(self.options.profile, self.environ, self.config, for_login=for_login)
+
     @property
     def profile(self) -> str:
-        return self.options.profile
+        return self.profile_choice().name
 
     @property
     def environ(self) -> Mapping[str, str]:
@@ -92,7 +113,7 @@ class AppContext:
 
     def active_credentials(self) -> ActiveCredentials:
         return resolve_credentials(
-            self.profile, self.environ, lambda: self.config, lambda: self.credentials
+            self.options.profile, self.environ, lambda: self.config, lambda: self.credentials
         )
 
     def client_settings(

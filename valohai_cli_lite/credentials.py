@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from .config import login_command
-from .errors import AuthError, check_token
+from .errors import AuthError, ConfigError, check_token
 from .fileio import locked, read_profiles_file, write_json_atomically
 
 if TYPE_CHECKING:
@@ -267,31 +267,41 @@ class CredentialStore:
             if data["profiles"] or len(data) > 1:
                 write_json_atomically(self.file_path, data)
             else:
-                self.file_path.unlink()
+                try:
+                    self.file_path.unlink()
+                except OSError as exc:
+                    raise ConfigError(f"cannot remove {self.file_path}: {exc.strerror}") from None
         return True
 
     # -- what commands use ---------------------------------------------------------------
 
     def save(
-        self, profile: str, token: str, *, prefer_keyring: bool
+        self, profile: str, token: str, *, prefer_keyring: bool, replaces_keyring: bool = False
     ) -> tuple[StoredAt, str | None]:
         """Store the token; returns where, and why the keyring was skipped (None if it was not).
 
         A successful store removes any copy of this profile's token from the other place, so
-        an old plain-text token never lingers after a keyring login.
+        an old plain-text token never lingers after a keyring login. `replaces_keyring` says
+        the profile's current token is in the keyring: when it cannot be reached to replace
+        or remove that token, KeyringUnavailable propagates and nothing changes, rather than
+        leave the old token orphaned there.
         """
         fallback_reason: str | None = None
         if prefer_keyring:
             try:
                 stored = self.save_to_keyring(profile, token)
             except KeyringUnavailable as exc:
+                if replaces_keyring:
+                    raise
                 fallback_reason = str(exc)
             else:
                 self._delete_from_file(profile)
                 return stored, None
+        if replaces_keyring:
+            self._delete_from_keyring(profile)
         stored = self.save_to_file(profile, token)
-        if not prefer_keyring:
-            # A deliberate file login replaces a keyring one; a missing keyring is no error here.
+        if not prefer_keyring and not replaces_keyring:
+            # A deliberate file login; a keyring copy from an older login goes if it can.
             with contextlib.suppress(KeyringUnavailable):
                 self._delete_from_keyring(profile)
         return stored, fallback_reason

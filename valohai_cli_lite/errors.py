@@ -75,9 +75,19 @@ class ApiError(VhLiteError):
 class NetworkError(VhLiteError):
     """The request never got a usable HTTP answer (DNS, refused, TLS, timeout)."""
 
-    def __init__(self, message: str, *, hint: str | None = None, timed_out: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        timed_out: bool = False,
+        reason: str = "other",
+    ) -> None:
         super().__init__(message, hint=hint)
         self.timed_out = timed_out
+        # What went wrong, for advice: "dns", "refused", "tls-verify" (a certificate that does
+        # not verify), "not-tls" (TLS to a plain-http port), "disconnected", "timeout", "other".
+        self.reason = "timeout" if timed_out else reason
 
 
 class ConfigError(VhLiteError):

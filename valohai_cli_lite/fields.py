@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import UsageError
@@ -33,26 +33,24 @@ def get_path(obj: Any, path: str) -> Any:
     return None if value is _MISSING else value
 
 
-def paths_in(obj: Any, prefix: str = "") -> Iterable[str]:
-    """Every dotted path in a JSON object, nested objects included."""
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            path = f"{prefix}{key}"
-            yield path
-            yield from paths_in(value, path + ".")
+def validate_fields(fields: Sequence[str], known: Sequence[str]) -> None:
+    """UsageError (exit 2) for a field that is neither known nor below a known one, with
+    what was probably meant and the valid fields. Checked before any request is made: the
+    known fields include those only some servers send, and a path below any known field
+    (`owner.email`, `execution_summary.error_count`) is accepted as it is."""
+    import difflib
 
-
-def validate_fields(fields: Sequence[str], known: Iterable[str], sample: Iterable[Any]) -> None:
-    """UsageError (exit 2) naming the unknown fields and listing the valid ones."""
-    valid = set(known)
-    for obj in sample:
-        valid.update(paths_in(obj))
-    unknown = [field for field in fields if field not in valid]
-    if unknown:
-        raise UsageError(
-            f"unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}; "
-            f"valid fields: {', '.join(sorted(valid))}"
-        )
+    unknown = [
+        f for f in fields if f not in known and not any(f.startswith(k + ".") for k in known)
+    ]
+    if not unknown:
+        return
+    guesses = [m for f in unknown for m in difflib.get_close_matches(f, known, n=1, cutoff=0.6)]
+    meant = f"; did you mean {', '.join(guesses)}?" if guesses else ""
+    raise UsageError(
+        f"unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}{meant}",
+        hint=f"valid fields: {', '.join(known)}; --json shows everything the server sends",
+    )
 
 
 def select_fields(obj: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:

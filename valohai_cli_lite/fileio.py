@@ -37,6 +37,8 @@ def read_json_file(path: Path) -> dict[str, Any] | None:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
+    if not text.strip():  # an empty file (a crash, a `touch`): nothing stored yet
+        return None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -8,6 +8,17 @@ from __future__ import annotations
 
 from .errors import ApiError, AuthError, NetworkError, VhLiteError
 
+_NETWORK_HINTS = {
+    "timeout": "check the host and your network, or raise --timeout",
+    "dns": "check the spelling of the host name, and your network connection",
+    "refused": "check the host URL and port: is the server running there?",
+    "tls-verify": "if the server uses a private certificate authority, trust it with "
+    "--ca-file PATH",
+    "not-tls": "if the server speaks plain http, use an http:// URL",
+    "disconnected": "if the server expects TLS, use an https:// URL",
+    "other": "check the host URL and your network connection",
+}
+
 
 def explain(exc: VhLiteError, *, rejected_hint: str | None = None) -> VhLiteError:
     """`exc` with a hint for the user, unless it already has one."""
@@ -20,9 +31,7 @@ def _hint_for(exc: VhLiteError, rejected_hint: str | None) -> str | None:
     if isinstance(exc, AuthError):
         return rejected_hint if exc.status == 401 else None
     if isinstance(exc, NetworkError):
-        if exc.timed_out:
-            return "check the host and your network, or raise --timeout"
-        return "check the host URL and your network connection"
+        return _NETWORK_HINTS.get(exc.reason, _NETWORK_HINTS["other"])
     if not isinstance(exc, ApiError):
         return None
     if exc.not_json:

@@ -32,7 +32,7 @@ class SortKey(NamedTuple):
 
 
 class ListQuery(NamedTuple):
-    owner: str | None = None
+    owners: tuple[str, ...] = ()  # any of these (a name or an id), any case
     search: str | None = None
     sort: SortKey | None = None
     limit: int | None = None
@@ -40,17 +40,17 @@ class ListQuery(NamedTuple):
     @property
     def filters(self) -> bool:
         """Whether the answer depends on more than the first `limit` records."""
-        return self.owner is not None or self.search is not None or self.sort is not None
+        return bool(self.owners) or self.search is not None or self.sort is not None
 
 
 def _matches(query: ListQuery, kind: RecordKind) -> Callable[[Record], bool]:
-    owner = query.owner.casefold() if query.owner else None
+    owners = {owner.casefold() for owner in query.owners}
     needle = query.search.casefold() if query.search else None
 
     def match(record: Record) -> bool:
-        if owner is not None:
+        if owners:
             ids = kind.owner_ids(record) if kind.owner_ids else ()
-            if owner not in (text.casefold() for text in ids):
+            if owners.isdisjoint(text.casefold() for text in ids):
                 return False
         if needle is not None:
             text = "\n".join(str(get_path(record, path) or "") for path in kind.search_paths)
@@ -65,8 +65,10 @@ def sort_records(records: list[Record], key: SortKey, kind: RecordKind) -> list[
     """Stable sort; records without a value go last in either direction."""
     sort_type = kind.sort_keys[key.field]
 
+    accessor = kind.sort_values.get(key.field)
+
     def value(record: Record) -> Any:
-        raw = get_path(record, key.field)
+        raw = accessor(record) if accessor else get_path(record, key.field)
         if sort_type == "text":
             return str(raw).casefold() if raw is not None else None
         if sort_type == "number":

@@ -100,9 +100,10 @@ PROJECT = RecordKind(
         Column("URL", "urls.display"),
     ),
     sort_keys={
-        "name": "text", "ctime": "time", "mtime": "time", "execution_count": "number",
-        "last_execution_ctime": "time",
+        "name": "text", "owner": "text", "ctime": "time", "mtime": "time",
+        "execution_count": "number", "last_execution_ctime": "time",
     },
+    sort_values={"owner": owner_name, "execution_count": executions},
     time_fields=frozenset({"ctime", "mtime", "last_execution_ctime"}),
     title_path="name",
     link_path="urls.display",

@@ -13,13 +13,43 @@ if TYPE_CHECKING:
 NO_ANSWER = "no answer: standard input ended at a prompt"
 
 
+def _no_answer(io: IOStreams) -> VhLiteError:
+    """Ctrl-D at a prompt: end the prompt's line, so the error stands on a line of its own."""
+    if io.is_stdin_tty:
+        io.write_err("\n")
+    return VhLiteError(NO_ANSWER)
+
+
 def ask(io: IOStreams, text: str, default: str | None = None) -> str:
     """A visible answer, the prompt on stderr. Ctrl-C propagates (exit 130)."""
     suffix = f" [{default}]" if default else ""
     line = io.prompt(f"{text}{suffix}: ")
     if not line:
-        raise VhLiteError(NO_ANSWER)
+        raise _no_answer(io)
     return line.strip() or (default or "")
+
+
+def confirm(io: IOStreams, text: str, *, default: bool = True) -> bool:
+    """A yes/no question; Enter takes the default."""
+    while True:
+        answer = ask(io, f"{text} {'[Y/n]' if default else '[y/N]'}").lower()
+        if not answer:
+            return default
+        if answer in ("y", "yes", "n", "no"):
+            return answer.startswith("y")
+        io.message("Please answer y or n.")
+
+
+def choose(io: IOStreams, text: str, options: list[str], *, default: int = 1) -> int:
+    """One of numbered options (1-based); Enter takes the default."""
+    io.message(text)
+    for number, option in enumerate(options, 1):
+        io.message(f"  {number}. {option}")
+    while True:
+        answer = ask(io, "Choice", default=str(default))
+        if answer.isdigit() and 1 <= int(answer) <= len(options):
+            return int(answer)
+        io.message(f"Please answer a number from 1 to {len(options)}.")
 
 
 def ask_token(io: IOStreams, text: str) -> str:
@@ -32,7 +62,7 @@ def ask_secret(io: IOStreams, text: str) -> str:
         try:
             answer = io.read_secret(f"{text}: ").strip()
         except EOFError:
-            raise VhLiteError(NO_ANSWER) from None
+            raise _no_answer(io) from None
         if answer:
             register_secret(answer)
             return answer

@@ -37,6 +37,8 @@ class RecordKind(NamedTuple):
     table_columns: Sequence[Column]  # the table and plain lines
     detail_rows: Sequence[Column]  # the one-object view
     sort_keys: Mapping[str, SortType]  # --sort FIELD
+    # How a sort key reads a record when that is more than its field (owner: a name or id).
+    sort_values: Mapping[str, Callable[[Record], Any]]
     time_fields: frozenset[str]  # shown as "3 days ago" on a terminal
     title_path: str  # the one-object view's title
     link_path: str | None = None  # where a record's web page URL lives (urls.display)

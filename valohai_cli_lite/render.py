@@ -13,7 +13,7 @@ from enum import Enum
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from .fields import cell_text, get_path, select_fields, validate_fields
+from .fields import cell_text, get_path, select_fields
 from .records import Column, Record, RecordKind
 from .text import relative_time, sanitize
 
@@ -160,18 +160,13 @@ def write_records(
     """
     page_iter = iter(pages)
     if fmt is OutputFormat.jsonl:
-        first = next(page_iter, [])
-        if fields:
-            validate_fields(fields, kind.known_fields, first)
-        for page in chain([first], page_iter):
+        for page in page_iter:
             chosen = (select_fields(r, fields) if fields else r for r in page)
             io.write("".join(io.json_text(r, compact=True) + "\n" for r in chosen))
             io.flush()
         return
 
     records = [record for page in page_iter for record in page]
-    if fields:
-        validate_fields(fields, kind.known_fields, records)
     if fmt is OutputFormat.json:
         io.write_json([select_fields(r, fields) for r in records] if fields else records)
     elif fmt in (OutputFormat.csv, OutputFormat.tsv):
@@ -198,8 +193,6 @@ def write_record(
     link_base: str | None = None,
 ) -> None:
     """Write one object: JSON as an object, CSV/TSV as a header and a row, a panel for people."""
-    if fields:
-        validate_fields(fields, kind.known_fields, [record])
     if fmt is OutputFormat.json:
         io.write_json(select_fields(record, fields) if fields else record)
     elif fmt in (OutputFormat.jsonl, OutputFormat.csv, OutputFormat.tsv):

@@ -1,18 +1,35 @@
-"""Which host and token a command uses: environment first, then the active profile."""
+"""Which host, profile and token a command uses: docs/configuration.md has the table.
+
+1. A token in the environment (VH_API_TOKEN, then VALOHAI_TOKEN) wins, with VH_HOST or
+   VALOHAI_HOST as its host (else the chosen profile's host, else app.valohai.com).
+2. Otherwise a stored login. The profile is --profile (anywhere on the command line), else
+   VH_PROFILE, else the profile logged in to VH_HOST/VALOHAI_HOST when that is set, else the
+   one `auth switch` chose, else "default". A stored token is only ever sent to the host it
+   was issued for: a host variable naming another host is an error, never a redirect.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
-from .config import ConfigStore, Profile, login_command
+from .config import DEFAULT_PROFILE, ConfigStore, Profile, login_command
 from .credentials import CredentialStore
-from .errors import AuthError, check_token
+from .errors import AuthError, UsageError, check_token
 from .hosts import DEFAULT_HOST, normalize_host
 
 # The name Valohai's API tutorial uses first, then the official `vh` client's.
 TOKEN_ENV_VARS = ("VH_API_TOKEN", "VALOHAI_TOKEN")
 HOST_ENV_VARS = ("VH_HOST", "VALOHAI_HOST")
+
+# How the profile was chosen: --profile, VH_PROFILE, the host variable, or the default
+# (`auth switch`, else "default").
+ProfileSource = Literal["flag", "env", "host", "default"]
+
+
+class ProfileChoice(NamedTuple):
+    name: str
+    source: ProfileSource
 
 
 class ActiveCredentials(NamedTuple):
@@ -26,6 +43,7 @@ class ActiveCredentials(NamedTuple):
     # Connection settings the profile saved at login (environment tokens have none).
     ca_file: str | None = None
     allow_insecure_http: bool = False
+    profile: ProfileChoice | None = None  # None for a token from the environment
 
     def __repr__(self) -> str:  # never the token, in a traceback or a debug dump
         return f"ActiveCredentials(host={self.host!r}, source={self.source!r})"
@@ -40,16 +58,65 @@ def env_token(environ: Mapping[str, str]) -> tuple[str, str] | None:
     return None
 
 
-def env_host(environ: Mapping[str, str]) -> str | None:
+def env_host_setting(environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """(variable name, normalised host) of the first host variable that is set."""
     for name in HOST_ENV_VARS:
         value = environ.get(name, "").strip()
         if value:
-            return normalize_host(value)
+            return name, normalize_host(value)
     return None
 
 
+def env_host(environ: Mapping[str, str]) -> str | None:
+    found = env_host_setting(environ)
+    return found[1] if found else None
+
+
+def default_host(profile: Profile | None, environ: Mapping[str, str]) -> str:
+    """VH_HOST, then VALOHAI_HOST, then the profile's host, then app.valohai.com."""
+    return env_host(environ) or (profile.host if profile else DEFAULT_HOST)
+
+
+def choose_profile(
+    explicit: ProfileChoice | None,
+    environ: Mapping[str, str],
+    config: ConfigStore,
+    *,
+    for_login: bool = False,
+) -> ProfileChoice:
+    """The profile a command works with (the table in the module docstring).
+
+    With a host variable set and no profile named, the profile logged in to that host is
+    chosen; `for_login` falls back to the default profile when none is, since logging in
+    there is what the user is doing.
+    """
+    if explicit is not None:
+        return explicit
+    active = config.active_profile() or DEFAULT_PROFILE
+    host_setting = env_host_setting(environ)
+    if host_setting is None:
+        return ProfileChoice(active, "default")
+    var, host = host_setting
+    on_host = [name for name, p in config.profiles().items() if p.host == host and p.token_store]
+    if active in on_host:
+        return ProfileChoice(active, "host")
+    if len(on_host) == 1:
+        return ProfileChoice(on_host[0], "host")
+    if on_host:
+        raise UsageError(
+            f"{len(on_host)} profiles are logged in to {host} ({var}): {', '.join(on_host)}",
+            hint="pick one with --profile NAME",
+        )
+    if for_login:
+        return ProfileChoice(active, "default")
+    raise AuthError(
+        f"not logged in to {host} ({var})",
+        hint=f"run 'vh-lite login --host {host}', or set VH_API_TOKEN",
+    )
+
+
 def resolve_credentials(
-    profile_name: str,
+    explicit: ProfileChoice | None,
     environ: Mapping[str, str],
     config: Callable[[], ConfigStore],
     credentials: Callable[[], CredentialStore],
@@ -63,29 +130,38 @@ def resolve_credentials(
     if from_env is not None:
         var, token = from_env
         check_token(token, f"the {var} environment variable")
-        host = env_host(environ) or default_host(config().get(profile_name), {})
+        host = env_host(environ)
+        if host is None:
+            store = config()
+            choice = choose_profile(explicit, {}, store)
+            host = default_host(store.get(choice.name), {})
         return ActiveCredentials(
             host, token, f"the {var} environment variable", "env",
             rejected_hint=f"the token in {var} may have expired or been revoked: "
             f"update or unset {var}",
         )  # fmt: skip
-    profile = config().get(profile_name)
-    store = credentials()
+    store = config()
+    choice = choose_profile(explicit, environ, store)
+    profile = store.get(choice.name)
     if profile is None or profile.token_store is None:
         raise AuthError(
-            f"not logged in (profile {profile_name!r})",
-            hint=f"run '{login_command(profile_name)}', or set VH_API_TOKEN",
+            f"not logged in (profile {choice.name!r})",
+            hint=f"run '{login_command(choice.name)}', or set VH_API_TOKEN",
         )
-    token = store.load(profile_name, profile.token_store, profile.keyring_backend)
-    source = "the system keyring" if profile.in_keyring else str(store.file_path)
+    host_setting = env_host_setting(environ)
+    if host_setting is not None and host_setting[1] != profile.host:
+        var, host = host_setting
+        raise AuthError(
+            f"profile {choice.name!r} is logged in to {profile.host}, not to {host} ({var}); "
+            "its token is not sent anywhere else",
+            hint=f"unset {var}, or log in there: vh-lite login --host {host} --profile NAME",
+        )
+    token = credentials().load(choice.name, profile.token_store, profile.keyring_backend)
+    source = "the system keyring" if profile.in_keyring else str(credentials().file_path)
     return ActiveCredentials(
         profile.host, token, source, profile.token_store,
         rejected_hint="the stored token may have expired or been revoked; log in again: "
-        f"{login_command(profile_name)}", username=profile.username,
+        f"{login_command(choice.name)}", username=profile.username,
         ca_file=profile.ca_file, allow_insecure_http=profile.allow_insecure_http,
+        profile=choice,
     )  # fmt: skip
-
-
-def default_host(profile: Profile | None, environ: Mapping[str, str]) -> str:
-    """VH_HOST, then VALOHAI_HOST, then the profile's host, then app.valohai.com."""
-    return env_host(environ) or (profile.host if profile else DEFAULT_HOST)

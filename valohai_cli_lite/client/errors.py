@@ -122,17 +122,43 @@ def origin_text(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def describe_transport_error(exc: Exception) -> str:
-    """A short reason for a transport failure: TLS problems say so plainly."""
+# OpenSSL's words for "this port does not speak TLS" (a plain-http server asked for https).
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure",
+            "packet length too long", "unknown protocol", "HTTP_REQUEST")  # fmt: skip
+
+
+def describe_transport_error(exc: Exception) -> tuple[str, str]:
+    """(a short reason in plain words, its kind) for a transport failure.
+
+    OpenSSL's own text is kept, but only after a sentence a person can act on.
+    """
     text = str(exc)
     cause: BaseException | None = exc
     while cause is not None:
+        detail = str(cause)
+        if "CERTIFICATE_VERIFY_FAILED" in detail or "certificate verify failed" in detail:
+            return f"its TLS certificate does not verify ({_openssl_reason(detail)})", "tls-verify"
+        if any(marker in detail for marker in _NOT_TLS):
+            return f"it does not answer TLS on that port ({_openssl_reason(detail)})", "not-tls"
         name = type(cause).__name__
-        if "SSL" in name or "Certificate" in name or "CERTIFICATE_VERIFY_FAILED" in str(cause):
-            return f"TLS error: {cause}"
+        if "SSL" in name or "Certificate" in name:
+            return f"the TLS handshake failed ({_openssl_reason(detail)})", "other"
         cause = cause.__cause__ or cause.__context__
     if "Name or service not known" in text or "nodename nor servname" in text:
-        return "the host name could not be resolved"
+        return "the host name could not be resolved", "dns"
+    if "Temporary failure in name resolution" in text or "No address associated" in text:
+        return "the host name could not be resolved", "dns"
     if "Connection refused" in text:
-        return "connection refused"
-    return text or type(exc).__name__
+        return "connection refused", "refused"
+    if "Server disconnected" in text or "Connection reset" in text:
+        return "the server closed the connection without answering", "disconnected"
+    return text or type(exc).__name__, "other"
+
+
+def _openssl_reason(detail: str) -> str:
+    """'[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate
+    (_ssl.c:1006)' -> 'certificate verify failed: self-signed certificate'."""
+    import re
+
+    detail = re.sub(r"^\[SSL: [A-Z_]+\] ", "", detail.strip())
+    return re.sub(r" \(_ssl\.c:\d+\)$", "", detail) or "no details"

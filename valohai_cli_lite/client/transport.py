@@ -254,11 +254,11 @@ class Transport:
                     timed_out=True,
                 ) from None
             except httpx.HTTPError as exc:
-                raise RetryableTransportError(
-                    NetworkError(
-                        f"cannot reach {origin_text(url)}: {describe_transport_error(exc)}"
-                    )
-                ) from None
+                reason, kind = describe_transport_error(exc)
+                error = NetworkError(f"cannot reach {origin_text(url)}: {reason}", reason=kind)
+                if kind in ("tls-verify", "not-tls"):
+                    raise error from None  # a retry would meet the same certificate
+                raise RetryableTransportError(error) from None
             if debugging:
                 self._debug(
                     f"< {response.status_code} {response.reason_phrase} "

@@ -11,10 +11,10 @@ from ..client import with_query
 from ..client.errors import raise_for_status
 from ..context import AppContext
 from ..errors import UsageError
-from ..hosts import API_PREFIX, api_url
+from ..hosts import API_PREFIX
 from ..text import sanitize_block
 from .common import app_context
-from .options import DEFAULT_MAX_CONCURRENCY, MaxConcurrencyOption
+from .options import DEFAULT_MAX_CONCURRENCY, MaxConcurrencyOption, ProfileOption
 
 _QUERY_METHODS = {"GET", "HEAD", "DELETE"}
 
@@ -72,8 +72,15 @@ def api_command(
         ),
     ] = False,
     max_concurrency: MaxConcurrencyOption = DEFAULT_MAX_CONCURRENCY,
+    profile: ProfileOption = None,
 ) -> None:
-    """Make an authenticated request to any Valohai API endpoint and print the response."""
+    """Make an authenticated request to any Valohai API endpoint and print the response.
+
+    Examples:
+      vh-lite api users/me
+      vh-lite api projects/ --paginate | jq length
+      vh-lite api projects/ -X GET -f limit=5 --include
+    """  # fmt: skip
     fields = parse_field_pairs(field or [])
     # Like gh: GET, or POST once fields are given; --paginate only makes sense as a GET.
     verb = (method or ("POST" if fields and not paginate else "GET")).upper()
@@ -84,7 +91,7 @@ def api_command(
     if paginate and include:
         raise UsageError("--paginate and --include cannot be combined")
     opts = ApiOptions(path, verb, fields, paginate, include, max_concurrency)
-    run_api(opts, app_context(ctx))
+    run_api(opts, app_context(ctx, profile))
 
 
 def parse_field_pairs(pairs: list[str]) -> dict[str, list[str]]:
@@ -103,9 +110,13 @@ def resolve_api_url(host: str, path: str) -> str:
         return path  # the client refuses to send the token to any other origin
     if "://" in path:
         raise UsageError(f"unsupported URL {path!r}")
-    if path.startswith(API_PREFIX) or path.startswith(API_PREFIX.rstrip("/") + "?"):
-        return host + path
-    return api_url(host, path.lstrip("/"))
+    if not (path.startswith(API_PREFIX) or path.startswith(API_PREFIX.rstrip("/") + "?")):
+        path = API_PREFIX + path.lstrip("/")
+    # The API's paths end in a slash (DRF); `users/me` means `users/me/`.
+    route, question, query = path.partition("?")
+    if not route.endswith("/"):
+        route += "/"
+    return host + route + question + query
 
 
 def run_api(opts: ApiOptions, app: AppContext) -> None:

@@ -1,7 +1,8 @@
-"""logout, auth status and auth token (login is in login.py)."""
+"""logout, auth status and auth token (login: login.py; auth list/switch: profiles.py)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any, NamedTuple
 
 import typer
@@ -13,20 +14,39 @@ from ..hosts import DEFAULT_HOST, tokens_page
 from ..session import env_token
 from ..text import sanitize
 from .common import app_context
+from .options import ProfileOption
+
+# How the profile in force was chosen, in words (session.ProfileSource).
+PROFILE_SOURCES = {
+    "flag": "from --profile",
+    "env": "from VH_PROFILE",
+    "host": "logged in to VH_HOST",
+    "default": "the default profile",
+}
 
 # -- logout -------------------------------------------------------------------------------
 
 
-def logout_command(ctx: typer.Context) -> None:
-    """Remove the stored token and the profile's settings."""
-    run_logout(app_context(ctx))
+def logout_command(ctx: typer.Context, profile: ProfileOption = None) -> None:
+    """Remove the stored token and the profile's settings.
+
+    Examples:
+      vh-lite logout
+      vh-lite logout --profile work
+    """
+    run_logout(app_context(ctx, profile))
 
 
 def run_logout(app: AppContext) -> None:
-    profile = app.config.get(app.profile)
+    name = app.profile
+    profile = app.config.get(name)
+    if profile is not None:
+        # Fail before removing anything: a token deleted from the keyring while config.json
+        # still names it would leave the profile half logged out.
+        app.config.check_writable()
     try:
         removed = app.credentials.delete(
-            app.profile, in_keyring=profile is not None and profile.in_keyring
+            name, in_keyring=profile is not None and profile.in_keyring
         )
     except KeyringUnavailable as exc:
         raise VhLiteError(
@@ -34,12 +54,18 @@ def run_logout(app: AppContext) -> None:
             hint="unlock the keyring and run 'vh-lite logout' again",
         ) from None
     if profile is None and not removed:
-        raise VhLiteError(f"not logged in (profile '{app.profile}'); nothing to log out of")
-    app.config.update(app.profile, lambda _old: None)
+        raise VhLiteError(f"not logged in (profile '{name}'); nothing to log out of")
+    app.config.update(name, lambda _old: None)
+    if app.config.active_profile() == name:
+        app.config.set_active_profile(None)
     host = profile.host if profile else DEFAULT_HOST
-    where = " and ".join(removed) if removed else "nowhere (it was already gone)"
+    what = (
+        f"removed the token from {' and '.join(removed)}"
+        if removed
+        else "no stored token was found"
+    )
     io = app.io
-    io.message(f"Logged out of {host} (profile '{app.profile}'); removed the token from {where}.")
+    io.message(f"Logged out of {host} (profile '{name}'); {what}.")
     io.message(
         f"The token itself stays valid until it expires or you revoke it at {tokens_page(host)}"
     )
@@ -60,13 +86,18 @@ def status_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the facts as a JSON object with fixed keys.")
     ] = False,
+    profile: ProfileOption = None,
 ) -> None:
     """Show who is logged in, where the token comes from, and whether it still works.
 
     Exit 0 when the token works, 4 when not logged in, 1 when the server rejects the token or
     cannot be reached. The token itself is never printed.
+
+    Examples:
+      vh-lite auth status
+      vh-lite auth status --json | jq -r .username
     """
-    run_status(StatusOptions(as_json), app_context(ctx))
+    run_status(StatusOptions(as_json), app_context(ctx, profile))
 
 
 def run_status(opts: StatusOptions, app: AppContext) -> None:
@@ -82,21 +113,25 @@ def run_status(opts: StatusOptions, app: AppContext) -> None:
 def _status_report(app: AppContext) -> tuple[dict[str, Any], VhLiteError | None]:
     """The facts `auth status` shows (fixed keys, never the token) and the error to exit with."""
     report: dict[str, Any] = {
-        "profile": app.profile, "logged_in": False, "host": None, "username": None,
-        "user_id": None, "token_source": None, "token_location": None, "token_valid": None,
-        "error": None,
+        "profile": None, "profile_source": None, "logged_in": False, "host": None,
+        "username": None, "user_id": None, "token_source": None, "token_location": None,
+        "token_valid": None, "error": None,
     }  # fmt: skip
     try:
         with app.api_client() as (client, creds):
             report.update(
                 logged_in=True, host=creds.host, username=creds.username,
                 token_source=creds.source_kind, token_location=creds.source,
-                profile=None if creds.source_kind == "env" else app.profile,
+                profile=creds.profile.name if creds.profile else None,
+                profile_source=creds.profile.source if creds.profile else None,
             )  # fmt: skip
             user = client.me()
     except AuthError as exc:
         if not report["logged_in"]:  # not logged in (4)
             report["error"] = exc.message
+            with contextlib.suppress(VhLiteError):
+                choice = app.profile_choice()
+                report.update(profile=choice.name, profile_source=choice.source)
             return report, exc
         report.update(token_valid=False, error=exc.message)
         return report, VhLiteError("the token was rejected by the server", hint=exc.hint)
@@ -120,7 +155,11 @@ def _print_status(app: AppContext, report: dict[str, Any]) -> None:
     user = report["username"] or "unknown"
     if report["user_id"] is not None:
         user += f" (id {report['user_id']})"
-    lines = [("Profile", report["profile"])] if report["profile"] else []
+    lines = []
+    if report["profile"]:
+        lines.append(
+            ("Profile", f"{report['profile']} ({PROFILE_SOURCES[report['profile_source']]})")
+        )
     lines += [("Host", report["host"]), ("Token from", report["token_location"]),
               ("User", user), ("Token", verdict)]  # fmt: skip
     width = max(len(label) for label, _ in lines)
@@ -131,12 +170,12 @@ def _print_status(app: AppContext, report: dict[str, Any]) -> None:
 # -- auth token ---------------------------------------------------------------------------
 
 
-def token_command(ctx: typer.Context) -> None:
+def token_command(ctx: typer.Context, profile: ProfileOption = None) -> None:
     """Print the active token on stdout, for scripts (exit 4 when there is none).
 
     Example: curl -H "Authorization: Token $(vh-lite auth token)" ...
     """
-    run_token(app_context(ctx))
+    run_token(app_context(ctx, profile))
 
 
 def run_token(app: AppContext) -> None:

@@ -1,7 +1,9 @@
 """vh-lite login (also `auth login`): get a token, check it, store it.
 
-run_login goes through the steps in order: choose the host, obtain a token (pasted, piped,
-or exchanged for a username and password), validate it with users/me, store it, report.
+run_login goes through the steps in order: choose the profile and the host (checked at once
+on a terminal), confirm replacing an existing login, obtain a token (pasted, piped, from the
+browser's token page, or exchanged for a username and password), validate it with users/me,
+store it, report.
 """
 
 from __future__ import annotations
@@ -13,18 +15,30 @@ import typer
 from ..client import ClientSettings, ValohaiClient
 from ..config import Profile
 from ..context import AppContext
-from ..errors import ApiError, AuthError, UsageError, VhLiteError
+from ..credentials import KeyringUnavailable
+from ..errors import ApiError, AuthError, NetworkError, UsageError, VhLiteError
 from ..hints import explain
-from ..hosts import normalize_host, tokens_page
-from ..prompts import ask, ask_secret, ask_token, read_password_from_stdin, read_token_from_stdin
+from ..hosts import DEFAULT_HOST, tokens_page
+from ..prompts import (
+    ask,
+    ask_secret,
+    ask_token,
+    choose,
+    confirm,
+    read_password_from_stdin,
+    read_token_from_stdin,
+)
 from ..session import default_host, env_token
 from .common import app_context
+from .login_host import check_host, parse_host
+from .options import ProfileOption
 
 # get-token answers these codes for accounts that cannot use a password from a client.
 TOKEN_ONLY_CODES = {
     "has_2fa": "two-factor authentication",
     "has_external_identity": "single sign-on (an external identity provider)",
 }
+PASSWORD_TRIES = 3
 
 
 class LoginOptions(NamedTuple):
@@ -33,6 +47,8 @@ class LoginOptions(NamedTuple):
     username: str | None = None
     password_stdin: bool = False
     insecure_storage: bool = False  # the 0600 file on purpose, not the keyring
+    web: bool = False  # open the token page in a browser, then paste the token
+    force: bool = False  # replace an existing login without asking
 
 
 def login_command(
@@ -43,12 +59,18 @@ def login_command(
             "--host",
             metavar="URL",
             show_default=False,
-            help="Valohai installation URL (default: "
-            "VH_HOST, the profile's host, else https://app.valohai.com).",
+            help="Valohai installation URL (default: VH_HOST, the profile's host, else "
+            "https://app.valohai.com).",
         ),
     ] = None,
     with_token: Annotated[
         bool, typer.Option("--with-token", help="Read an API token from standard input.")
+    ] = False,
+    web: Annotated[
+        bool,
+        typer.Option(
+            "--web", help="Open the page that creates API tokens in your browser, then paste one."
+        ),
     ] = False,
     username: Annotated[
         str | None,
@@ -69,28 +91,50 @@ def login_command(
             help="Store the token in a plain-text file (mode 0600) instead of the system keyring.",
         ),
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing login without asking.")
+    ] = False,
+    profile: ProfileOption = None,
 ) -> None:
-    """Log in to Valohai and store the token securely."""
-    if with_token and (username or password_stdin):
-        raise UsageError("--with-token cannot be combined with --username/--password-stdin")
+    """Log in to Valohai and store the token securely.
+
+    Examples:
+      vh-lite login
+      vh-lite login --web --host https://valohai.example.com
+      vh-lite login --with-token < token.txt
+    """  # fmt: skip
+    if sum((with_token, web, username is not None)) > 1:
+        raise UsageError("choose one of --with-token, --web and --username")
     if password_stdin and not username:
         raise UsageError("--password-stdin needs --username NAME")
-    opts = LoginOptions(host, with_token, username, password_stdin, insecure_storage)
-    run_login(opts, app_context(ctx))
+    opts = LoginOptions(host, with_token, username, password_stdin, insecure_storage, web, force)
+    run_login(opts, app_context(ctx, profile))
 
 
 def run_login(opts: LoginOptions, app: AppContext) -> None:
     io = app.io
     interactive = io.is_stdin_tty and not opts.password_stdin
+    if opts.web and not io.is_stdin_tty:
+        raise UsageError(
+            "--web needs a terminal to paste the token into",
+            hint="in a script, use --with-token (token on stdin)",
+        )
     found = env_token(app.environ)
     if found:
         io.warning(
             f"{found[0]} is set in the environment; it takes precedence over stored logins "
             "until it is unset"
         )
-    previous = app.config.get(app.profile)
-    host = _choose_host(app, previous, opts.host, interactive and not opts.with_token)
-    settings = _connection_settings(app, previous, host)
+    name = app.profile_choice(for_login=True).name
+    previous = app.config.get(name)
+    logged_in = previous is not None and previous.token_store is not None
+    if logged_in and interactive and not opts.force and previous is not None:
+        who = f"{previous.username or 'an unknown user'} on {previous.host}"
+        if not confirm(io, f"Profile '{name}' is logged in as {who}. Replace that login?"):
+            raise VhLiteError(f"login cancelled; profile '{name}' is unchanged")
+    host, settings = _choose_host(
+        app, previous, opts.host, ask_user=interactive and not opts.with_token
+    )
     with app.new_client(host, settings) as client:
         try:
             token = _obtain_token(app, client, opts, interactive)
@@ -98,16 +142,14 @@ def run_login(opts: LoginOptions, app: AppContext) -> None:
         except VhLiteError as exc:
             explain(exc)
             raise
-    stored, fallback_reason = app.credentials.save(
-        app.profile, token, prefer_keyring=not opts.insecure_storage
-    )
+    stored, fallback_reason = _store(app, name, previous, token, opts.insecure_storage)
     user_id = user.get("id") if isinstance(user.get("id"), int) else None
     profile = Profile(
         host=host, username=str(user.get("username")), user_id=user_id,
         token_store=stored.kind, keyring_backend=stored.keyring_backend,
         ca_file=settings.ca_file, allow_insecure_http=settings.allow_insecure_http,
     )  # fmt: skip
-    app.config.update(app.profile, lambda _old: profile)
+    app.config.update(name, lambda _old: profile)
 
     if fallback_reason is not None:
         io.warning(
@@ -117,28 +159,34 @@ def run_login(opts: LoginOptions, app: AppContext) -> None:
         )
     if previous is not None and previous.token_store is not None:
         io.message(
-            f"Replaced the previous login of profile '{app.profile}' "
+            f"Replaced the previous login of profile '{name}' "
             f"({previous.username or 'unknown user'} on {previous.host})."
         )
     io.message(
-        f"Logged in to {host} as {profile.username} (profile '{app.profile}'). "
+        f"Logged in to {host} as {profile.username} (profile '{name}'). "
         f"Token stored in {stored.description}."
     )
 
 
 def _choose_host(
-    app: AppContext, previous: Profile | None, flag: str | None, ask_user: bool
-) -> str:
-    """--host, else (prompting with) VH_HOST/VALOHAI_HOST, the profile's host, the default."""
-    if flag is not None:
-        return normalize_host(flag)
+    app: AppContext, previous: Profile | None, flag: str | None, *, ask_user: bool
+) -> tuple[str, ClientSettings]:
+    """--host, else (prompting with) VH_HOST/VALOHAI_HOST, the profile's host, the default;
+    with the connection settings for it. On a terminal the host is checked as soon as it is
+    entered (shape, name, connection, TLS, plain-http policy) and asked for again."""
+    if flag is not None or not ask_user:
+        host = parse_host(flag) if flag is not None else default_host(previous, app.environ)
+        return host, _connection_settings(app, previous, host)
     default = default_host(previous, app.environ)
-    while ask_user:
+    while True:
         try:
-            return normalize_host(ask(app.io, "Valohai host", default=default))
-        except UsageError as exc:  # a typo at a prompt deserves another try, not an exit
-            app.io.message(f"{exc.message}; try again.")
-    return default
+            host = parse_host(ask(app.io, "Valohai host", default=default))
+            settings = _connection_settings(app, previous, host)
+            check_host(app, host, settings)
+            return host, settings
+        except (UsageError, NetworkError) as exc:  # a typo deserves another try, not an exit
+            text = exc.message + (f" ({exc.hint})" if exc.hint else "")
+            app.io.message(f"{text.rstrip('.')}. Try again.")
 
 
 def _connection_settings(app: AppContext, previous: Profile | None, host: str) -> ClientSettings:
@@ -159,33 +207,54 @@ def _obtain_token(
         if io.is_stdin_tty:
             return ask_token(io, "Paste your API token (hidden)")
         return read_token_from_stdin(io)
+    if opts.web:
+        return _token_from_the_web(app, client.host)
     if opts.username is not None:
-        if opts.password_stdin:
-            password = read_password_from_stdin(io)
-        elif interactive:
-            password = ask_secret(io, f"Password for {opts.username}")
-        else:
+        if opts.password_stdin and not io.is_stdin_tty:
+            return _token_for_password(app, client, opts.username, read_password_from_stdin(io))
+        if not io.is_stdin_tty:
             raise UsageError(
                 "standard input is not a terminal; pass the password with --password-stdin"
             )
-        return _token_for_password(app, client, opts.username, password, interactive)
+        return _password_login(app, client, opts.username, f"Password for {opts.username}")
     if not interactive:
         raise UsageError(
             "standard input is not a terminal, so vh-lite cannot ask for credentials",
             hint="use --with-token (token on stdin) or --username NAME --password-stdin",
         )
-    io.message(
-        f"Log in with a username and password, or with an API token from {tokens_page(client.host)}"
-    )
-    entered = ask(io, "Username (leave empty to paste an API token)", default="")
-    if not entered:
+    # An explicit choice, so a token is never pasted at a prompt that echoes it.
+    url = tokens_page(client.host)
+    ways = [f"Paste an API token (create one at {url})", "Username and password"]
+    how = choose(io, "How do you want to log in?", ways)
+    if how == 1:
         return ask_token(io, "API token (hidden)")
-    password = ask_secret(io, "Password (hidden)")
-    return _token_for_password(app, client, entered, password, interactive)
+    return _password_login(app, client, ask(io, "Username"), "Password (hidden)")
+
+
+def _token_from_the_web(app: AppContext, host: str) -> str:
+    url = tokens_page(host)
+    if app.services.open_browser(url):
+        app.io.message(f"Opened {url} in your browser: create a token there and paste it here.")
+    else:
+        app.io.message(f"Open {url} in your browser, create a token there and paste it here.")
+    return ask_token(app.io, "API token (hidden)")
+
+
+def _password_login(app: AppContext, client: ValohaiClient, username: str, prompt: str) -> str:
+    """Up to three tries at the password on a terminal."""
+    for attempt in range(1, PASSWORD_TRIES + 1):
+        password = ask_secret(app.io, prompt)
+        try:
+            return _token_for_password(app, client, username, password)
+        except AuthError as exc:
+            if exc.code is not None or attempt == PASSWORD_TRIES:
+                raise
+            app.io.message(f"{exc.message.rstrip('.')}. Try again.")
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _token_for_password(
-    app: AppContext, client: ValohaiClient, username: str, password: str, interactive: bool
+    app: AppContext, client: ValohaiClient, username: str, password: str
 ) -> str:
     try:
         return client.get_token(username, password)
@@ -198,10 +267,13 @@ def _token_for_password(
                 f"this account uses {TOKEN_ONLY_CODES[exc.code]}, so it cannot log in with a "
                 f"password; create a personal API token at {url}"
             )
-            if interactive:
+            if app.io.is_stdin_tty:
                 app.io.message(explanation.capitalize() + ".")
                 return ask_token(app.io, "Paste the API token (hidden)")
-            raise AuthError(explanation, hint="then run: vh-lite login --with-token") from None
+            host = "" if client.host == DEFAULT_HOST else f" --host {client.host}"
+            raise AuthError(
+                explanation, hint=f"then run: vh-lite login{host} --with-token"
+            ) from None
         if exc.status is not None and 400 <= exc.status < 500:
             raise AuthError(f"login failed: {exc.message}", status=exc.status) from None
         raise
@@ -215,4 +287,24 @@ def _validate(client: ValohaiClient, token: str) -> dict[str, Any]:
     except AuthError as exc:
         raise AuthError(
             f"the server rejected the token ({exc.message}); nothing was stored"
+        ) from None
+
+
+def _store(
+    app: AppContext, name: str, previous: Profile | None, token: str, insecure: bool
+) -> tuple[Any, str | None]:
+    """Store the token without leaving half a state: config.json must be writable before the
+    token goes anywhere, and an old token in an unreachable keyring blocks the login rather
+    than being orphaned there."""
+    app.config.check_writable()
+    try:
+        return app.credentials.save(
+            name, token, prefer_keyring=not insecure,
+            replaces_keyring=previous is not None and previous.in_keyring,
+        )  # fmt: skip
+    except KeyringUnavailable as exc:
+        raise VhLiteError(
+            f"the current login of profile '{name}' is in the system keyring, which cannot be "
+            f"reached ({exc}); nothing was changed",
+            hint="unlock the keyring and try again, or run 'vh-lite logout' first",
         ) from None

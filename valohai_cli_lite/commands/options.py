@@ -6,8 +6,10 @@ from typing import Annotated
 
 import typer
 
+from ..completion import complete_fields, complete_profiles
 from ..errors import UsageError
-from ..fields import parse_fields
+from ..fields import parse_fields, validate_fields
+from ..records import RecordKind
 from ..render import OutputFormat, resolve_format
 from .common import app_context
 
@@ -15,19 +17,27 @@ FormatOption = Annotated[
     OutputFormat | None,
     typer.Option(
         "--format", envvar="VH_FORMAT", case_sensitive=False, show_default=False, metavar="FORMAT",
-        help="Output format (default: table on a terminal, plain tab-separated lines in a pipe).",
+        help="Output format: table, plain, json, jsonl, csv or tsv (default: table on a "
+        "terminal, plain tab-separated lines in a pipe).",
     ),
 ]  # fmt: skip
 JsonOption = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
 FieldsOption = Annotated[
     str | None,
     typer.Option(
-        "--fields", show_default=False, metavar="A,B,C",
+        "--fields", show_default=False, metavar="A,B,C", autocompletion=complete_fields,
         help="Comma-separated fields to show; dotted paths reach into objects "
         "(owner.username).",
     ),
 ]  # fmt: skip
 
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", "-p", metavar="NAME", show_default=False, autocompletion=complete_profiles,
+        help="Profile to use (also accepted before the command).",
+    ),
+]  # fmt: skip
 
 DEFAULT_MAX_CONCURRENCY = 8
 MaxConcurrencyOption = Annotated[
@@ -40,14 +50,22 @@ MaxConcurrencyOption = Annotated[
 
 
 def format_and_fields(
-    ctx: typer.Context, fmt: OutputFormat | None, json_flag: bool, fields: str | None
+    ctx: typer.Context,
+    fmt: OutputFormat | None,
+    json_flag: bool,
+    fields: str | None,
+    kind: RecordKind,
 ) -> tuple[OutputFormat, list[str] | None]:
-    """The format and fields in force. --json beats VH_FORMAT; --json together with a
-    different --format on the command line is a usage error."""
+    """The format and fields in force, checked before any request. --json beats VH_FORMAT;
+    --json together with a different --format on the command line is a usage error."""
     from typer._click.core import ParameterSource
 
     from_command_line = ctx.get_parameter_source("fmt") == ParameterSource.COMMANDLINE
     if json_flag and fmt not in (None, OutputFormat.json) and from_command_line:
         raise UsageError(f"--json and --format {fmt.value} contradict each other")
     chosen = resolve_format(app_context(ctx).io, fmt, json_flag=json_flag)
-    return chosen, parse_fields(fields) if fields else None
+    if fields is None:
+        return chosen, None
+    parsed = parse_fields(fields)
+    validate_fields(parsed, kind.known_fields)
+    return chosen, parsed

@@ -12,13 +12,14 @@ from typing import Annotated, NamedTuple
 import typer
 
 from ..client import DEFAULT_PAGE_SIZE, ValohaiClient
+from ..completion import complete_sort_keys
 from ..context import AppContext
-from ..errors import ApiError, VhLiteError
+from ..errors import ApiError, UsageError, VhLiteError
 from ..fields import get_path
 from ..listing import ListQuery, SortKey, apply_query
 from ..projects import PROJECT, owner_ids, owner_name
 from ..records import Record
-from ..render import OutputFormat, write_record, write_records
+from ..render import OutputFormat, safe_link, write_record, write_records
 from .common import app_context
 from .options import (
     DEFAULT_MAX_CONCURRENCY,
@@ -26,6 +27,7 @@ from .options import (
     FormatOption,
     JsonOption,
     MaxConcurrencyOption,
+    ProfileOption,
     format_and_fields,
 )
 
@@ -40,6 +42,7 @@ class ListOptions(NamedTuple):
     fields: list[str] | None
     query: ListQuery
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    web: bool = False  # open the web app instead
 
 
 def list_command(
@@ -48,12 +51,13 @@ def list_command(
     as_json: JsonOption = False,
     fields: FieldsOption = None,
     owner: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--owner",
             metavar="NAME",
             show_default=False,
-            help="Only projects owned by this user or organization (a name, or an id).",
+            help="Only projects owned by this user or organization (a name, or an id); "
+            "repeat for any of several.",
         ),
     ] = None,
     search: Annotated[
@@ -71,6 +75,7 @@ def list_command(
             "--sort",
             metavar="[-]FIELD",
             show_default=False,
+            autocompletion=complete_sort_keys,
             help=f"Sort by {', '.join(PROJECT.sort_keys)}; a leading - sorts descending.",
         ),
     ] = None,
@@ -86,15 +91,34 @@ def list_command(
         ),
     ] = None,
     max_concurrency: MaxConcurrencyOption = DEFAULT_MAX_CONCURRENCY,
+    web: Annotated[
+        bool, typer.Option("--web", help="Open the Valohai web app in your browser instead.")
+    ] = False,
+    profile: ProfileOption = None,
 ) -> None:
-    """List every project you can see (all pages)."""
-    output_format, chosen_fields = format_and_fields(ctx, fmt, as_json, fields)
+    """List every project you can see (all pages).
+
+    Examples:
+      vh-lite projects list
+      vh-lite projects list --owner acme-org --sort -execution_count --limit 10
+      vh-lite projects list --format csv --fields id,name,owner.username > projects.csv
+    """  # fmt: skip
+    app = app_context(ctx, profile)
+    output_format, chosen_fields = format_and_fields(ctx, fmt, as_json, fields, PROJECT)
+    for flag, value in [("--owner", o) for o in owner or []] + [("--search", search)]:
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag} needs a value; an empty one matches nothing")
     sort_key = SortKey.parse(sort, PROJECT) if sort else None
-    query = ListQuery(owner=owner, search=search, sort=sort_key, limit=limit)
-    run_list(ListOptions(output_format, chosen_fields, query, max_concurrency), app_context(ctx))
+    query = ListQuery(owners=tuple(owner or ()), search=search, sort=sort_key, limit=limit)
+    run_list(ListOptions(output_format, chosen_fields, query, max_concurrency, web), app)
 
 
 def run_list(opts: ListOptions, app: AppContext) -> None:
+    if opts.web:
+        # The web app's start page lists your projects; nothing needs fetching for it.
+        with app.api_client() as (_, creds):
+            _open(app, creds.host + "/")
+        return
     # When the first `limit` projects are exactly the answer, fetch no more than that.
     wanted = None if opts.query.filters else opts.query.limit
     page_size = min(DEFAULT_PAGE_SIZE, wanted) if wanted else DEFAULT_PAGE_SIZE
@@ -111,6 +135,13 @@ def run_list(opts: ListOptions, app: AppContext) -> None:
         write_records(app.io, chosen, opts.format, PROJECT, opts.fields, link_base=creds.host)
 
 
+def _open(app: AppContext, url: str) -> None:
+    if app.services.open_browser(url):
+        app.io.message(f"Opened {url} in your browser.")
+    else:
+        app.io.message(f"Open {url} in your browser.")
+
+
 # -- projects show ------------------------------------------------------------------------
 
 
@@ -118,6 +149,7 @@ class ShowOptions(NamedTuple):
     project: str  # an id, a name, or OWNER/NAME
     format: OutputFormat
     fields: list[str] | None
+    web: bool = False  # open the project's page instead
 
 
 def show_command(
@@ -128,10 +160,23 @@ def show_command(
     fmt: FormatOption = None,
     as_json: JsonOption = False,
     fields: FieldsOption = None,
+    web: Annotated[
+        bool, typer.Option("--web", help="Open the project's page in your browser instead.")
+    ] = False,
+    profile: ProfileOption = None,
 ) -> None:
-    """Show one project: by id, by name, or by OWNER/NAME."""
-    output_format, chosen_fields = format_and_fields(ctx, fmt, as_json, fields)
-    run_show(ShowOptions(project, output_format, chosen_fields), app_context(ctx))
+    """Show one project: by id, by name, or by OWNER/NAME.
+
+    Examples:
+      vh-lite projects show my-project
+      vh-lite projects show acme-org/my-project --json
+      vh-lite projects show my-project --web
+    """  # fmt: skip
+    app = app_context(ctx, profile)
+    if not project.strip() or project.endswith("/"):
+        raise UsageError("projects show needs a project id, name, or OWNER/NAME")
+    output_format, chosen_fields = format_and_fields(ctx, fmt, as_json, fields, PROJECT)
+    run_show(ShowOptions(project, output_format, chosen_fields, web), app)
 
 
 def run_show(opts: ShowOptions, app: AppContext) -> None:
@@ -140,11 +185,20 @@ def run_show(opts: ShowOptions, app: AppContext) -> None:
             record = _get_by_id(client, opts.project)
         else:
             found = _find_by_name(app, client, opts.project)
-            # The list entry found it; the detail object says more (repository, environment
-            # variables, execution summary). What the detail leaves null (its counters, the
-            # last run) the list entry, fetched a moment ago, fills in.
-            record = _get_by_id(client, str(found["id"])) if found.get("id") else {}
-            record.update({k: v for k, v in found.items() if record.get(k) is None})
+            if opts.web:  # the list entry has the link: nothing more to fetch
+                record = found
+            else:
+                # The detail object says more (repository, environment variables, execution
+                # summary). What it leaves null (counters, the last run) the list entry,
+                # fetched a moment ago, fills in.
+                record = _get_by_id(client, str(found["id"])) if found.get("id") else {}
+                record.update({k: v for k, v in found.items() if record.get(k) is None})
+    if opts.web:
+        url = safe_link(get_path(record, PROJECT.link_path or ""), creds.host)
+        if url is None:
+            raise VhLiteError("the server sent no web address for this project")
+        _open(app, url)
+        return
     write_record(app.io, record, opts.format, PROJECT, opts.fields, link_base=creds.host)
 
 
@@ -163,13 +217,15 @@ def _find_by_name(app: AppContext, client: ValohaiClient, wanted: str) -> Record
     pages = app.with_progress(
         client.iter_projects(max_concurrency=DEFAULT_MAX_CONCURRENCY), PROJECT.noun
     )
+    everything = [project for page in pages for project in page]
     matches = [
-        project for page in pages for project in page
-        if get_path(project, "name") == name and (not owner or owner in owner_ids(project))
+        p for p in everything
+        if get_path(p, "name") == name and (not owner or owner in owner_ids(p))
     ]  # fmt: skip
     if not matches:
         raise VhLiteError(
-            f"no project named {wanted!r}", hint="see 'vh-lite projects list --search TEXT'"
+            f"no project named {wanted!r}{_did_you_mean(everything, name)}",
+            hint="see 'vh-lite projects list --search TEXT'",
         )
     if len(matches) > 1:
         candidates = ", ".join(
@@ -180,3 +236,14 @@ def _find_by_name(app: AppContext, client: ValohaiClient, wanted: str) -> Record
             hint="use OWNER/NAME or the project id",
         )
     return matches[0]
+
+
+def _did_you_mean(projects: list[Record], name: str) -> str:
+    """'; did you mean X?' with the names closest to `name`: same letters in another case
+    first, then similar spellings."""
+    import difflib
+
+    names = sorted({str(n) for n in (get_path(p, "name") for p in projects) if n is not None})
+    same = [n for n in names if n.casefold() == name.casefold()]
+    close = same or difflib.get_close_matches(name, names, n=3, cutoff=0.7)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
