@@ -55,6 +55,22 @@ class Result:
         return self.stdout + self.stderr
 
 
+def read_tsv(text: str) -> list[list[str]]:
+    """vh-lite's TSV as a reader splitting on newlines and tabs sees it, escapes undone."""
+    import re
+
+    unescape = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+    rows = [line.split("\t") for line in text.split("\n")[:-1]]
+    return [
+        [re.sub(r"\\(.)", lambda m: unescape[m.group(1)], cell) for cell in row] for row in rows
+    ]
+
+
+def read_tsv_records(text: str) -> list[dict[str, str]]:
+    header, *rows = read_tsv(text)
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
 class SessionRecordingList(list[str]):
     """A test's outputs, each also kept in SESSION_OUTPUTS."""
 

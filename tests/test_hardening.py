@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 
 from conftest import TEST_TOKEN, InProcessCli
@@ -178,3 +179,32 @@ def test_bad_method_and_sort_are_usage_errors(cli: InProcessCli, emulator: Emula
     paginated = cli.run("api", "projects/", "--paginate", "-f", "limit=7")
     assert paginated.returncode == 0, paginated.stderr  # fields with --paginate: a GET
     assert len(json.loads(paginated.stdout)) == 250
+
+
+def test_colour_off_means_no_colour_in_the_table_or_the_progress_bar(
+    cli: InProcessCli, env: dict[str, str]
+) -> None:
+    colour = re.compile(r"\x1b\[(?:[0-9]+;)*(?:3[0-9]|4[0-9]|9[0-7])(?:;[0-9]+)*m")
+    coloured = cli.run("projects", "list", env={"TERM": "xterm-256color"}, stdout_tty=True,
+                       stderr_tty=True)  # fmt: skip
+    assert colour.search(coloured.stderr)  # the progress bar is coloured here
+    for off in (["--no-color"], ["--profile", "default", "--no-color"]):
+        plain = cli.run(*off, "projects", "list", env={"TERM": "xterm-256color"},
+                        stdout_tty=True, stderr_tty=True)  # fmt: skip
+        assert plain.returncode == 0
+        assert not colour.search(plain.output), off
+    no_color = cli.run("projects", "list", env={"TERM": "xterm", "NO_COLOR": "1"},
+                       stdout_tty=True, stderr_tty=True)  # fmt: skip
+    assert not colour.search(no_color.output)
+
+
+def test_a_terminal_that_reports_no_width_still_gets_the_table(
+    cli: InProcessCli, env: dict[str, str]
+) -> None:
+    for width, columns in ((0, None), (None, "0")):
+        extra = {"COLUMNS": columns} if columns else {}
+        result = cli.run("projects", "list", "--limit", "3", width=width, stdout_tty=True,
+                         env=extra)  # fmt: skip
+        assert "project-0003" in result.stdout, (width, columns)
+        shown = re.sub(r"\x1b\]8;[^\x1b]*\x1b\\|\x1b\[[0-9;]*m", "", result.stdout)
+        assert max(len(line) for line in shown.splitlines()) <= 80

@@ -3,6 +3,8 @@ command line in-process: what public Valohai sources show, not only the emulator
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 
@@ -54,6 +56,9 @@ def test_integer_owners_show_and_filter(
     by_id = cli.run("projects", "list", "--owner", "42", "--json")
     owners = {p["owner"] for p in json.loads(by_id.stdout)}
     assert owners == {42} and len(json.loads(by_id.stdout)) == 50
+    as_csv = cli.run("projects", "list", "--limit", "5", "--format", "csv").stdout
+    owners = [row["owner.username"] for row in csv.DictReader(io.StringIO(as_csv))]
+    assert owners == ["1337"] * 4 + ["42"]
     table = cli.run(
         "projects", "list", "--limit", "5", env={"TERM": "xterm"}, stdout_tty=True, stderr_tty=True
     )
@@ -64,6 +69,18 @@ def test_integer_owners_show_and_filter(
     # With usernames, the id matches too.
     emulator.config.legacy_data = False
     assert len(json.loads(cli.run("projects", "list", "--owner", "42", "--json").stdout)) == 50
+
+
+def test_relative_links_from_the_emulators_mode(
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.config.relative_urls = True
+    table = cli.run("projects", "list", "--limit", "1", env={"TERM": "xterm"},
+                    stdout_tty=True, stderr_tty=True)  # fmt: skip
+    links = re.findall(r"\x1b\]8;id=[^;]*;([^\x1b]*)\x1b\\", table.stdout)
+    assert links == [f"{emulator.base_url}/p/demo/project-0001/"]
+    as_json = json.loads(cli.run("projects", "list", "--limit", "1", "--json").stdout)
+    assert as_json[0]["urls"]["display"] == "/p/demo/project-0001/"
 
 
 def test_relative_links_are_made_absolute_for_people_only(

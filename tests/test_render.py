@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from conftest import read_tsv, read_tsv_records
 
 from valohai_cli_lite.iostreams import IOStreams
 from valohai_cli_lite.projects import PROJECT
@@ -42,9 +43,10 @@ def test_jsonl_is_one_compact_object_per_line() -> None:
     assert [json.loads(line) for line in lines] == PROJECTS
 
 
-@pytest.mark.parametrize(("fmt", "sep"), [("csv", ","), ("tsv", "\t")])
-def test_delimited_round_trips(fmt: str, sep: str) -> None:
-    rows = list(csv.reader(io.StringIO(render(fmt)), delimiter=sep))
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_delimited_round_trips(fmt: str) -> None:
+    text = render(fmt)
+    rows = list(csv.reader(io.StringIO(text))) if fmt == "csv" else read_tsv(text)
     assert rows[0] == [
         "id",
         "name",
@@ -64,7 +66,7 @@ def test_formats_agree_on_ids() -> None:
     from_json = [p["id"] for p in json.loads(render("json"))]
     from_jsonl = [json.loads(line)["id"] for line in render("jsonl").splitlines()]
     from_csv = [r["id"] for r in csv.DictReader(io.StringIO(render("csv")))]
-    from_tsv = [r["id"] for r in csv.DictReader(io.StringIO(render("tsv")), delimiter="\t")]
+    from_tsv = [r["id"] for r in read_tsv_records(render("tsv"))]
     from_plain = [line.split("\t")[0] for line in render("plain", ["id"]).splitlines()]
     assert from_json == from_jsonl == from_csv == from_tsv == from_plain == ["p1", "p2"]
 
@@ -115,6 +117,24 @@ def test_table_links_names_and_fits_the_width() -> None:
     visible = re.sub(r"\x1b\]8;[^\x1b]*\x1b\\|\x1b\[[0-9;]*m", "", text)
     assert all(len(line) <= 60 for line in visible.splitlines())
     assert "…" in visible  # the description shrinks, cut with an ellipsis
+
+
+def test_tsv_is_one_line_per_record_with_escapes_never_quotes() -> None:
+    lines = render("tsv").split("\n")
+    assert len(lines) == 4 and lines[-1] == ""
+    assert all(line.count("\t") == 7 for line in lines[:-1])
+    assert lines[1].split("\t")[3] == (
+        'commas, "quotes"\\ttabs\\nnewlines\\r\\nand ünïcødé [bold]markup[/bold] \x1b[31mred'
+    )
+
+
+def test_delimited_data_on_a_terminal_shows_no_controls() -> None:
+    for fmt in (OutputFormat.csv, OutputFormat.tsv):
+        streams, _, out, _ = IOStreams.test(stdout_tty=True)
+        write_records(streams, [PROJECTS], fmt, PROJECT)
+        assert "\x1b" not in out.getvalue() and "\r" not in out.getvalue()
+        assert "?[31mred" in out.getvalue()
+    assert "\x1b[31m" in render("csv")  # in a pipe the data stays exact
 
 
 def test_empty_listing() -> None:

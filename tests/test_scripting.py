@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from conftest import InProcessCli, InstalledCli
+from conftest import InProcessCli, InstalledCli, read_tsv_records
 
 from valohai_cli_lite.emulator.data import make_project, make_project_detail, project_id
 from valohai_cli_lite.emulator.server import Emulator
@@ -26,9 +26,7 @@ def test_every_format_lists_the_same_250_projects(cli: InProcessCli, env: dict[s
         for line in ok(cli, "projects", "list", "--format", "jsonl").splitlines()
     ]
     as_csv = list(csv.DictReader(io.StringIO(ok(cli, "projects", "list", "--format", "csv"))))
-    as_tsv = list(
-        csv.DictReader(io.StringIO(ok(cli, "projects", "list", "--format", "tsv")), delimiter="\t")
-    )
+    as_tsv = read_tsv_records(ok(cli, "projects", "list", "--format", "tsv"))
     plain = ok(cli, "projects", "list", "--fields", "id").splitlines()
     assert as_json == jsonl == [r["id"] for r in as_csv] == [r["id"] for r in as_tsv] == plain
     assert sorted(as_json) == sorted(expected)
@@ -141,10 +139,16 @@ def test_projects_show_by_id_name_and_owner_name(
     assert by_id == make_project_detail(4, emulator.base_url)  # the detail, whole
     emulator.requests.clear()
     by_name = json.loads(ok(cli, "projects", "show", by_id["name"], "--json"))
-    # Found in the list, shown from the detail, its nulls filled from the list entry.
-    assert by_name == {**by_id, **make_project(4, emulator.base_url)}
+    # Found in the list, then the detail object, exactly as the server sent it.
+    assert by_name == by_id
     assert emulator.requests[-1].path == f"/api/v0/projects/{project_id(4)}/"
-    owner_name = f"{by_id['owner']['username']}/{by_id['name']}"
+    # The views fill what the detail leaves null from the list entry: CSV has the counts.
+    as_csv = next(csv.DictReader(io.StringIO(ok(cli, "projects", "show", by_id["name"],
+                                                "--format", "csv"))))  # fmt: skip
+    listed = make_project(4, emulator.base_url)
+    assert as_csv["execution_count"] == str(listed["execution_count"])
+    assert as_csv["last_execution_ctime"] == listed["last_execution_ctime"]
+    owner_name = f"{by_id['owner']['username'].upper()}/{by_id['name']}"  # any case
     assert json.loads(ok(cli, "projects", "show", owner_name, "--json"))["id"] == by_id["id"]
     fields = json.loads(ok(cli, "projects", "show", project_id(4), "--json", "--fields", "name"))
     assert fields == {"name": by_id["name"]}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 
@@ -181,6 +182,35 @@ def build_app(command: str | None = None) -> typer.Typer:
     return app
 
 
+def click_command(app: typer.Typer) -> Any:
+    """The click command for `app`, with arguments shown as their names (`NAME_OR_ID`, not
+    Typer's `{NAME_OR_ID}` in usage lines nor a `<str>` type in --help)."""
+    from typer._click.types import StringParamType
+
+    class PlainText(StringParamType):
+        def get_metavar(self, *_args: Any, **_kwargs: Any) -> str:
+            return ""
+
+    command = typer.main.get_command(app)
+    pending = [command]
+    while pending:
+        current = pending.pop()
+        pending.extend(getattr(current, "commands", {}).values())
+        for param in current.params:
+            if param.param_type_name == "argument" and param.metavar:
+                param.make_metavar = _fixed_metavar(param.metavar)  # type: ignore[method-assign]
+                if isinstance(param.type, StringParamType):
+                    param.type = PlainText()
+    return command
+
+
+def _fixed_metavar(metavar: str) -> Any:
+    def make_metavar(*_args: Any, **_kwargs: Any) -> str:
+        return metavar
+
+    return make_metavar
+
+
 # The root options that take a value, so command_word can skip their values. A test checks
 # this against root()'s parameters.
 OPTIONS_WITH_VALUES = frozenset({"--profile", "-p", "--timeout", "--ca-file"})
@@ -208,13 +238,22 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "t", "yes", "y", "on")
 
 
-def _plain_help_colours(args: list[str], io: IOStreams) -> None:
+@contextlib.contextmanager
+def _help_colours(args: list[str]) -> Iterator[None]:
     """Typer draws --help with a rich Console of its own, which knows NO_COLOR and TERM but
-    not --no-color; its documented switch for that console's colours is COLOR_SYSTEM."""
-    if "--no-color" in args and ("--help" in args or "-h" in args):
-        import typer.rich_utils
+    not --no-color; its documented switch for that console's colours is COLOR_SYSTEM, put
+    back afterwards so nothing outlives the run."""
+    if not ("--no-color" in args and ("--help" in args or "-h" in args)):
+        yield
+        return
+    import typer.rich_utils
 
-        typer.rich_utils.COLOR_SYSTEM = None
+    before = typer.rich_utils.COLOR_SYSTEM
+    typer.rich_utils.COLOR_SYSTEM = None
+    try:
+        yield
+    finally:
+        typer.rich_utils.COLOR_SYSTEM = before
 
 
 def run(args: list[str], io: IOStreams, services: Services | None = None) -> int:
@@ -224,19 +263,27 @@ def run(args: list[str], io: IOStreams, services: Services | None = None) -> int
     from .context import Services
 
     services = services or Services()
-    _plain_help_colours(args, io)
     try:
-        command = typer.main.get_command(build_app(command_word(args, services.environ)))
-        code = command.main(
-            args=args, prog_name="vh-lite", standalone_mode=False, obj=Bootstrap(io, services)
-        )
+        command = click_command(build_app(command_word(args, services.environ)))
+        with _help_colours(args):
+            code = command.main(
+                args=args, prog_name="vh-lite", standalone_mode=False, obj=Bootstrap(io, services)
+            )
         code = code if isinstance(code, int) else EXIT_OK
     except VhLiteError as exc:
+        from .hints import explain
+
+        explain(exc)  # advice for what nothing above the failing layer explained yet
         text = exc.message + (f" ({exc.hint})" if exc.hint else "")
         io.error_line(redact(text))
         code = exc.exit_code
-    except click_exceptions.ClickException as exc:  # usage errors: exit 2
+    except click_exceptions.NoArgsIsHelpError as exc:  # `vh-lite projects`: the group's help
         exc.show(file=io.stderr)
+        code = exc.exit_code
+    except click_exceptions.ClickException as exc:  # usage errors: exit 2, one line
+        context = getattr(exc, "ctx", None)
+        where = f" (see '{context.command_path} --help')" if context is not None else ""
+        io.error_line(exc.format_message().rstrip(".") + where)
         code = exc.exit_code
     except typer.Abort:  # end of input at a prompt
         io.error_line("aborted: no input")

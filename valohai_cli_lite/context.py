@@ -104,7 +104,7 @@ class AppContext:
         injected = self.services.keyring
         return CredentialStore(
             self.config.directory,
-            keyring=injected or system_keyring,
+            keyring=injected or (lambda recorded: system_keyring(recorded, self.environ)),
             # The Secret Service shortcut is skipped when keyring is told which backend to use.
             fast_secret_service=injected is None and not self.environ.get("PYTHON_KEYRING_BACKEND"),
             timeout=keyring_timeout(self.environ),
@@ -126,6 +126,8 @@ class AppContext:
             allow_insecure_http=self.options.allow_insecure_http or allow_insecure_http,
             debug=self.io.debug_line if self.options.debug else None,
             sleep=self.services.sleep,
+            # A person waiting at a terminal hears why nothing happens; --debug says it anyway.
+            notice=self.io.message if self.io.is_stderr_tty and not self.options.debug else None,
         )
 
     def new_client(self, host: str, settings: ClientSettings) -> ValohaiClient:

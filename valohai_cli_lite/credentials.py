@@ -102,7 +102,9 @@ def _describe_backend(name: str) -> str:
     return parts[-2] if len(parts) >= 2 else name
 
 
-def system_keyring(recorded: str | None = None) -> KeyringBackend:
+def system_keyring(
+    recorded: str | None = None, environ: Mapping[str, str] = os.environ
+) -> KeyringBackend:
     """The keyring backend to use, or KeyringUnavailable. Call it inside _with_deadline,
     together with the operation, so one deadline covers both.
 
@@ -115,7 +117,7 @@ def system_keyring(recorded: str | None = None) -> KeyringBackend:
     from keyring.backends import chainer, fail, null
 
     backend: KeyringBackend | None = None
-    if recorded and not os.environ.get("PYTHON_KEYRING_BACKEND"):
+    if recorded and not environ.get("PYTHON_KEYRING_BACKEND"):
         try:
             backend = keyring.core.load_keyring(recorded)
         except Exception:  # that backend is gone or not viable now: discover afresh

@@ -19,10 +19,13 @@ class VhLiteError(Exception):
 
     exit_code = EXIT_ERROR
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, reason: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # A word for what went wrong, so advice can be added above the layer that failed
+        # (hints.py): "plain-http", "list-changed", "foreign-next", network reasons...
+        self.reason = reason
 
 
 class UsageError(VhLiteError):
@@ -60,16 +63,14 @@ class ApiError(VhLiteError):
         code: str | None = None,
         hint: str | None = None,
         retry_after: float | None = None,
-        not_json: bool = False,
+        reason: str | None = None,
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, reason=reason)
         self.status = status
         # The API's machine-readable error code, e.g. "has_2fa" from get-token.
         self.code = code
         # What the server asked for with Retry-After (a 429 or 503 that was not retried).
         self.retry_after = retry_after
-        # A success status whose body is not JSON: probably not a Valohai API at all.
-        self.not_json = not_json
 
 
 class NetworkError(VhLiteError):
@@ -83,11 +84,10 @@ class NetworkError(VhLiteError):
         timed_out: bool = False,
         reason: str = "other",
     ) -> None:
-        super().__init__(message, hint=hint)
+        # Network reasons: "dns", "refused", "tls-verify" (a certificate that does not
+        # verify), "not-tls" (TLS to a plain-http port), "disconnected", "timeout", "other".
+        super().__init__(message, hint=hint, reason="timeout" if timed_out else reason)
         self.timed_out = timed_out
-        # What went wrong, for advice: "dns", "refused", "tls-verify" (a certificate that does
-        # not verify), "not-tls" (TLS to a plain-http port), "disconnected", "timeout", "other".
-        self.reason = "timeout" if timed_out else reason
 
 
 class ConfigError(VhLiteError):

@@ -27,15 +27,24 @@ def explain(exc: VhLiteError, *, rejected_hint: str | None = None) -> VhLiteErro
     return exc
 
 
+# Advice by the reason an error names, whichever layer raised it.
+_BY_REASON = {
+    "plain-http": "use https://, or pass --allow-insecure-http if you really mean it",
+    "list-changed": "run the command again",
+    "foreign-next": "the server may be misconfigured behind a proxy",
+    "not-json": "is the host a Valohai installation?",
+}
+
+
 def _hint_for(exc: VhLiteError, rejected_hint: str | None) -> str | None:
+    if exc.reason is not None and exc.reason in _BY_REASON:
+        return _BY_REASON[exc.reason]
     if isinstance(exc, AuthError):
         return rejected_hint if exc.status == 401 else None
     if isinstance(exc, NetworkError):
-        return _NETWORK_HINTS.get(exc.reason, _NETWORK_HINTS["other"])
+        return _NETWORK_HINTS.get(exc.reason or "other", _NETWORK_HINTS["other"])
     if not isinstance(exc, ApiError):
         return None
-    if exc.not_json:
-        return "is the host a Valohai installation?"
     if exc.status is None:
         return None
     if exc.status == 404:
@@ -44,6 +53,8 @@ def _hint_for(exc: VhLiteError, rejected_hint: str | None) -> str | None:
         if exc.retry_after is not None:
             return f"the server asks to wait {exc.retry_after:.0f} s before trying again"
         return "the server is rate-limiting; try again later"
-    if exc.status >= 500:
+    if exc.status in (500, 502, 503, 504):
         return "the server or a proxy in front of it failed; try again later"
+    if exc.status == 501:
+        return "the server does not support this request"
     return None

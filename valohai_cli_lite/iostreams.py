@@ -77,6 +77,9 @@ class TestStream(io.StringIO):
     def encoding(self) -> str:  # type: ignore[override]
         return self._encoding
 
+    def reconfigure(self, *, encoding: str | None = None, errors: str | None = None) -> None:
+        self._encoding = encoding or self._encoding
+
 
 def _is_terminal(stream: object) -> bool:
     try:
@@ -217,9 +220,11 @@ class IOStreams:
     def width(self) -> int | None:
         """Columns for tables: COLUMNS when set, else the terminal's width, else unknown."""
         columns = self.environ.get("COLUMNS", "")
-        if columns.isdigit() and int(columns) > 0:
+        if columns.isdecimal() and columns.isascii() and int(columns) > 0:
             return int(columns)
-        return self._terminal_width() if self.is_stdout_tty else None
+        measured = self._terminal_width() if self.is_stdout_tty else None
+        # A pty nobody sized (`script`, some CI and container setups) reports 0 columns.
+        return measured if measured and measured > 0 else None
 
     def progress_allowed(self, *, streams_to_stdout: bool) -> bool:
         """A progress bar on stderr: only on a terminal, and not while streamed output
@@ -235,10 +240,12 @@ class IOStreams:
             file=self.stderr if stderr else self.stdout,
             force_terminal=tty,
             no_color=not self.color_enabled(stderr=stderr),
-            width=None if stderr else self.width(),
+            # rich uses 80 columns when it is told none.
+            width=(None if stderr else self.width()) or 80,
             highlight=False,
             soft_wrap=False,
-            _environ=self.environ,
+            # Our environment, without a COLUMNS rich would take over our decision (even 0).
+            _environ={k: v for k, v in self.environ.items() if k not in ("COLUMNS", "LINES")},
         )
 
     # -- data on stdout --------------------------------------------------------------------
@@ -257,8 +264,19 @@ class IOStreams:
         """JSON this stdout can carry: non-ASCII escaped when its encoding cannot hold it."""
         return json_text(value, compact=compact, ascii_only=not self.stdout_is_unicode)
 
+    def use_utf8(self) -> None:
+        """Data formats are UTF-8 whatever the locale says (LANG=C, PYTHONIOENCODING=ascii):
+        a CSV must not turn 日本語 into escapes. Human output keeps the locale's encoding."""
+        if self.stdout_is_unicode:
+            return
+        reconfigure = getattr(self.stdout, "reconfigure", None)
+        if reconfigure is not None:
+            self.stdout.flush()
+            reconfigure(encoding="utf-8", errors="strict")
+
     def write_json(self, value: Any) -> None:
-        """JSON on stdout: indented on a terminal, compact in a pipe."""
+        """JSON on stdout (UTF-8): indented on a terminal, compact in a pipe."""
+        self.use_utf8()
         self.write_line(self.json_text(value, compact=not self.is_stdout_tty))
 
     # -- messages on stderr ----------------------------------------------------------------

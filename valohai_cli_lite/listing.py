@@ -43,15 +43,20 @@ class ListQuery(NamedTuple):
         return bool(self.owners) or self.search is not None or self.sort is not None
 
 
+def owned_by(kind: RecordKind, record: Record, owners: set[str]) -> bool:
+    """Whether any of `owners` (casefolded names or ids) owns the record: what --owner and
+    OWNER/NAME both mean."""
+    ids = kind.owner_ids(record) if kind.owner_ids else ()
+    return not owners.isdisjoint(text.casefold() for text in ids)
+
+
 def _matches(query: ListQuery, kind: RecordKind) -> Callable[[Record], bool]:
     owners = {owner.casefold() for owner in query.owners}
     needle = query.search.casefold() if query.search else None
 
     def match(record: Record) -> bool:
-        if owners:
-            ids = kind.owner_ids(record) if kind.owner_ids else ()
-            if owners.isdisjoint(text.casefold() for text in ids):
-                return False
+        if owners and not owned_by(kind, record, owners):
+            return False
         if needle is not None:
             text = "\n".join(str(get_path(record, path) or "") for path in kind.search_paths)
             if needle not in text.casefold():

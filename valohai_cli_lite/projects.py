@@ -8,6 +8,7 @@ numbers are then in `execution_summary`), an owner that is a bare id in older da
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .fields import get_path
@@ -27,7 +28,7 @@ def owner_name(project: Record) -> str | None:
     return ids[0] if ids else None
 
 
-def _counter(field: str, summary_key: str) -> Any:
+def _counter(field: str, summary_key: str) -> Callable[[Record], Any]:
     """A count that falls back to `execution_summary` when the object carries it as null, as
     the detail endpoint does."""
 
@@ -76,8 +77,12 @@ PROJECT = RecordKind(
         "yaml_path",
     ),
     delimited_columns=(
-        "id", "name", "owner.username", "description", "execution_count",
-        "last_execution_ctime", "ctime", "mtime",
+        Column("id", "id"), Column("name", "name"),
+        Column("owner.username", "owner.username", owner_name),
+        Column("description", "description"),
+        Column("execution_count", "execution_count", executions),
+        Column("last_execution_ctime", "last_execution_ctime"),
+        Column("ctime", "ctime"), Column("mtime", "mtime"),
     ),
     table_columns=(
         Column("NAME", "name"), Column("OWNER", "owner.username", owner_name),
@@ -97,7 +102,7 @@ PROJECT = RecordKind(
         Column("Created", "ctime"), Column("Modified", "mtime"),
         Column("Repository", "repository", repository, optional=True),
         Column("Environment", "environment_variables", environment_variables, optional=True),
-        Column("URL", "urls.display"),
+        Column("URL", "urls.display", optional=True),
     ),
     sort_keys={
         "name": "text", "owner": "text", "ctime": "time", "mtime": "time",

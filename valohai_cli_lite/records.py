@@ -33,7 +33,7 @@ class RecordKind(NamedTuple):
     # Fields the API is known to send; any other field a server sends is valid too, once it
     # has been seen in the data.
     known_fields: Sequence[str]
-    delimited_columns: Sequence[str]  # CSV/TSV default columns
+    delimited_columns: Sequence[Column]  # CSV/TSV default columns (header: the field path)
     table_columns: Sequence[Column]  # the table and plain lines
     detail_rows: Sequence[Column]  # the one-object view
     sort_keys: Mapping[str, SortType]  # --sort FIELD

@@ -67,13 +67,12 @@ def _section(path: list[str], command: Any, ctx: Any) -> list[str]:
 
 
 def render_reference() -> str:
-    import typer.main
     from typer._click.core import Context
     from typer.core import TyperGroup
 
-    from .cli import build_app
+    from .cli import build_app, click_command
 
-    root = typer.main.get_command(build_app())
+    root = click_command(build_app())
     lines = [HEADER]
 
     def walk(command: Any, path: list[str], parent: Any) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .fields import cell_text, get_path, select_fields
 from .records import Column, Record, RecordKind
-from .text import relative_time, sanitize
+from .text import relative_time, sanitize, terminal_safe, tsv_escape
 
 if TYPE_CHECKING:
     from .iostreams import IOStreams
@@ -42,25 +42,37 @@ def resolve_format(
     return OutputFormat.table if io.is_stdout_tty else OutputFormat.plain
 
 
-def _write_delimited(
-    io: IOStreams, records: Sequence[Record], columns: Sequence[str], sep: str
-) -> None:
-    # Quoting as the csv module does it, so values with separators, quotes or newlines survive a
-    # round trip through any CSV reader.
+def _write_csv(io: IOStreams, rows: Iterable[list[str]]) -> None:
+    # RFC 4180 quoting as the csv module does it, so values with commas, quotes or newlines
+    # survive a round trip through any CSV reader.
     import csv
     import io as stringio
 
     # The csv module quotes a value holding "\r" only when "\r" is in the line terminator, so
     # rows are written with "\r\n" and the terminator is then turned into a Unix "\n".
     buffer = stringio.StringIO()
-    writer = csv.writer(buffer, delimiter=sep, lineterminator="\r\n")
-    for row in chain(
-        [list(columns)], ([cell_text(get_path(r, path)) for path in columns] for r in records)
-    ):
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
         writer.writerow(row)
         io.write(buffer.getvalue()[:-2] + "\n")
         buffer.seek(0)
         buffer.truncate()
+
+
+def _write_delimited(
+    io: IOStreams, records: Sequence[Record], columns: Sequence[Column], fmt: OutputFormat
+) -> None:
+    """CSV (RFC 4180) or TSV (one line per record, `\\t \\n \\r \\\\` escaped, never quoted),
+    a header row of field paths first. On a terminal, controls in the data are shown as '?'."""
+    cells = ([cell_text(column.of(r)) for column in columns] for r in records)
+    rows: Iterable[list[str]] = chain([[column.header for column in columns]], cells)
+    if io.is_stdout_tty:
+        rows = ([terminal_safe(cell) for cell in row] for row in rows)
+    if fmt is OutputFormat.csv:
+        _write_csv(io, rows)
+    else:
+        for row in rows:
+            io.write("\t".join(tsv_escape(cell) for cell in row) + "\n")
     io.flush()
 
 
@@ -159,6 +171,8 @@ def write_records(
     midway leaves stdout empty rather than holding a list a script could mistake for whole.
     """
     page_iter = iter(pages)
+    if fmt is not OutputFormat.table:
+        io.use_utf8()
     if fmt is OutputFormat.jsonl:
         for page in page_iter:
             chosen = (select_fields(r, fields) if fields else r for r in page)
@@ -170,8 +184,8 @@ def write_records(
     if fmt is OutputFormat.json:
         io.write_json([select_fields(r, fields) for r in records] if fields else records)
     elif fmt in (OutputFormat.csv, OutputFormat.tsv):
-        sep = "," if fmt is OutputFormat.csv else "\t"
-        _write_delimited(io, records, fields or kind.delimited_columns, sep)
+        columns = [Column(path, path) for path in fields] if fields else kind.delimited_columns
+        _write_delimited(io, records, columns, fmt)
     elif not records:
         if io.is_stderr_tty:  # status is for people; a script sees empty stdout
             io.message(f"No {kind.noun}s found.")
@@ -191,11 +205,23 @@ def write_record(
     fields: Sequence[str] | None = None,
     *,
     link_base: str | None = None,
+    view: Record | None = None,
 ) -> None:
-    """Write one object: JSON as an object, CSV/TSV as a header and a row, a panel for people."""
-    if fmt is OutputFormat.json:
-        io.write_json(select_fields(record, fields) if fields else record)
-    elif fmt in (OutputFormat.jsonl, OutputFormat.csv, OutputFormat.tsv):
+    """Write one object: JSON as an object, CSV/TSV as a header and a row, a panel for people.
+
+    JSON and JSONL carry `record` exactly as the server sent it; the other formats show
+    `view` when given (the record with what it leaves null filled in from elsewhere).
+    """
+    if fmt is not OutputFormat.table:
+        io.use_utf8()
+    if fmt in (OutputFormat.json, OutputFormat.jsonl):
+        chosen = select_fields(record, fields) if fields else record
+        io.write_line(
+            io.json_text(chosen, compact=fmt is OutputFormat.jsonl or not io.is_stdout_tty)
+        )
+        return
+    record = view if view is not None else record
+    if fmt in (OutputFormat.csv, OutputFormat.tsv):
         write_records(io, [[record]], fmt, kind, fields)
     else:
         rows = [Column(path, path) for path in fields] if fields else _detail_rows(kind, record)

@@ -34,6 +34,27 @@ def sanitize(text: str) -> str:
     return _CONTROL_CHARS.sub("?", text)
 
 
+# Like _CONTROL_CHARS, but tab and newline may stay: they only move to the next column or line.
+_UNSAFE_IN_CELLS = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def terminal_safe(text: str) -> str:
+    """CSV/TSV shown on a terminal: every control but tab and newline becomes '?', so data
+    cannot move the cursor, clear the screen or draw links. (In a pipe the data stays exact.)"""
+    return _UNSAFE_IN_CELLS.sub("?", text)
+
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def tsv_escape(text: str) -> str:
+    """A TSV cell: backslash, tab, newline and CR as \\\\, \\t, \\n, \\r (never quoted), so every
+    record is one line with the same number of tab-separated fields."""
+    return text.translate(_TSV_ESCAPES)
+
+
 def sanitize_block(text: str) -> str:
     """Like sanitize, but keeps line breaks and tabs: for multi-line text shown on a terminal."""
     lines = text.replace("\r\n", "\n").split("\n")

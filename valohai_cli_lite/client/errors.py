@@ -113,7 +113,7 @@ def decode_json(response: httpx.Response) -> Any:
             f"the server answered {response.status_code} but the body is not valid JSON "
             f"({response.request.url.path})",
             status=response.status_code,
-            not_json=True,
+            reason="not-json",  # probably not a Valohai API at all
         ) from None
 
 

@@ -117,7 +117,7 @@ def _pages_by_offset(
                 raise ApiError(
                     f"the list changed while it was being read ({total} items, then "
                     f"{_count(body)})",
-                    hint="run the command again",
+                    reason="list-changed",
                 )
             yield Page(results, total)
             if not results:
@@ -155,7 +155,7 @@ def _pages_by_next(
                 raise ApiError(
                     f"the server's next page is on {origin_text(next_url)}, not "
                     f"{origin_text(base_url)}; refusing to send the token there",
-                    hint="the server may be misconfigured behind a proxy",
+                    reason="foreign-next",
                 )
             next_url = None
         if isinstance(next_url, str) and next_url:
@@ -196,4 +196,5 @@ def page_results(body: Any, url: str) -> list[dict[str, Any]]:
 
 def _offset_in(query: dict[str, list[str]]) -> int:
     values = query.get("offset") or ["0"]
-    return int(values[0]) if values[0].isdigit() else 0
+    text = values[0]
+    return int(text) if text.isascii() and text.isdecimal() else 0

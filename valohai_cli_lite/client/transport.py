@@ -8,6 +8,7 @@ followed by hand for that reason.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -46,6 +47,8 @@ class ClientSettings(NamedTuple):
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     backoff: float = DEFAULT_BACKOFF  # seconds before the first retry; doubles each time
     sleep: Callable[[float], None] = time.sleep  # tests pass one that only records the wait
+    # Told, in a line for people, when a retry waits a second or more (on a terminal).
+    notice: Callable[[str], None] | None = None
 
 
 class RetryableTransportError(Exception):
@@ -68,13 +71,19 @@ class Transport:
         self.token: str | None = None
         self._http: httpx.Client | None = None
         self._closed = False
+        # Page fetchers run in threads: one lock for making and closing the connection pool,
+        # and an event that ends a retry's wait as soon as the client is closed.
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
 
     def close(self) -> None:
         # A page fetcher abandoned by an early stop must not open a new connection later.
-        self._closed = True
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+        with self._lock:
+            self._closed = True
+            self._stopped.set()
+            if self._http is not None:
+                self._http.close()
+                self._http = None
 
     def check_plain_http(self) -> None:
         """Refuse plain http beyond loopback before anything, password or token, is sent."""
@@ -83,7 +92,7 @@ class Transport:
             raise UsageError(
                 f"refusing to talk to {self.host} over plain http: your password and token "
                 "would cross the network unencrypted",
-                hint="use https://, or pass --allow-insecure-http if you really mean it",
+                reason="plain-http",
             )
 
     def _tls_context(self) -> ssl.SSLContext | bool:
@@ -102,20 +111,21 @@ class Transport:
         return True
 
     def _client(self) -> httpx.Client:
-        if self._closed:
-            raise NetworkError("the connection to the server was closed")
-        if self._http is None:
-            import httpx
+        with self._lock:
+            if self._closed:
+                raise NetworkError("the connection to the server was closed")
+            if self._http is None:
+                import httpx
 
-            self.check_plain_http()
-            self._http = httpx.Client(
-                verify=self._tls_context(),
-                timeout=httpx.Timeout(self.settings.timeout),
-                headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-                # Redirects are followed by hand so the token never leaves its origin.
-                follow_redirects=False,
-            )
-        return self._http
+                self.check_plain_http()
+                self._http = httpx.Client(
+                    verify=self._tls_context(),
+                    timeout=httpx.Timeout(self.settings.timeout),
+                    headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+                    # Redirects are followed by hand so the token never leaves its origin.
+                    follow_redirects=False,
+                )
+            return self._http
 
     def _debug(self, text: str) -> None:
         if self.settings.debug is not None:
@@ -168,7 +178,19 @@ class Transport:
                 f"retrying {method} {urlsplit(url).path} in {wait:.1f} s "
                 f"(attempt {attempt}/{attempts}): {reason}"
             )
-            self.settings.sleep(wait)
+            if self.settings.notice is not None and wait >= 1:
+                why = "rate limited" if reason.startswith("429") else reason
+                self.settings.notice(f"{why}; retrying in {wait:.0f} s")
+            self._wait(wait)
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep between attempts; a close() meanwhile ends the wait and the request."""
+        if self.settings.sleep is time.sleep:
+            self._stopped.wait(seconds)
+        else:
+            self.settings.sleep(seconds)
+        if self._closed:
+            raise NetworkError("the connection to the server was closed")
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
         """Exponential backoff with jitter (capped), or exactly what Retry-After asks for."""

@@ -43,6 +43,7 @@ def api_command(
         typer.Option(
             "--method",
             "-X",
+            metavar="METHOD",
             show_default=False,
             help="HTTP method (default: GET, or POST when --field is given).",
         ),
@@ -142,7 +143,8 @@ def run_api(opts: ApiOptions, app: AppContext) -> None:
             io.write("\n")
         raise_for_status(response)
         text = response.text
-        if not io.is_stdout_tty:  # a pipe gets the body exactly as it came
+        if not io.is_stdout_tty:  # a pipe gets the body exactly as it came, in UTF-8
+            io.use_utf8()
             io.write(text if text.endswith("\n") or not text else text + "\n")
             io.flush()
             return

@@ -268,7 +268,7 @@ def _token_for_password(
                 f"password; create a personal API token at {url}"
             )
             if app.io.is_stdin_tty:
-                app.io.message(explanation.capitalize() + ".")
+                app.io.message(explanation[0].upper() + explanation[1:] + ".")
                 return ask_token(app.io, "Paste the API token (hidden)")
             host = "" if client.host == DEFAULT_HOST else f" --host {client.host}"
             raise AuthError(

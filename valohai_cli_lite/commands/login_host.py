@@ -36,10 +36,10 @@ def check_host(app: AppContext, host: str, settings: ClientSettings) -> None:
     (with advice) when the host is not somewhere a login could work."""
     probe = settings._replace(max_attempts=1, timeout=min(settings.timeout, PROBE_TIMEOUT))
     with app.new_client(host, probe) as client:
-        client.check_plain_http()
         try:
+            client.check_plain_http()
             response = client.send("GET", api_url(host, ""), authenticated=False)
-        except NetworkError as exc:
+        except (UsageError, NetworkError) as exc:
             raise explain(exc) from None
     if response.status_code == 400 and "plain HTTP request was sent to HTTPS port" in response.text:
         https = "https://" + host.removeprefix("http://")

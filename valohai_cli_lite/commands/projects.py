@@ -16,8 +16,8 @@ from ..completion import complete_sort_keys
 from ..context import AppContext
 from ..errors import ApiError, UsageError, VhLiteError
 from ..fields import get_path
-from ..listing import ListQuery, SortKey, apply_query
-from ..projects import PROJECT, owner_ids, owner_name
+from ..listing import ListQuery, SortKey, apply_query, owned_by
+from ..projects import PROJECT, owner_name
 from ..records import Record
 from ..render import OutputFormat, safe_link, write_record, write_records
 from .common import app_context
@@ -180,26 +180,27 @@ def show_command(
 
 
 def run_show(opts: ShowOptions, app: AppContext) -> None:
+    view: Record | None = None
     with app.api_client() as (client, creds):
         if _UUID.match(opts.project):
             record = _get_by_id(client, opts.project)
         else:
             found = _find_by_name(app, client, opts.project)
-            if opts.web:  # the list entry has the link: nothing more to fetch
+            if opts.web or not found.get("id"):  # the list entry has the link already
                 record = found
             else:
                 # The detail object says more (repository, environment variables, execution
                 # summary). What it leaves null (counters, the last run) the list entry,
-                # fetched a moment ago, fills in.
-                record = _get_by_id(client, str(found["id"])) if found.get("id") else {}
-                record.update({k: v for k, v in found.items() if record.get(k) is None})
+                # fetched a moment ago, fills in for the views; JSON stays as sent.
+                record = _get_by_id(client, str(found["id"]))
+                view = {**record, **{k: v for k, v in found.items() if record.get(k) is None}}
     if opts.web:
         url = safe_link(get_path(record, PROJECT.link_path or ""), creds.host)
         if url is None:
             raise VhLiteError("the server sent no web address for this project")
         _open(app, url)
         return
-    write_record(app.io, record, opts.format, PROJECT, opts.fields, link_base=creds.host)
+    write_record(app.io, record, opts.format, PROJECT, opts.fields, link_base=creds.host, view=view)
 
 
 def _get_by_id(client: ValohaiClient, project_id: str) -> Record:
@@ -220,7 +221,7 @@ def _find_by_name(app: AppContext, client: ValohaiClient, wanted: str) -> Record
     everything = [project for page in pages for project in page]
     matches = [
         p for p in everything
-        if get_path(p, "name") == name and (not owner or owner in owner_ids(p))
+        if get_path(p, "name") == name and (not owner or owned_by(PROJECT, p, {owner.casefold()}))
     ]  # fmt: skip
     if not matches:
         raise VhLiteError(

@@ -143,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve projects as older data has them: owner a bare id, relative url, empty urls",
     )
     parser.add_argument(
+        "--relative-urls",
+        action="store_true",
+        help="serve url and urls.display relative to the host (/p/demo/project-0001/)",
+    )
+    parser.add_argument(
         "--refusal-status",
         type=int,
         choices=REFUSAL_STATUS_CHOICES,
@@ -188,6 +193,7 @@ def build_config(argv: Sequence[str] | None = None) -> EmulatorConfig:
         ignore_paging=args.ignore_paging,
         detail_counts=args.detail_counts,
         legacy_data=args.legacy_data,
+        relative_urls=args.relative_urls,
         refusal_status=args.refusal_status,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,

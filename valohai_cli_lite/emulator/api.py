@@ -14,6 +14,7 @@ from valohai_cli_lite.emulator.data import (
     legacy_shape,
     make_project,
     make_project_detail,
+    relative_links,
 )
 from valohai_cli_lite.emulator.pagination import paginate
 from valohai_cli_lite.emulator.replies import Reply, json_reply, method_not_allowed, not_found
@@ -35,7 +36,13 @@ def listed_project(config: EmulatorConfig, index: int, base_url: str) -> Any:
     generated = max(config.projects, 0)
     if index >= generated:
         return config.extra_projects[index - generated]
-    project = _generated_project(index, base_url)
+    return _shaped(config, _generated_project(index, base_url), base_url)
+
+
+def _shaped(config: EmulatorConfig, project: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """A generated project in the shape the config asks for (older data, relative links)."""
+    if config.relative_urls:
+        project = relative_links(project, base_url)
     return legacy_shape(project) if config.legacy_data else project
 
 
@@ -44,8 +51,7 @@ def project_detail(config: EmulatorConfig, raw_id: str, base_url: str) -> Any | 
     index = find_project_index(raw_id, max(config.projects, 0))
     if index is not None:
         filled = config.detail_counts == "filled"
-        project = make_project_detail(index, base_url, filled_counts=filled)
-        return legacy_shape(project) if config.legacy_data else project
+        return _shaped(config, make_project_detail(index, base_url, filled_counts=filled), base_url)
     # Tests may slip entries that are not objects into the list; they have no detail.
     return next(
         (p for p in config.extra_projects if isinstance(p, dict) and p.get("id") == raw_id),

@@ -57,6 +57,9 @@ class EmulatorConfig:
     # Serve generated projects as older data has them: `owner` a bare integer id, a relative
     # `url`, empty `urls` (valohai-cli's test fixtures, Valohai's minihai mock).
     legacy_data: bool = False
+    # Serve `url` and `urls.*` relative to the host (`/p/demo/project-0001/`), as minihai's
+    # `url` is; with legacy_data, `urls` stays empty.
+    relative_urls: bool = False
     # The status get-token answers `{"code": "has_2fa" | "has_external_identity"}` with.
     refusal_status: int = 400
     # Serve HTTPS with this certificate chain and key (PEM files; the key may be in the

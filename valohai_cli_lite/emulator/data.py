@@ -251,6 +251,21 @@ def make_project_detail(
     return project
 
 
+def relative_links(project: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """`project` with `url` and every `urls` entry relative to the host (`/p/demo/x/`), as a
+    server that builds links without knowing its own address may send them."""
+
+    def relative(link: Any) -> Any:
+        return link.removeprefix(base_url) if isinstance(link, str) else link
+
+    urls = project.get("urls")
+    return {
+        **project,
+        "url": relative(project.get("url")),
+        "urls": {k: relative(v) for k, v in urls.items()} if isinstance(urls, dict) else urls,
+    }
+
+
 def legacy_shape(project: dict[str, Any]) -> dict[str, Any]:
     """`project` as older data has it: owner a bare id, a relative `url`, empty `urls`.
 
