@@ -149,6 +149,7 @@ class InProcessCli(_Runner):
         super().__init__(home)
         self.keyring: Any = no_keyring  # a KeyringLoader; MemoryKeyring tests replace it
         self.slept: list[float] = []  # every wait between retries, in seconds
+        self.opened: list[str] = []  # every URL a command opened in "the browser"
 
     def run(
         self,
@@ -175,11 +176,18 @@ class InProcessCli(_Runner):
                     mp.delenv(name)
             for name, value in merged.items():
                 mp.setenv(name, value)
-            services = Services(environ=os.environ, keyring=self.keyring, sleep=self.slept.append)
+            services = Services(
+                environ=os.environ, keyring=self.keyring, sleep=self.slept.append,
+                open_browser=self._open,
+            )  # fmt: skip
             code = run(list(args), io, services)
         result = Result(code, out.getvalue(), err.getvalue())
         self.outputs.append(result.output)
         return result
+
+    def _open(self, url: str) -> bool:
+        self.opened.append(url)
+        return True
 
 
 class InstalledCli(_Runner):

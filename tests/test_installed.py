@@ -127,10 +127,33 @@ def test_closed_pipes_end_quietly_whatever_the_encoding(served: InstalledCli) ->
 
 
 def test_stdout_with_a_narrow_encoding_does_not_crash(served: InstalledCli) -> None:
-    for fmt in ([], ["--json"], ["--format", "csv"]):
-        result = served.run("projects", "list", *fmt, env={"PYTHONIOENCODING": "ascii"})
-        assert result.returncode == 0, result.stderr
-        assert "Traceback" not in result.output
+    for env in ({"PYTHONIOENCODING": "ascii"}, {"LANG": "C", "LC_ALL": "C"}):
+        for fmt in ([], ["--json"], ["--format", "csv"], ["--format", "tsv"]):
+            result = served.run("projects", "list", *fmt, env=env)
+            assert result.returncode == 0, result.stderr
+            assert "Traceback" not in result.output
+            # Data is UTF-8 whatever the locale: the text, not escapes of it.
+            assert "日本語" in result.stdout, (env, fmt)
+
+
+def test_login_web_uses_the_browser_variable(installed: InstalledCli, emulator: Emulator) -> None:
+    """`BROWSER` picks the program, as Python's webbrowser (and gh) honour it; in a pty."""
+    import pexpect
+
+    opened = installed.home / "opened.txt"
+    browser = installed.home / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    child = pexpect.spawn(str(VH_LITE), ["login", "--web", "--host", emulator.base_url],
+                          env={**installed.env, "BROWSER": str(browser)}, encoding="utf-8",
+                          timeout=30)  # fmt: skip
+    child.expect(r"API token \(hidden\)")
+    child.sendline(TEST_TOKEN)
+    child.expect(pexpect.EOF)
+    child.close()
+    installed.outputs.append(child.before or "")
+    assert child.exitstatus == 0, child.before
+    assert opened.read_text().strip() == f"{emulator.base_url}/auth/tokens/"
 
 
 def test_ctrl_c_during_a_listing_exits_130_quietly(

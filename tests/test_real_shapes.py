@@ -113,7 +113,8 @@ def test_two_factor_and_sso_answers_lead_to_the_token_page_on_any_status(
     piped = cli.password_login(emulator.base_url, user, "whatever")
     assert piped.returncode == 4
     assert wording in piped.stderr and f"{emulator.base_url}/auth/tokens/" in piped.stderr
-    assert "--with-token" in piped.stderr and "log in again" not in piped.stderr
+    assert f"vh-lite login --host {emulator.base_url} --with-token" in piped.stderr
+    assert "log in again" not in piped.stderr
     # On a terminal the token is asked for, hidden, right away.
     typed = cli.run("login", "--host", emulator.base_url, "--username", user,
                     input=f"whatever\n{TEST_TOKEN}\n", stdin_tty=True)  # fmt: skip
