@@ -33,8 +33,8 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_logout_and_login_on_a_full_disk_change_nothing(
     cli: InProcessCli, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cli.keyring = lambda _recorded: keyring
     keyring = MemoryKeyring()
+    cli.keyring = lambda _recorded: keyring
     assert cli.login(emulator.base_url).returncode == 0
     config_before = (cli.config_dir / "config.json").read_text()
     stored = dict(keyring.items)

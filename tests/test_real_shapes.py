@@ -57,8 +57,8 @@ def test_integer_owners_show_and_filter(
     owners = {p["owner"] for p in json.loads(by_id.stdout)}
     assert owners == {42} and len(json.loads(by_id.stdout)) == 50
     as_csv = cli.run("projects", "list", "--limit", "5", "--format", "csv").stdout
-    owners = [row["owner.username"] for row in csv.DictReader(io.StringIO(as_csv))]
-    assert owners == ["1337"] * 4 + ["42"]
+    in_csv = [row["owner.username"] for row in csv.DictReader(io.StringIO(as_csv))]
+    assert in_csv == ["1337"] * 4 + ["42"]
     table = cli.run(
         "projects", "list", "--limit", "5", env={"TERM": "xterm"}, stdout_tty=True, stderr_tty=True
     )
