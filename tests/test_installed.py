@@ -91,6 +91,29 @@ def test_profile_names_complete_in_the_shell(installed: InstalledCli, emulator: 
     assert result.stdout.split() == ["staging"]
 
 
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("vh-lite projects list --format j", ["json", "jsonl"]),
+        ("vh-lite projects list --sort exe", ["execution_count"]),
+        ("vh-lite projects list --fields id,na", ["id,name"]),
+        ("vh-lite projects list -p st", ["staging"]),
+    ],
+)
+def test_values_complete_in_the_shell(
+    installed: InstalledCli, emulator: Emulator, words: str, expected: list[str]
+) -> None:
+    assert installed.login(emulator.base_url, profile="staging").returncode == 0
+    result = installed.run(
+        env={
+            "_VH_LITE_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - 1),
+        }  # fmt: skip
+    )
+    assert result.stdout.split() == expected
+
+
 def _bash(cli: InstalledCli, command: str, *, pipefail: bool = False) -> tuple[int, str, str]:
     options = ["-o", "pipefail"] if pipefail else []
     proc = subprocess.run(

@@ -34,6 +34,10 @@ def test_every_documented_option_is_in_the_commands_help(cli: InstalledCli) -> N
         assert result.returncode == 0, (command, result.stderr)
         for option in re.findall(r"^\| `(--[a-z-]+)`", body, flags=re.M):
             assert option in result.stdout, (command, option)
+        # Metavars read naturally, and every command shows how it is used.
+        assert "<str>" not in result.stdout and "{" not in result.stdout, command
+        if command.count(" ") >= 1 and command not in ("vh-lite auth", "vh-lite projects"):
+            assert "Example" in result.stdout, command
 
 
 def test_security_doc_names_only_tests_that_exist() -> None:
