@@ -109,7 +109,7 @@ def test_values_complete_in_the_shell(
             "_VH_LITE_COMPLETE": "complete_bash",
             "COMP_WORDS": words,
             "COMP_CWORD": str(len(words.split()) - 1),
-        }  # fmt: skip
+        }
     )
     assert result.stdout.split() == expected
 
