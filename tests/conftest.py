@@ -214,18 +214,34 @@ class InstalledCli(_Runner):
         return result
 
 
+# Under pytest-xdist: what each worker found, summed up by the controller.
+_FROM_WORKERS = {"leaks": 0, "recorded": 0}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist, controller side: a worker's leak count (see pytest_sessionfinish)."""
+    found = getattr(node, "workeroutput", {})
+    _FROM_WORKERS["leaks"] += found.get("token_leaks", 0)
+    _FROM_WORKERS["recorded"] += found.get("recorded_outputs", 0)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The token must appear in no output of any run of the whole suite (auth token aside,
-    whose tests do not record its output). Fails the session if it does."""
+    whose tests do not record its output). Fails the session if it does. Under pytest-xdist
+    each worker counts its own runs and the controller adds them up."""
     leaks = sum(TEST_TOKEN in text for text in SESSION_OUTPUTS)
+    worker_output = getattr(session.config, "workeroutput", None)
+    if worker_output is not None:
+        worker_output.update(token_leaks=leaks, recorded_outputs=len(SESSION_OUTPUTS))
+        return
+    leaks += _FROM_WORKERS["leaks"]
+    recorded = len(SESSION_OUTPUTS) + _FROM_WORKERS["recorded"]
     if leaks:
-        print(
-            f"\nTOKEN LEAK: the test token appeared in {leaks} of "
-            f"{len(SESSION_OUTPUTS)} recorded outputs"
-        )
+        print(f"\nTOKEN LEAK: the test token appeared in {leaks} of {recorded} recorded outputs")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    elif SESSION_OUTPUTS:
-        print(f"\nno token in any of {len(SESSION_OUTPUTS)} recorded CLI outputs")
+    elif recorded:
+        print(f"\nno token in any of {recorded} recorded CLI outputs")
 
 
 def _runner(kind: type[_Runner], tmp_path: Path) -> Iterator[Any]:

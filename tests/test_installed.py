@@ -78,40 +78,18 @@ def test_auth_token_prints_the_token_for_scripts(
     assert result.stdout == TEST_TOKEN + "\n"  # not recorded in outputs: printing is its job
 
 
-def test_profile_names_complete_in_the_shell(installed: InstalledCli, emulator: Emulator) -> None:
-    for profile in ("prod", "staging"):
-        assert installed.login(emulator.base_url, profile=profile).returncode == 0
-    result = installed.run(
-        env={
-            "_VH_LITE_COMPLETE": "complete_bash",
-            "COMP_WORDS": "vh-lite --profile st",
-            "COMP_CWORD": "2",
-        }
-    )
-    assert result.stdout.split() == ["staging"]
-
-
-@pytest.mark.parametrize(
-    ("words", "expected"),
-    [
+def test_values_complete_in_the_shell(installed: InstalledCli, emulator: Emulator) -> None:
+    assert installed.login(emulator.base_url, profile="staging").returncode == 0
+    for words, expected in (
+        ("vh-lite --profile st", ["staging"]),
+        ("vh-lite projects list -p st", ["staging"]),
         ("vh-lite projects list --format j", ["json", "jsonl"]),
         ("vh-lite projects list --sort exe", ["execution_count"]),
         ("vh-lite projects list --fields id,na", ["id,name"]),
-        ("vh-lite projects list -p st", ["staging"]),
-    ],
-)
-def test_values_complete_in_the_shell(
-    installed: InstalledCli, emulator: Emulator, words: str, expected: list[str]
-) -> None:
-    assert installed.login(emulator.base_url, profile="staging").returncode == 0
-    result = installed.run(
-        env={
-            "_VH_LITE_COMPLETE": "complete_bash",
-            "COMP_WORDS": words,
-            "COMP_CWORD": str(len(words.split()) - 1),
-        }
-    )
-    assert result.stdout.split() == expected
+    ):
+        result = installed.run(env={"_VH_LITE_COMPLETE": "complete_bash", "COMP_WORDS": words,
+                                    "COMP_CWORD": str(len(words.split()) - 1)})  # fmt: skip
+        assert result.stdout.split() == expected, words
 
 
 def _bash(cli: InstalledCli, command: str, *, pipefail: bool = False) -> tuple[int, str, str]:
@@ -150,8 +128,9 @@ def test_closed_pipes_end_quietly_whatever_the_encoding(served: InstalledCli) ->
 
 
 def test_stdout_with_a_narrow_encoding_does_not_crash(served: InstalledCli) -> None:
-    for env in ({"PYTHONIOENCODING": "ascii"}, {"LANG": "C", "LC_ALL": "C"}):
-        for fmt in ([], ["--json"], ["--format", "csv"], ["--format", "tsv"]):
+    for env, formats in (({"PYTHONIOENCODING": "ascii"}, [[], ["--json"], ["--format", "csv"]]),
+                         ({"LANG": "C", "LC_ALL": "C"}, [["--format", "tsv"]])):  # fmt: skip
+        for fmt in formats:
             result = served.run("projects", "list", *fmt, env=env)
             assert result.returncode == 0, result.stderr
             assert "Traceback" not in result.output
