@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from keyring.backend import KeyringBackend
+from test_emulator_support import Certificate, make_certificate
 
 from valohai_cli_lite.cli import run
 from valohai_cli_lite.context import Services
@@ -150,6 +151,7 @@ class InProcessCli(_Runner):
         self.keyring: Any = no_keyring  # a KeyringLoader; MemoryKeyring tests replace it
         self.slept: list[float] = []  # every wait between retries, in seconds
         self.opened: list[str] = []  # every URL a command opened in "the browser"
+        self.browser_works = True  # False: as where no browser can be started
 
     def run(
         self,
@@ -187,7 +189,7 @@ class InProcessCli(_Runner):
 
     def _open(self, url: str) -> bool:
         self.opened.append(url)
-        return True
+        return self.browser_works
 
 
 class InstalledCli(_Runner):
@@ -261,6 +263,12 @@ def cli(tmp_path: Path) -> Iterator[InProcessCli]:
 @pytest.fixture
 def installed(tmp_path: Path) -> Iterator[InstalledCli]:
     yield from _runner(InstalledCli, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    """A self-signed certificate for 127.0.0.1 (openssl; skipped with a reason without it)."""
+    return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from conftest import TEST_TOKEN, InProcessCli, MemoryKeyring, no_keyring, read_tsv_records
+from test_emulator_support import Certificate
 
 from valohai_cli_lite import fileio
 from valohai_cli_lite.emulator.data import make_project, project_id
@@ -116,6 +117,11 @@ def test_login_web_opens_the_token_page_and_reads_the_token_hidden(
     assert result.returncode == 0, result.stderr
     assert cli.opened == [f"{emulator.base_url}/auth/tokens/"]
     assert "API token (hidden)" in result.stderr
+    cli.browser_works = False  # no browser here: the address is printed instead
+    again = cli.run("login", "--web", "--host", emulator.base_url, "--force",
+                    input=TEST_TOKEN + "\n", stdin_tty=True)  # fmt: skip
+    assert again.returncode == 0
+    assert f"Open {emulator.base_url}/auth/tokens/ in your browser" in again.stderr
     piped = cli.run("login", "--web", "--host", emulator.base_url, input=TEST_TOKEN)
     assert piped.returncode == 2 and "--web needs a terminal" in piped.stderr
 
@@ -198,3 +204,32 @@ def test_tsv_and_utf8_survive_any_pipe_and_locale(
     for fmt in ("csv", "json", "jsonl", "plain"):
         out = cli.run("projects", "list", "--format", fmt, "--limit", "2", encoding="ascii")
         assert "日本語" in out.stdout and "\\u65e5" not in out.stdout, fmt
+
+
+def test_a_corrupt_config_blocks_only_what_needs_it(cli: InProcessCli, emulator: Emulator) -> None:
+    cli.config_dir.mkdir(parents=True)
+    config = cli.config_dir / "config.json"
+    config.write_text("{not json")
+    env = {"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url}
+    assert cli.run("projects", "list", "--limit", "1", env=env).returncode == 0  # not read
+    for args in (["auth", "list"], ["projects", "list"], ["logout"], ["auth", "switch", "x"]):
+        result = cli.run(*args)
+        assert result.returncode == 1, args
+        assert f"{config} is not valid JSON" in result.stderr, args
+    assert config.read_text() == "{not json"
+
+
+def test_http_to_a_tls_port_says_to_use_https(cli: InProcessCli, certificate: Certificate) -> None:
+    from valohai_cli_lite.emulator.server import EmulatorConfig
+
+    cert, key = str(certificate.cert), str(certificate.key)
+    with Emulator(EmulatorConfig(token=TEST_TOKEN, tls_cert=cert, tls_key=key)) as tls:
+        plain = tls.base_url.replace("https://", "http://")
+        result = cli.login(plain)
+        assert result.returncode == 1
+        assert "the server closed the connection without answering" in result.stderr
+        assert "if the server expects TLS, use an https:// URL" in result.stderr
+        typed = cli.run("login", input=f"{plain}\n{tls.base_url.removeprefix('https://')}\n",
+                        stdin_tty=True)  # fmt: skip
+        assert "use an https:// URL). Try again." in typed.stderr
+        assert f"No scheme given: using {tls.base_url}" in typed.stderr

@@ -11,17 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_emulator_support import TOKEN, Certificate, call, make_certificate, serving
+from test_emulator_support import TOKEN, Certificate, call, serving
 
 from valohai_cli_lite.emulator.server import Emulator
 
 # The first bytes of a TLS ClientHello: a handshake record that announces more than follows.
 PARTIAL_CLIENT_HELLO = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
-    return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
 from conftest import TEST_TOKEN, InProcessCli
+from test_emulator_support import Certificate
 
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
 
@@ -148,25 +147,10 @@ def test_proxy_environment_is_honoured(cli: InProcessCli, emulator: Emulator) ->
     assert emulator.requests[0].headers["host"] == f"vh.test:{emulator.port}"
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is not installed (apt-get install openssl)")
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return str(cert), str(key)
-
-
 def test_tls_is_verified_and_a_private_ca_can_be_trusted(
-    cli: InProcessCli, certificate: tuple[str, str]
+    cli: InProcessCli, certificate: Certificate
 ) -> None:
-    cert, key = certificate
+    cert, key = str(certificate.cert), str(certificate.key)
     config = EmulatorConfig(token=TEST_TOKEN, projects=3, tls_cert=cert, tls_key=key)
     with Emulator(config) as tls:
         assert tls.base_url.startswith("https://")

@@ -180,7 +180,10 @@ def _choose_host(
     default = default_host(previous, app.environ)
     while True:
         try:
-            host = parse_host(ask(app.io, "Valohai host", default=default))
+            typed = ask(app.io, "Valohai host", default=default)
+            host = parse_host(typed)
+            if "://" not in typed:
+                app.io.message(f"No scheme given: using {host}")
             settings = _connection_settings(app, previous, host)
             check_host(app, host, settings)
             return host, settings
