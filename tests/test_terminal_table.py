@@ -29,6 +29,7 @@ def test_table_fits_the_terminal_and_keeps_every_column(
         "VH_HOST": emulator.base_url,
         "NO_COLOR": "1",
         "TERM": "xterm-256color",
+        "VH_PAGER": "cat",  # the pager is tested below
     }
     child = pexpect.spawn(
         str(VH_LITE),
@@ -83,3 +84,26 @@ def test_progress_on_a_terminal_never_swallows_redirected_output(
         else:
             assert len(text.splitlines()) == count, args
         assert "project-0001" not in (child.before or "")  # no data on the terminal
+
+
+def test_long_output_on_a_terminal_goes_through_the_pager(
+    cli: InstalledCli, emulator: Emulator
+) -> None:
+    paged = cli.home / "paged.txt"
+    env = {**cli.env, "VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url,
+           "VH_PAGER": f"tee {paged}", "TERM": "dumb"}  # fmt: skip
+    child = pexpect.spawn(str(VH_LITE), ["projects", "list"], env=env, encoding="utf-8",
+                          timeout=30, dimensions=(20, 100))  # fmt: skip
+    child.expect(pexpect.EOF)
+    child.close()
+    cli.outputs.append(child.before or "")
+    assert child.exitstatus == 0, child.before
+    lines = paged.read_text().splitlines()
+    assert lines[0].split()[:2] == ["NAME", "OWNER"] and len(lines) == 251
+    # The count line waits until the pager is done, instead of landing on its screen.
+    assert (child.before or "").rstrip().endswith("250 projects")
+    # Never in a pipe.
+    never = cli.home / "never.txt"
+    piped = cli.run("projects", "list", env={**env, "VH_PAGER": f"tee {never}"})
+    assert len(piped.stdout.splitlines()) == 250
+    assert not never.exists()

@@ -305,4 +305,6 @@ def run(args: list[str], io: IOStreams, services: Services | None = None) -> int
             )
         )
         code = EXIT_ERROR
+    finally:
+        io.close_pager()
     return code

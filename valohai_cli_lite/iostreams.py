@@ -88,6 +88,15 @@ def _is_terminal(stream: object) -> bool:
         return False
 
 
+def pager_command(environ: Mapping[str, str]) -> str | None:
+    """VH_PAGER, then PAGER, then `less -FRX`; empty or `cat` means no pager."""
+    for name in ("VH_PAGER", "PAGER"):
+        if name in environ:
+            chosen = environ[name].strip()
+            return None if chosen in ("", "cat") else chosen
+    return "less -FRX"
+
+
 def _is_unicode(encoding: str | None) -> bool:
     return (encoding or "").lower().replace("-", "") in ("utf8", "utf16", "utf32")
 
@@ -116,8 +125,12 @@ class IOStreams:
         self._read_secret = read_secret
         self._terminal_width = terminal_width
         self._color_disabled = False
-        # The pager command for long output on a terminal; None: no pager (not yet used).
+        # The pager command for long output on a terminal (VH_PAGER, PAGER, less -FRX);
+        # None: no pager. IOStreams.test() has none unless a test sets one.
         self.pager: str | None = None
+        self._pager_process: Any = None
+        # Lines for stderr while the pager owns the screen, shown once it is done.
+        self._deferred: list[str] = []
 
     # -- construction ----------------------------------------------------------------------
 
@@ -152,12 +165,14 @@ class IOStreams:
             except (AttributeError, OSError, ValueError):
                 return None
 
-        return cls(
+        streams = cls(
             stdin=stdin, stdout=stdout, stderr=stderr,
             stdin_tty=_is_terminal(stdin), stdout_tty=_is_terminal(stdout),
             stderr_tty=_is_terminal(stderr), environ=os.environ,
             read_secret=read_secret, terminal_width=terminal_width,
         )  # fmt: skip
+        streams.pager = pager_command(os.environ)
+        return streams
 
     @classmethod
     def test(
@@ -209,6 +224,11 @@ class IOStreams:
         return self.is_stderr_tty if stderr else self.is_stdout_tty
 
     @property
+    def styled(self) -> bool:
+        """Bold and the like on stdout (not colour): on a terminal that is not 'dumb'."""
+        return self.is_stdout_tty and self.environ.get("TERM") != "dumb"
+
+    @property
     def hyperlinks(self) -> bool:
         """OSC 8 links on stdout: on a terminal that is not 'dumb' (others print garbage)."""
         return self.is_stdout_tty and self.environ.get("TERM") != "dumb"
@@ -248,6 +268,47 @@ class IOStreams:
             _environ={k: v for k, v in self.environ.items() if k not in ("COLUMNS", "LINES")},
         )
 
+    # -- the pager -------------------------------------------------------------------------
+
+    def page(self) -> None:
+        """From here on, stdout goes through the pager, when stdout is a terminal and a pager
+        is configured (`less -FRX` by default, which quits at once when everything fits on
+        one screen). Never in a pipe. A pager that cannot be started is done without."""
+        if self._pager_process is not None or not (self.is_stdout_tty and self.pager):
+            return
+        import shlex
+        import subprocess
+
+        env = dict(os.environ)
+        env.setdefault("LESS", "FRX")  # as git does: a pager named without options behaves
+        try:
+            process = subprocess.Popen(
+                shlex.split(self.pager), stdin=subprocess.PIPE, env=env,
+                encoding="utf-8", errors="replace",
+            )  # fmt: skip
+        except (OSError, ValueError):
+            return
+        self.stdout.flush()
+        self._pager_process = process
+        self.stdout = cast(IO[str], _GuardedStdout(process.stdin))
+
+    def close_pager(self) -> None:
+        """Wait for the pager to finish (the user quits it): the run ends after it."""
+        process, self._pager_process = self._pager_process, None
+        if process is None:
+            return
+        import contextlib
+
+        with contextlib.suppress(OSError):  # the user quit before reading everything
+            process.stdin.close()
+        try:
+            process.wait()
+        except KeyboardInterrupt:  # Ctrl-C reaches the pager too; it decides
+            process.wait()
+        deferred, self._deferred = self._deferred, []
+        for line in deferred:
+            self._err_line(line)
+
     # -- data on stdout --------------------------------------------------------------------
 
     def write(self, text: str) -> None:
@@ -283,6 +344,9 @@ class IOStreams:
     # Every message may quote server text (a username, an error detail): all are sanitised.
 
     def _err_line(self, text: str) -> None:
+        if self._pager_process is not None:  # not over the pager's screen: afterwards
+            self._deferred.append(text)
+            return
         self.stderr.write(text + "\n")
         self.stderr.flush()
 

@@ -8,7 +8,7 @@ terminal only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from itertools import chain
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,10 @@ from .text import relative_time, sanitize, terminal_safe, tsv_escape
 
 if TYPE_CHECKING:
     from .iostreams import IOStreams
+
+
+# How much rendered output stays in memory before it goes to a temporary file.
+SPOOL_IN_MEMORY = 8 << 20
 
 
 class OutputFormat(str, Enum):
@@ -42,9 +46,11 @@ def resolve_format(
     return OutputFormat.table if io.is_stdout_tty else OutputFormat.plain
 
 
-def _write_csv(io: IOStreams, rows: Iterable[list[str]]) -> None:
-    # RFC 4180 quoting as the csv module does it, so values with commas, quotes or newlines
-    # survive a round trip through any CSV reader.
+def _delimited_pages(
+    pages: Iterable[list[Record]], columns: Sequence[Column], fmt: OutputFormat, terminal: bool
+) -> Iterator[str]:
+    """CSV (RFC 4180) or TSV (one line per record, `\\t \\n \\r \\\\` escaped, never quoted),
+    a header row of field paths first. On a terminal, controls in the data are shown as '?'."""
     import csv
     import io as stringio
 
@@ -52,36 +58,48 @@ def _write_csv(io: IOStreams, rows: Iterable[list[str]]) -> None:
     # rows are written with "\r\n" and the terminator is then turned into a Unix "\n".
     buffer = stringio.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow(row)
-        io.write(buffer.getvalue()[:-2] + "\n")
-        buffer.seek(0)
-        buffer.truncate()
-
-
-def _write_delimited(
-    io: IOStreams, records: Sequence[Record], columns: Sequence[Column], fmt: OutputFormat
-) -> None:
-    """CSV (RFC 4180) or TSV (one line per record, `\\t \\n \\r \\\\` escaped, never quoted),
-    a header row of field paths first. On a terminal, controls in the data are shown as '?'."""
-    cells = ([cell_text(column.of(r)) for column in columns] for r in records)
-    rows: Iterable[list[str]] = chain([[column.header for column in columns]], cells)
-    if io.is_stdout_tty:
-        rows = ([terminal_safe(cell) for cell in row] for row in rows)
-    if fmt is OutputFormat.csv:
-        _write_csv(io, rows)
-    else:
+    header = [[column.header for column in columns]]
+    for rows in chain(
+        [header], ([[cell_text(c.of(r)) for c in columns] for r in p] for p in pages)
+    ):
+        if terminal:
+            rows = [[terminal_safe(cell) for cell in row] for row in rows]
+        if fmt is OutputFormat.tsv:
+            yield "".join("\t".join(tsv_escape(cell) for cell in row) + "\n" for row in rows)
+            continue
+        lines = []
         for row in rows:
-            io.write("\t".join(tsv_escape(cell) for cell in row) + "\n")
-    io.flush()
+            writer.writerow(row)
+            lines.append(buffer.getvalue()[:-2] + "\n")
+            buffer.seek(0)
+            buffer.truncate()
+        yield "".join(lines)
 
 
-def _write_plain(io: IOStreams, records: Sequence[Record], columns: Sequence[Column]) -> None:
+def _plain_pages(pages: Iterable[list[Record]], columns: Sequence[Column]) -> Iterator[str]:
     # One line per record, tab-separated, no header, nothing truncated: for grep/cut/awk.
-    for record in records:
-        cells = (sanitize(cell_text(column.of(record))) for column in columns)
-        io.write("\t".join(cells) + "\n")
-    io.flush()
+    for page in pages:
+        yield "".join(
+            "\t".join(sanitize(cell_text(column.of(r))) for column in columns) + "\n" for r in page
+        )
+
+
+def _json_pages(io: IOStreams, pages: Iterable[list[Record]]) -> Iterator[str]:
+    """One JSON array, written the way json.dumps writes a list (indented for a terminal)."""
+    compact = not io.is_stdout_tty
+    separator, opening = (",", "") if compact else (",\n", "\n")
+    empty = True
+    yield "["
+    for page in pages:
+        parts = []
+        for record in page:
+            text = io.json_text(record, compact=compact)
+            if not compact:
+                text = "  " + text.replace("\n", "\n  ")
+            parts.append((opening if empty else separator) + text)
+            empty = False
+        yield "".join(parts)
+    yield "]\n" if compact or empty else "\n]\n"
 
 
 def safe_link(value: Any, base: str | None) -> str | None:
@@ -102,53 +120,6 @@ def safe_link(value: Any, base: str | None) -> str | None:
     return url
 
 
-def _cell_for_person(kind: RecordKind, path: str, value: Any) -> str:
-    return relative_time(value) if path in kind.time_fields else sanitize(cell_text(value))
-
-
-def _print_table(
-    io: IOStreams,
-    records: Sequence[Record],
-    kind: RecordKind,
-    columns: Sequence[Column],
-    link_base: str | None,
-) -> None:
-    from rich.style import Style
-    from rich.table import Table
-    from rich.text import Text
-
-    links = io.hyperlinks and kind.link_path is not None
-    rows = [[column.of(record) for column in columns] for record in records]
-    numeric = {
-        i for i in range(len(columns))
-        if any(isinstance(row[i], int | float) for row in rows)
-        and all(isinstance(row[i], int | float | None) for row in rows)
-    }  # fmt: skip
-    paths = [column.path for column in columns]
-    flexible = kind.flexible_column if kind.flexible_column in paths else paths[-1]
-    table = Table(header_style="bold", box=None, pad_edge=False)
-    for i, column in enumerate(columns):
-        if column.path == flexible:
-            # The one column that may shrink: rich squeezes wrappable columns to fit the width,
-            # so it stays wrappable while each cell is cut to one line with "…".
-            table.add_column(column.header, ratio=1)
-        else:
-            table.add_column(column.header, no_wrap=True,
-                             justify="right" if i in numeric else "left")  # fmt: skip
-    for record, values in zip(records, rows, strict=True):
-        cells = []
-        for path, value in zip(paths, values, strict=True):
-            # Text(), not a str: rich markup in user data ("[bold]") must show literally.
-            cell = Text(_cell_for_person(kind, path, value), no_wrap=True, overflow="ellipsis")
-            if links and path == kind.link_column:
-                url = safe_link(get_path(record, kind.link_path or ""), link_base)
-                if url:
-                    cell.stylize(Style(link=url))
-            cells.append(cell)
-        table.add_row(*cells)
-    io.console().print(table)
-
-
 def _table_columns(kind: RecordKind, fields: Sequence[str] | None) -> list[Column]:
     if fields:
         return [Column(path.upper(), path) for path in fields]
@@ -167,8 +138,11 @@ def write_records(
     """Write a listing. `link_base` (the host) resolves relative links for people; data
     formats carry every value as the server sent it.
 
-    JSONL streams page by page. Every other format first collects every page, so a failure
-    midway leaves stdout empty rather than holding a list a script could mistake for whole.
+    JSONL and the table stream page by page. The other formats (JSON, CSV, TSV, plain lines)
+    are rendered page by page into a spool (memory, then a temporary file past a few
+    megabytes) and written out only once every page has arrived: a failure midway leaves
+    stdout empty rather than holding a list a script could mistake for whole, and memory
+    holds rendered text, never every parsed project.
     """
     page_iter = iter(pages)
     if fmt is not OutputFormat.table:
@@ -179,22 +153,47 @@ def write_records(
             io.write("".join(io.json_text(r, compact=True) + "\n" for r in chosen))
             io.flush()
         return
+    if fmt is OutputFormat.table:
+        from .table import stream_table
 
-    records = [record for page in page_iter for record in page]
+        count = stream_table(io, page_iter, kind, _table_columns(kind, fields), link_base)
+        if io.is_stderr_tty:  # status is for people; a script sees nothing extra
+            io.message(
+                f"{count} {kind.noun}{'s' if count != 1 else ''}" if count
+                else f"No {kind.noun}s found."
+            )  # fmt: skip
+        return
+    if fields and fmt is OutputFormat.json:
+        page_iter = ([select_fields(r, fields) for r in page] for page in page_iter)
     if fmt is OutputFormat.json:
-        io.write_json([select_fields(r, fields) for r in records] if fields else records)
+        chunks = _json_pages(io, page_iter)
     elif fmt in (OutputFormat.csv, OutputFormat.tsv):
         columns = [Column(path, path) for path in fields] if fields else kind.delimited_columns
-        _write_delimited(io, records, columns, fmt)
-    elif not records:
-        if io.is_stderr_tty:  # status is for people; a script sees empty stdout
-            io.message(f"No {kind.noun}s found.")
-    elif fmt is OutputFormat.plain:
-        _write_plain(io, records, _table_columns(kind, fields))
+        chunks = _delimited_pages(page_iter, columns, fmt, io.is_stdout_tty)
     else:
-        _print_table(io, records, kind, _table_columns(kind, fields), link_base)
-        if io.is_stderr_tty:
-            io.message(f"{len(records)} {kind.noun}{'s' if len(records) != 1 else ''}")
+        chunks = _plain_pages(page_iter, _table_columns(kind, fields))
+    _spooled(
+        io, chunks, empty_message=f"No {kind.noun}s found." if fmt is OutputFormat.plain else None
+    )
+
+
+def _spooled(io: IOStreams, chunks: Iterable[str], *, empty_message: str | None) -> None:
+    """Every chunk first, then all of it on stdout (through the pager on a terminal)."""
+    import tempfile
+
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+", encoding="utf-8",
+                                       newline="") as spool:  # fmt: skip
+        for chunk in chunks:
+            spool.write(chunk)
+        if spool.tell() == 0:
+            if empty_message and io.is_stderr_tty:
+                io.message(empty_message)
+            return
+        spool.seek(0)
+        io.page()
+        while block := spool.read(1 << 16):
+            io.write(block)
+        io.flush()
 
 
 def write_record(

@@ -98,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="delay before answering each request (default: %(default)s)",
     )
     parser.add_argument(
+        "--max-in-flight",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="act as a gateway that allows N requests in flight per client: one more is "
+        "answered at once with 429 and Retry-After: 1 (default: no limit)",
+    )
+    parser.add_argument(
         "--fail-next",
         type=_faults,
         default=[],
@@ -168,21 +176,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="the private key for --tls-cert (PEM), unless it is in the certificate file",
     )
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    parser.add_argument(
+        "--stats",
+        action="store_true",
+        help="on stopping, print 'requests=M throttled=N peak_in_flight=K' to stderr",
+    )
     return parser
 
 
 def build_config(argv: Sequence[str] | None = None) -> EmulatorConfig:
+    return _parse(argv)[0]
+
+
+def _parse(argv: Sequence[str] | None) -> tuple[EmulatorConfig, bool]:
+    """The config the flags describe, and whether --stats was given."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.tls_key and not args.tls_cert:
         parser.error("--tls-key needs --tls-cert")
-    return EmulatorConfig(
+    config = EmulatorConfig(
         record_requests=False,  # a long-running emulator must not grow without bound
         token=args.token,
         projects=args.projects,
         page_size=args.page_size,
         max_limit=args.max_limit,
         latency_ms=args.latency_ms,
+        max_in_flight=args.max_in_flight,
         host=args.host,
         port=args.port,
         verbose=args.verbose,
@@ -198,10 +217,11 @@ def build_config(argv: Sequence[str] | None = None) -> EmulatorConfig:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     )
+    return config, args.stats
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config = build_config(argv)
+    config, print_stats = _parse(argv)
     io = IOStreams.system()
     if not is_loopback_host(config.host):
         io.message(f"warning: listening on {config.host}, reachable beyond this machine")
@@ -232,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass  # whoever read the URL went away; nothing left to tell them
     finally:
         emulator.stop()
+        if print_stats:
+            io.message(emulator.stats().line())
     return 0
 
 

@@ -31,6 +31,10 @@ class EmulatorConfig:
     page_size: int = 100
     max_limit: int | None = None
     latency_ms: int = 0
+    # Like an API gateway that allows this many requests in flight per client (per client
+    # address): one more, arriving while that many are being served, is answered at once with
+    # 429 and Retry-After: 1, without waiting out `latency_ms`. None: no limit.
+    max_in_flight: int | None = None
     host: str = "127.0.0.1"
     port: int = 0
     users: list[EmulatedUser] = field(default_factory=default_users)

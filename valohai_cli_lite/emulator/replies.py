@@ -16,10 +16,13 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def encode_json(data: Any) -> bytes:
+    """JSON as DRF renders it: compact separators, non-ASCII left as UTF-8."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def json_reply(status: int, data: Any, headers: dict[str, str] | None = None) -> Reply:
-    # DRF's defaults: compact separators, non-ASCII left as UTF-8.
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Reply(status, body, "application/json", dict(headers or {}))
+    return Reply(status, encode_json(data), "application/json", dict(headers or {}))
 
 
 def not_found() -> Reply:

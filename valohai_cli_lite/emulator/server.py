@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from valohai_cli_lite.emulator.api import answer
 from valohai_cli_lite.emulator.config import EmulatorConfig, RecordedRequest
+from valohai_cli_lite.emulator.gateway import Gateway, GatewayStats
 from valohai_cli_lite.emulator.pagination import other_origin
 from valohai_cli_lite.emulator.replies import Reply, failure_reply, json_reply
 
@@ -83,17 +84,34 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
         )
         emulator.record(request)
+        # The gateway in front of the API: a client over its limit is turned away at once.
+        client = str(self.client_address[0])
+        if not emulator.gateway.admit(client, emulator.config.max_in_flight):
+            self._send(failure_reply(429))
+            return
+        try:
+            reply = self._answer(request)
+        finally:
+            # Released before the answer is written, so a client that waits for each answer
+            # before sending its next request is never over the limit.
+            emulator.gateway.release(client)
+        if reply is None:
+            self.close_connection = True
+            return
+        self._send(reply)
+
+    def _answer(self, request: RecordedRequest) -> Reply | None:
+        """The answer to `request` after the configured latency; None to hang up unanswered."""
+        emulator = self.server.emulator
         config = emulator.config
         if config.latency_ms > 0:
             time.sleep(config.latency_ms / 1000)
         failure = emulator.pop_failure()
         if failure == "hang":
             emulator.stopping.wait(HANG_SECONDS)
-            self.close_connection = True
-            return
+            return None
         if isinstance(failure, int) and failure:
-            self._send(failure_reply(failure))
-            return
+            return failure_reply(failure)
         base_url = self._base_url()
         link_base = base_url
         if config.next_origin_alias:
@@ -101,7 +119,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         reply = answer(request, config, base_url, link_base)
         if failure == "truncate":
             reply = Reply(200, reply.body[: len(reply.body) // 2], reply.content_type)
-        self._send(reply)
+        return reply
 
     def _base_url(self) -> str:
         # Like Django's build_absolute_uri: links point where the client says it connected.
@@ -222,6 +240,8 @@ class Emulator:
         self._thread: threading.Thread | None = None
         # Set by stop(): releases handlers told to "hang".
         self.stopping = threading.Event()
+        # Requests in flight per client, and those turned away (config.max_in_flight).
+        self.gateway = Gateway()
 
     @property
     def port(self) -> int:
@@ -246,6 +266,15 @@ class Emulator:
             host = f"[{host}]"
         return f"{self.scheme}://{host}:{self.port}"
 
+    @property
+    def throttled(self) -> int:
+        """How many requests were answered 429 for being over `max_in_flight`, since start()."""
+        return self.gateway.throttled
+
+    def stats(self) -> GatewayStats:
+        """Requests received, throttled and the peak in flight per client, since start()."""
+        return self.gateway.stats()
+
     def record(self, request: RecordedRequest) -> None:
         if not self.config.record_requests:
             return
@@ -261,6 +290,7 @@ class Emulator:
             raise RuntimeError("the emulator is already running")
         self._bound_host = self.config.host
         self.stopping.clear()
+        self.gateway = Gateway()
         ipv6 = ":" in self._bound_host
         tls: ssl.SSLContext | None = None
         if self.config.tls_cert:

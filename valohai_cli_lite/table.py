@@ -1,0 +1,148 @@
+"""The table on a terminal, streamed: column widths from the first page and the terminal's
+width, then one line per record as pages arrive.
+
+rich's Table measures every cell of every row before it prints the first line: for 100,000
+projects that is tens of seconds and hundreds of megabytes. Here rich measures only what a
+terminal needs measured (the display width of text with wide characters, via rich.cells),
+every row costs a few string operations, and the first rows are on screen as soon as the
+first page is in.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .fields import cell_text, get_path
+from .records import Column, Record, RecordKind
+from .text import relative_time, sanitize
+
+if TYPE_CHECKING:
+    from .iostreams import IOStreams
+
+GAP = "  "  # between columns
+MIN_FLEXIBLE = 10  # the shrinking column is never cut below this many cells
+BOLD, RESET = "\x1b[1m", "\x1b[0m"
+
+
+def cell_for_person(kind: RecordKind, path: str, value: Any) -> str:
+    """A value as people read it in one line: times relative, controls made harmless."""
+    return relative_time(value) if path in kind.time_fields else sanitize(cell_text(value))
+
+
+def stream_table(
+    io: IOStreams,
+    pages: Iterable[list[Record]],
+    kind: RecordKind,
+    columns: Sequence[Column],
+    link_base: str | None,
+) -> int:
+    """Print the table as pages arrive; returns how many rows were printed."""
+    from rich.cells import cell_len
+
+    page_iter = iter(pages)
+    first = next(page_iter, [])
+    if not first:
+        return 0
+    rows = [_cells(kind, columns, record) for record in first]
+    numeric = [
+        any(isinstance(v, int | float) for v in values)
+        and all(isinstance(v, int | float | None) for v in values)
+        for values in zip(*([c.of(r) for c in columns] for r in first), strict=True)
+    ]
+    widths = fit_widths(kind, columns, rows, io.width() or 80, cell_len)
+    link = _linker(io, kind, link_base)
+    io.page()
+    header = GAP.join(
+        _fit(column.header, width, right=right, cell_len=cell_len)
+        for column, width, right in zip(columns, widths, numeric, strict=True)
+    ).rstrip()
+    io.write((f"{BOLD}{header}{RESET}" if io.styled else header) + "\n")
+    count = 0
+    records = itertools.chain(
+        zip(first, rows, strict=True),
+        ((r, _cells(kind, columns, r)) for page in page_iter for r in page),
+    )
+    link_at = [column.path == kind.link_column for column in columns]
+    lines: list[str] = []
+    for record, cells in records:
+        parts = []
+        for cell, width, right, linked in zip(cells, widths, numeric, link_at, strict=True):
+            text = _fit(cell, width, right=right, cell_len=cell_len)
+            parts.append(link(record, text) if linked else text)
+        lines.append(GAP.join(parts).rstrip() + "\n")
+        count += 1
+        if len(lines) >= 200:  # one write per batch keeps 100,000 rows cheap
+            io.write("".join(lines))
+            io.flush()
+            lines.clear()
+    io.write("".join(lines))
+    io.flush()
+    return count
+
+
+def _cells(kind: RecordKind, columns: Sequence[Column], record: Record) -> list[str]:
+    return [cell_for_person(kind, column.path, column.of(record)) for column in columns]
+
+
+def fit_widths(
+    kind: RecordKind,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    available: int,
+    cell_len: Callable[[str], int],
+) -> list[int]:
+    """Each column as wide as its widest cell in `rows`, within `available` cells: the
+    flexible column (the description) takes what is left and shrinks first, then the
+    widest others, never below their header."""
+    natural = [
+        max([cell_len(column.header), *(cell_len(row[i]) for row in rows)])
+        for i, column in enumerate(columns)
+    ]
+    widths = list(natural)
+    paths = [column.path for column in columns]
+    flexible = paths.index(kind.flexible_column) if kind.flexible_column in paths else None
+    spare = available - (sum(widths) + len(GAP) * (len(widths) - 1))
+    if flexible is not None:
+        widths[flexible] = max(min(natural[flexible], natural[flexible] + spare), MIN_FLEXIBLE)
+        spare = available - (sum(widths) + len(GAP) * (len(widths) - 1))
+    while spare < 0:
+        floors = [cell_len(column.header) for column in columns]
+        shrinkable = [i for i, w in enumerate(widths) if w > max(floors[i], 4)]
+        if not shrinkable:
+            break  # narrower than the headers: let the terminal wrap
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+        spare += 1
+    return widths
+
+
+def _fit(text: str, width: int, *, right: bool, cell_len: Callable[[str], int]) -> str:
+    """`text` cut with '…' or padded to exactly `width` cells."""
+    size = cell_len(text)
+    if size > width:
+        from rich.cells import set_cell_size
+
+        return str(set_cell_size(text, max(width - 1, 0))) + "…"
+    padding = " " * (width - size)
+    return padding + text if right else text + padding
+
+
+def _linker(io: IOStreams, kind: RecordKind, link_base: str | None) -> Any:
+    """Wraps a cell in an OSC 8 hyperlink to the record's page, where the terminal has them."""
+    if not (io.hyperlinks and kind.link_path):
+        return lambda _record, text: text
+    from .render import safe_link
+
+    ids = itertools.count(1)
+
+    def link(record: Record, text: str) -> str:
+        url = safe_link(get_path(record, kind.link_path or ""), link_base)
+        if url is None:
+            return text
+        stripped = text.rstrip(" ")
+        padding = text[len(stripped) :]
+        return f"\x1b]8;id={next(ids)};{url}\x1b\\{stripped}\x1b]8;;\x1b\\{padding}"
+
+    return link
