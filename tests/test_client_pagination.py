@@ -31,20 +31,42 @@ def _page(ids: range, next_url: str | None, count: int | None) -> dict[str, Any]
 class FakeServer:
     """`fetch` for iter_pages over `total` items served `step` at a time, by offset."""
 
-    def __init__(self, total: int, step: int, fail_at: int | None = None) -> None:
+    def __init__(
+        self,
+        total: int,
+        step: int,
+        fail_at: int | None = None,
+        *,
+        latency: float = 0.0,
+        max_in_flight: int | None = None,
+    ) -> None:
         self.total, self.step, self.fail_at = total, step, fail_at
+        self.latency, self.max_in_flight = latency, max_in_flight
         self.offsets: list[int] = []
         self.lock = threading.Lock()
+        self.in_flight = self.peak = self.throttled = 0
 
-    def __call__(self, url: str, params: dict[str, Any] | None) -> Any:
+    def __call__(
+        self, url: str, params: dict[str, Any] | None, *, retry_throttled: bool = True
+    ) -> Any:
         query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
         offset = int({**query, **(params or {})}.get("offset", 0))
         url = url.split("?")[0]
         with self.lock:
             self.offsets.append(offset)
-        if offset == self.fail_at:
-            time.sleep(0.2)  # time enough for a runaway fetcher to ask for many more pages
-            raise ApiError("the server answered 503 Service Unavailable", status=503)
+            if self.max_in_flight is not None and self.in_flight >= self.max_in_flight:
+                self.throttled += 1
+                raise ApiError("the server answered 429", status=429, retry_after=0.05)
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            time.sleep(self.latency)
+            if offset == self.fail_at:
+                time.sleep(0.2)  # time enough for a runaway fetcher to ask for many more pages
+                raise ApiError("the server answered 503 Service Unavailable", status=503)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
         end = min(offset + self.step, self.total)
         following = f"{url}?offset={end}" if end < self.total else None
         return _page(range(offset, end), following, self.total)
@@ -64,13 +86,13 @@ def test_every_item_once_in_order(concurrency: int) -> None:
 
 
 def test_a_failing_page_stops_a_concurrent_listing() -> None:
-    server = FakeServer(total=1000, step=10, fail_at=30)
+    server = FakeServer(total=100_000, step=100, fail_at=300)
     with pytest.raises(ApiError, match="503"):
         list(iter_pages(server, PROJECTS, max_concurrency=2))
-    # Offsets 10 and 20 were in flight, 30 failed, at most one more (40) was started in its
-    # place; none of the other 95 pages was ever asked for.
-    assert max(server.offsets) <= 40
-    assert len(server.offsets) <= 5
+    # The pages in flight, and those read ahead while page 300 took its time (a bounded
+    # buffer of items), were asked for; none of the other ~950 ever was.
+    assert len(server.offsets) <= 1 + 2 + 4000 // 100 + 4
+    assert max(server.offsets) <= 5000
 
 
 def test_stopping_early_stops_fetching() -> None:
@@ -79,7 +101,7 @@ def test_stopping_early_stops_fetching() -> None:
     next(pages), next(pages)
     pages.close()
     asked = len(server.offsets)
-    assert asked <= 1 + 4 + 1  # the first page, a window of four, and one refill
+    assert asked <= 1 + 8 + 1  # the first page, a window of eight, and one refill
 
 
 def test_stop_after_bounds_the_requests() -> None:
@@ -234,3 +256,33 @@ def test_a_list_that_changes_midway_is_an_error() -> None:
     server.total = 260  # someone creates projects while we read
     with pytest.raises(ApiError, match="changed while it was being read"):
         list(pages)
+
+
+def test_concurrency_grows_while_waiting_pays_and_finds_a_gateways_limit() -> None:
+    slow = FakeServer(total=4000, step=10, latency=0.05)
+    assert len(ids(iter_pages(slow, PROJECTS, max_concurrency=32))) == 4000
+    assert slow.peak > 16  # it grew from 8 while each page kept it waiting
+    gated = FakeServer(total=4000, step=10, latency=0.02, max_in_flight=4)
+    listed = ids(iter_pages(gated, PROJECTS, max_concurrency=32))
+    assert listed == [str(i) for i in range(4000)]  # every item once, in order
+    assert 1 <= gated.throttled <= 8  # a handful of 429s found the limit, once
+    fast = FakeServer(total=4000, step=10)
+    assert len(ids(iter_pages(fast, PROJECTS, max_concurrency=32))) == 4000
+    assert fast.peak <= 8  # nothing to wait for: no more threads than it started with
+
+
+def test_a_guess_from_last_time_asks_for_the_second_round_with_the_first() -> None:
+    from valohai_cli_lite.client.pagination import PagingGuess
+
+    server = FakeServer(total=100, step=10, latency=0.05)
+    learned: list[PagingGuess] = []
+    pages = iter_pages(server, PROJECTS, max_concurrency=8, guess=PagingGuess(10, 100),
+                       learned=learned.append)  # fmt: skip
+    next(pages)
+    assert sorted(server.offsets) == [0, 10, 20, 30]  # all sent before the first came back
+    assert len(ids(pages)) == 90
+    assert sorted(server.offsets) == list(range(0, 100, 10))  # and nothing asked twice
+    assert learned == [PagingGuess(10, 100)]
+    wrong = FakeServer(total=100, step=20)
+    listed = ids(iter_pages(wrong, PROJECTS, max_concurrency=8, guess=PagingGuess(10, 100)))
+    assert listed == [str(i) for i in range(100)]  # a wrong guess costs requests, not data

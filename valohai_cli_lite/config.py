@@ -27,13 +27,13 @@ _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """`$VH_LITE_CONFIG_DIR`, else platformdirs' user config dir (honours XDG_CONFIG_HOME)."""
+    """`$VH_LITE_CONFIG_DIR`, else the user config dir (dirs.py; honours XDG_CONFIG_HOME)."""
     override = environ.get(CONFIG_DIR_ENV)
     if override:
         return Path(override).expanduser().absolute()
-    import platformdirs  # only commands that touch state pay for this import
+    from .dirs import user_config_dir
 
-    return Path(platformdirs.user_config_dir("vh-lite", appauthor=False, roaming=True))
+    return user_config_dir(environ)
 
 
 def login_command(profile_name: str) -> str:

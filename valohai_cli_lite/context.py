@@ -27,6 +27,7 @@ from .session import ActiveCredentials, ProfileChoice, choose_profile, resolve_c
 
 if TYPE_CHECKING:
     from .iostreams import IOStreams
+    from .paging_cache import PagingCache
 
 
 class GlobalOptions(NamedTuple):
@@ -98,6 +99,12 @@ class AppContext:
     @cached_property
     def config(self) -> ConfigStore:
         return ConfigStore(self.services.config_dir or config_dir(self.environ))
+
+    @cached_property
+    def paging_cache(self) -> PagingCache:
+        from .paging_cache import PagingCache
+
+        return PagingCache.for_user(self.environ)
 
     @cached_property
     def credentials(self) -> CredentialStore:

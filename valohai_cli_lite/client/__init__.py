@@ -10,14 +10,14 @@ raises the typed errors in errors.py; hints are added by the caller (hints.py).
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import ApiError, check_token, register_secret
 from ..hosts import api_url
 from .errors import decode_json, raise_for_status
-from .pagination import DEFAULT_PAGE_SIZE, Page, iter_pages
+from .pagination import DEFAULT_PAGE_SIZE, Page, PagingGuess, iter_pages
 from .transport import DEFAULT_TIMEOUT, ClientSettings, Transport, with_query
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "ClientSettings",
     "Page",
+    "PagingGuess",
     "ValohaiClient",
     "with_query",
 ]
@@ -73,11 +74,12 @@ class ValohaiClient:
         form: dict[str, str] | None = None,
         json_body: Any = None,
         authenticated: bool = True,
+        retry_throttled: bool = True,
     ) -> httpx.Response:
         """One request (retried and redirected as transport.py explains), any status."""
         return self._transport.send(
             method, url, params=params, form=form, json_body=json_body,
-            authenticated=authenticated,
+            authenticated=authenticated, retry_throttled=retry_throttled,
         )  # fmt: skip
 
     def request(
@@ -88,14 +90,18 @@ class ValohaiClient:
         params: dict[str, Any] | None = None,
         form: dict[str, str] | None = None,
         authenticated: bool = True,
+        retry_throttled: bool = True,
     ) -> Any:
         """Send one request and return its decoded JSON body, or raise a typed error."""
-        response = self.send(method, url, params=params, form=form, authenticated=authenticated)
+        response = self.send(
+            method, url, params=params, form=form, authenticated=authenticated,
+            retry_throttled=retry_throttled,
+        )  # fmt: skip
         raise_for_status(response)
         return decode_json(response)
 
-    def _get(self, url: str, params: dict[str, Any] | None) -> Any:
-        return self.request("GET", url, params=params)
+    def _get(self, url: str, params: dict[str, Any] | None, *, retry_throttled: bool = True) -> Any:
+        return self.request("GET", url, params=params, retry_throttled=retry_throttled)
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -126,11 +132,13 @@ class ValohaiClient:
         page_size: int = DEFAULT_PAGE_SIZE,
         max_concurrency: int = 1,
         stop_after: int | None = None,
+        guess: PagingGuess | None = None,
+        learned: Callable[[PagingGuess], None] | None = None,
     ) -> Generator[Page, None, None]:
         """Every page of the list at `url` (pagination.iter_pages)."""
         return iter_pages(
             self._get, url, page_size=page_size, max_concurrency=max_concurrency,
-            stop_after=stop_after,
+            stop_after=stop_after, guess=guess, learned=learned,
         )  # fmt: skip
 
     def iter_projects(
@@ -139,13 +147,14 @@ class ValohaiClient:
         page_size: int = DEFAULT_PAGE_SIZE,
         max_concurrency: int = 1,
         stop_after: int | None = None,
+        guess: PagingGuess | None = None,
+        learned: Callable[[PagingGuess], None] | None = None,
     ) -> Generator[Page, None, None]:
         return self.iter_pages(
-            api_url(self.host, "projects/"),
-            page_size=page_size,
-            max_concurrency=max_concurrency,
-            stop_after=stop_after,
-        )
+            api_url(self.host, "projects/"), page_size=page_size,
+            max_concurrency=max_concurrency, stop_after=stop_after, guess=guess,
+            learned=learned,
+        )  # fmt: skip
 
     def get_project(self, project_id: str) -> dict[str, Any]:
         body = self.request("GET", api_url(self.host, f"projects/{quote(project_id, safe='')}/"))

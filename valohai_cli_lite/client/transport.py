@@ -140,13 +140,15 @@ class Transport:
         form: dict[str, str] | None = None,
         json_body: Any = None,
         authenticated: bool = True,
+        retry_throttled: bool = True,
     ) -> httpx.Response:
         """Send one request; any status comes back as is.
 
         Same-origin redirects are followed; idempotent requests (GET, HEAD, OPTIONS) are
         retried on connection failures, 429 and 502/503/504 with capped exponential backoff
         and jitter, honouring Retry-After. Nothing else is ever retried: a POST that may
-        have reached the server must not be sent twice.
+        have reached the server must not be sent twice. With `retry_throttled` off, a 429
+        comes back at once for the caller to schedule.
         """
         if params:
             url = with_query(url, params)
@@ -164,6 +166,8 @@ class Transport:
                 wait = self._backoff(attempt, None)
                 reason = exc.error.message
             else:
+                if response.status_code == 429 and not retry_throttled:
+                    return response  # the caller schedules the retry (client/pagination.py)
                 if not (
                     retryable and response.status_code in RETRY_STATUSES and attempt < attempts
                 ):

@@ -39,12 +39,15 @@ ProfileOption = Annotated[
     ),
 ]  # fmt: skip
 
-DEFAULT_MAX_CONCURRENCY = 8
+# A ceiling: how many pages are really in flight is found out as the listing goes
+# (client/pagination.Window), starting at 4 and backing off when the server throttles.
+DEFAULT_MAX_CONCURRENCY = 32
 MaxConcurrencyOption = Annotated[
     int,
     typer.Option(
-        "--max-concurrency", min=1, max=32, metavar="N",
-        help="Fetch at most N pages at once once the total is known (1: one after another).",
+        "--max-concurrency", min=1, max=64, metavar="N",
+        help="Fetch at most N pages at once once the total is known; fewer while more do "
+        "not help or the server throttles (1: one after another).",
     ),
 ]  # fmt: skip
 

@@ -123,9 +123,16 @@ def run_list(opts: ListOptions, app: AppContext) -> None:
     wanted = None if opts.query.filters else opts.query.limit
     page_size = min(DEFAULT_PAGE_SIZE, wanted) if wanted else DEFAULT_PAGE_SIZE
     with app.api_client() as (client, creds):
+        # Last time's page size and total let the second round of requests go with the first.
+        key = f"{creds.host}/api/v0/projects/"
+        guess = app.paging_cache.get(key) if opts.max_concurrency > 1 else None
         pages = app.with_progress(
             client.iter_projects(
-                page_size=page_size, max_concurrency=opts.max_concurrency, stop_after=wanted
+                page_size=page_size,
+                max_concurrency=opts.max_concurrency,
+                stop_after=wanted,
+                guess=guess,
+                learned=lambda seen: app.paging_cache.put(key, seen),
             ),
             PROJECT.noun,
             streams_to_stdout=opts.format is OutputFormat.jsonl,
