@@ -168,11 +168,21 @@ def test_a_server_that_ignores_offsets_is_an_error_not_a_loop() -> None:
         assert "does not page by limit and offset" in info.value.message
 
 
+class Always:
+    """A server that answers the same body to everything."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+    def __call__(self, url: str, params: Any, *, retry_throttled: bool = True) -> Any:
+        return self.body
+
+
 def test_envelopes_that_are_not_drf_pages() -> None:
     bare = {"results": [{"id": "a"}, {"id": "b"}]}  # a test double's answer: no count, no next
-    assert ids(iter_pages(lambda url, params: bare, PROJECTS, max_concurrency=8)) == ["a", "b"]
-    everything = {**_page(range(250), None, 250)}  # limit and offset ignored, all at once
-    pages = list(iter_pages(lambda url, params: everything, PROJECTS, max_concurrency=8))
+    assert ids(iter_pages(Always(bare), PROJECTS, max_concurrency=8)) == ["a", "b"]
+    everything = _page(range(250), None, 250)  # limit and offset ignored, all at once
+    pages = list(iter_pages(Always(everything), PROJECTS, max_concurrency=8))
     assert len(pages) == 1 and len(pages[0].results) == 250
 
 
