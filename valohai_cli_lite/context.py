@@ -135,7 +135,14 @@ class AppContext:
             sleep=self.services.sleep,
             # A person waiting at a terminal hears why nothing happens; --debug says it anyway.
             notice=self.io.message if self.io.is_stderr_tty and not self.options.debug else None,
+            trust_cache=self._cache_dir(),
+            environ=self.environ,
         )
+
+    def _cache_dir(self) -> Path:
+        from .dirs import user_cache_dir
+
+        return user_cache_dir(self.environ)
 
     def new_client(self, host: str, settings: ClientSettings) -> ValohaiClient:
         return self.services.client(host, settings)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlencode, urlsplit
 
@@ -49,6 +50,10 @@ class ClientSettings(NamedTuple):
     sleep: Callable[[float], None] = time.sleep  # tests pass one that only records the wait
     # Told, in a line for people, when a retry waits a second or more (on a terminal).
     notice: Callable[[str], None] | None = None
+    # Where hashed copies of the trust store live (trust.py), and the environment that names
+    # the store (SSL_CERT_FILE, SSL_CERT_DIR); None: httpx loads the bundle itself.
+    trust_cache: Path | None = None
+    environ: Mapping[str, str] | None = None
 
 
 class RetryableTransportError(Exception):
@@ -98,17 +103,23 @@ class Transport:
     def _tls_context(self) -> ssl.SSLContext | bool:
         import ssl
 
-        if self.settings.ca_file:
-            try:
-                return ssl.create_default_context(cafile=self.settings.ca_file)
-            except (OSError, ssl.SSLError) as exc:
-                raise UsageError(f"cannot use the CA file {self.settings.ca_file}: {exc}") from None
-        if urlsplit(self.host).scheme == "http":
-            # Loading the CA bundle costs ~90 ms per run and a plain-http host never needs it
-            # (redirects never leave the origin). A bare verifying context still fails closed
-            # should anything ever try TLS with it.
+        ca_file = self.settings.ca_file
+        if not ca_file and urlsplit(self.host).scheme == "http":
+            # Loading the CA bundle costs time on every run and a plain-http host never needs
+            # it (redirects never leave the origin). A bare verifying context still fails
+            # closed should anything ever try TLS with it.
             return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        return True
+        try:
+            if self.settings.trust_cache is not None:
+                from ..trust import tls_context
+
+                environ = self.settings.environ if self.settings.environ is not None else {}
+                return tls_context(ca_file, environ, self.settings.trust_cache)
+            return ssl.create_default_context(cafile=ca_file) if ca_file else True
+        except (OSError, ssl.SSLError) as exc:
+            if ca_file:
+                raise UsageError(f"cannot use the CA file {ca_file}: {exc}") from None
+            raise
 
     def _client(self) -> httpx.Client:
         with self._lock:

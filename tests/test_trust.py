@@ -1,0 +1,70 @@
+"""trust.py: the trust store as a hashed directory OpenSSL loads lazily, exactly the bundle's."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import ssl
+import subprocess
+from pathlib import Path
+
+import certifi
+import pytest
+from conftest import TEST_TOKEN, InProcessCli
+from test_emulator_support import Certificate
+
+from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
+from valohai_cli_lite.trust import _PEM, hashed_directory, subject_hash, tls_context
+
+
+def test_subject_hashes_are_the_ones_openssl_computes() -> None:
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed (apt-get install openssl); CI installs it")
+    blocks = [m.group(0) for m in _PEM.finditer(Path(certifi.where()).read_bytes())]
+    assert len(blocks) > 100
+    for block in blocks:
+        der = base64.b64decode(b"".join(block.split(b"-----")[2].split()))
+        theirs = subprocess.run(["openssl", "x509", "-noout", "-subject_hash"], input=block,
+                                capture_output=True, check=True).stdout.decode().strip()  # fmt: skip
+        assert subject_hash(der) == theirs
+
+
+def test_the_directory_holds_the_bundle_and_follows_its_changes(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(Path(certifi.where()).read_bytes())
+    cache = tmp_path / "cache"
+    first = hashed_directory(bundle, cache)
+    assert first is not None
+    files = [p for p in first.iterdir() if not p.name.startswith(".")]
+    assert len(files) == len(list(_PEM.finditer(bundle.read_bytes())))
+    assert hashed_directory(bundle, cache) == first  # built once
+    bundle.write_bytes(b"".join(m.group(0) + b"\n" for m in _PEM.finditer(bundle.read_bytes()))
+                       [:5000])  # fmt: skip
+    second = hashed_directory(bundle, cache)
+    assert second is not None and second != first  # rebuilt for the new contents
+
+
+def test_a_cache_others_can_write_to_is_not_used(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert hashed_directory(Path(certifi.where()), cache) is not None
+    (cache / "ca").chmod(0o777)
+    assert hashed_directory(Path(certifi.where()), cache) is None
+    context = tls_context(None, {}, cache)  # falls back to loading the bundle: still verifies
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 100
+
+
+def test_https_with_a_private_ca_through_the_environment_and_the_cache(
+    cli: InProcessCli, certificate: Certificate
+) -> None:
+    config = EmulatorConfig(token=TEST_TOKEN, projects=3, tls_cert=str(certificate.cert),
+                            tls_key=str(certificate.key))  # fmt: skip
+    with Emulator(config) as tls:
+        env = {"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": tls.base_url}
+        untrusted = cli.run("projects", "list", env=env)
+        assert untrusted.returncode == 1 and "does not verify" in untrusted.stderr
+        trusted = cli.run("projects", "list", env={**env, "SSL_CERT_FILE": str(certificate.cert)})
+        assert trusted.returncode == 0, trusted.stderr
+        assert len(trusted.stdout.splitlines()) == 3
+    built = list((cli.home / ".cache" / "vh-lite" / "ca").glob("*/.complete"))
+    assert len(built) == 2  # certifi's bundle, then the private CA's

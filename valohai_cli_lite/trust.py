@@ -1,0 +1,200 @@
+"""The TLS trust store, in a form OpenSSL loads lazily.
+
+Verifying against certifi's bundle (what httpx does) means parsing ~150 certificates on every
+https run: ~15-20 ms before the first byte is sent. OpenSSL can instead look certificates up
+in a "hashed directory" (one file per certificate, named after the hash of its subject) and
+reads only the ones a handshake needs. This module builds such a directory once per bundle
+under the user's cache directory and rebuilds it when the bundle changes.
+
+The trust is exactly the bundle's: the same certificates (certifi's, or SSL_CERT_FILE's, or
+--ca-file's), the same verification (hostname checked, CERT_REQUIRED). Anything unexpected
+(an unwritable or foreign cache, a bundle that cannot be split) falls back to loading the
+bundle itself, never to less verification.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ssl
+
+_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----\s+(.+?)\s+-----END CERTIFICATE-----", re.DOTALL)
+# The ASN.1 string types OpenSSL canonicalises before hashing a name (ASN1_MASK_CANON):
+# UTF8String, PrintableString, T61String, IA5String, UniversalString, BMPString,
+# VisibleString. Anything else is hashed as it is.
+_CANONICAL_STRINGS = {0x0C: "utf-8", 0x13: "latin-1", 0x14: "latin-1", 0x16: "latin-1",
+                      0x1C: "utf-32-be", 0x1E: "utf-16-be", 0x1A: "latin-1"}  # fmt: skip
+_SPACES = b" \t\n\v\f\r"
+
+
+def tls_context(ca_file: str | None, environ: Mapping[str, str], cache: Path) -> ssl.SSLContext:
+    """A verifying client context trusting `ca_file`, else SSL_CERT_FILE, else SSL_CERT_DIR,
+    else certifi's bundle, as httpx would; from a hashed directory where possible."""
+    import ssl
+
+    if ca_file is None and not environ.get("SSL_CERT_FILE") and environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=environ["SSL_CERT_DIR"])
+    source = ca_file or environ.get("SSL_CERT_FILE") or _certifi_bundle()
+    directory = hashed_directory(Path(source), cache)
+    if directory is None:
+        return ssl.create_default_context(cafile=source)
+    return ssl.create_default_context(capath=str(directory))
+
+
+def _certifi_bundle() -> str:
+    import certifi  # httpx's own dependency, and its default trust
+
+    return str(certifi.where())
+
+
+def hashed_directory(bundle: Path, cache: Path) -> Path | None:
+    """The hashed directory for `bundle` under `cache`, built if missing; None when it
+    cannot be had safely (the caller then loads the bundle itself)."""
+    try:
+        stat = bundle.stat()
+    except OSError:
+        return None  # let ssl report the missing file in its own words
+    key = hashlib.sha256(
+        f"{bundle.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ino}".encode()
+    ).hexdigest()[:24]
+    directory = cache / "ca" / key
+    if (directory / ".complete").exists():
+        return directory if _private(cache / "ca") else None
+    try:
+        return _build(bundle.read_bytes(), cache / "ca", directory)
+    except (OSError, ValueError):
+        return None
+
+
+def _private(path: Path) -> bool:
+    """Ours alone: a directory others could write to could slip in a certificate authority."""
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    return info.st_uid == os.getuid() and not info.st_mode & 0o022
+
+
+def _build(pem: bytes, parent: Path, directory: Path) -> Path | None:
+    import tempfile
+
+    certificates = [base64.b64decode(b"".join(m.group(1).split())) for m in _PEM.finditer(pem)]
+    if not certificates:
+        raise ValueError("no certificates in the bundle")
+    parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not _private(parent):
+        return None
+    building = Path(tempfile.mkdtemp(prefix=".building-", dir=parent))
+    taken: dict[str, int] = {}
+    for der in certificates:
+        name = subject_hash(der)
+        number = taken.get(name, 0)
+        taken[name] = number + 1
+        text = base64.encodebytes(der).decode().replace("\n", "")
+        lines = [text[i : i + 64] for i in range(0, len(text), 64)]
+        body = "\n".join(["-----BEGIN CERTIFICATE-----", *lines, "-----END CERTIFICATE-----"])
+        (building / f"{name}.{number}").write_text(body + "\n", encoding="ascii")
+    (building / ".complete").write_text("", encoding="ascii")
+    try:
+        os.rename(building, directory)
+    except OSError:  # another run built it meanwhile: use theirs
+        import shutil
+
+        shutil.rmtree(building, ignore_errors=True)
+    return directory if (directory / ".complete").exists() else None
+
+
+# -- OpenSSL's subject name hash (X509_NAME_hash_ex), from the DER of a certificate ----------
+
+
+def subject_hash(certificate: bytes) -> str:
+    """What `openssl x509 -subject_hash` prints: the first four bytes of SHA-1 over the
+    canonical encoding of the subject name, little-endian, as 8 hex digits."""
+    digest = hashlib.sha1(_canonical_name(_subject(certificate))).digest()  # noqa: S324 (OpenSSL's own scheme, not security)
+    return f"{int.from_bytes(digest[:4], 'little'):08x}"
+
+
+def _read(data: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, start of content, end of content) of the DER element at `at`."""
+    tag, length = data[at], data[at + 1]
+    at += 2
+    if length & 0x80:
+        size = length & 0x7F
+        length = int.from_bytes(data[at : at + size], "big")
+        at += size
+    if at + length > len(data):
+        raise ValueError("truncated DER")
+    return tag, at, at + length
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """(tag, element start, content start, content end) of each element in a content."""
+    found = []
+    while start < end:
+        tag, content, after = _read(data, start)
+        found.append((tag, start, content, after))
+        start = after
+    return found
+
+
+def _subject(certificate: bytes) -> bytes:
+    _, content, _ = _read(certificate, 0)  # Certificate ::= SEQUENCE
+    _, tbs, tbs_end = _read(certificate, content)  # TBSCertificate ::= SEQUENCE
+    fields = _children(certificate, tbs, tbs_end)
+    if fields and fields[0][0] == 0xA0:  # [0] EXPLICIT version
+        fields = fields[1:]
+    # serialNumber, signature, issuer, validity, subject
+    tag, _, start, stop = fields[4]
+    if tag != 0x30:
+        raise ValueError("not a certificate subject")
+    return certificate[start:stop]
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(raw)]) + raw + content
+
+
+def _canonical_value(tag: int, value: bytes) -> bytes:
+    encoding = _CANONICAL_STRINGS.get(tag)
+    if encoding is None:
+        return _der(tag, value)
+    text = value.decode(encoding).encode("utf-8").strip(_SPACES)
+    out = bytearray()
+    spaced = False
+    for byte in text:
+        if byte in _SPACES:
+            if not spaced:
+                out.append(0x20)
+            spaced = True
+            continue
+        spaced = False
+        out.append(byte + 32 if 0x41 <= byte <= 0x5A else byte)
+    return _der(0x0C, bytes(out))
+
+
+def _canonical_name(name: bytes) -> bytes:
+    """Each RDN as a SET of canonical entries, concatenated (no outer SEQUENCE)."""
+    canonical = b""
+    for tag, _, start, stop in _children(name, 0, len(name)):
+        if tag != 0x31:
+            raise ValueError("not a relative distinguished name")
+        entries = []
+        for _, _, entry_start, entry_stop in _children(name, start, stop):
+            (oid_tag, _, oid_start, oid_stop), (value_tag, _, v_start, v_stop) = _children(
+                name, entry_start, entry_stop
+            )
+            oid = _der(oid_tag, name[oid_start:oid_stop])
+            entries.append(_der(0x30, oid + _canonical_value(value_tag, name[v_start:v_stop])))
+        canonical += _der(0x31, b"".join(sorted(entries)))
+    return canonical
