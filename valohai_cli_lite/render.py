@@ -115,7 +115,9 @@ def safe_link(value: Any, base: str | None) -> str | None:
         url = urljoin(base, url)
     if not url.startswith(("https://", "http://")):
         return None
-    if any(ch.isspace() or not ch.isprintable() for ch in url):
+    # isprintable() is False for every control, line break and format character (bidi
+    # marks) and for every space but " ": with the check for " ", no whitespace either.
+    if not url.isprintable() or " " in url:
         return None
     return url
 

@@ -31,6 +31,15 @@ def cell_for_person(kind: RecordKind, path: str, value: Any) -> str:
     return relative_time(value) if path in kind.time_fields else sanitize(cell_text(value))
 
 
+def _cell_len(text: str) -> int:
+    """Display width: the length, for ASCII (sanitised: no controls); rich knows the rest."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
 def stream_table(
     io: IOStreams,
     pages: Iterable[list[Record]],
@@ -39,8 +48,7 @@ def stream_table(
     link_base: str | None,
 ) -> int:
     """Print the table as pages arrive; returns how many rows were printed."""
-    from rich.cells import cell_len
-
+    cell_len = _cell_len
     page_iter = iter(pages)
     first = next(page_iter, [])
     if not first:

@@ -30,6 +30,8 @@ _LINE_BREAKS_IN_JSON = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "
 
 def sanitize(text: str) -> str:
     """One printable line: newlines and tabs become spaces, other controls become '?'."""
+    if text.isprintable():  # the common case, answered in C: no control, break or bidi mark
+        return text
     text = text.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
     return _CONTROL_CHARS.sub("?", text)
 
