@@ -172,3 +172,6 @@ def test_a_progress_bar_shows_while_pages_come_only_where_a_person_watches(
                         stderr_tty=True)  # fmt: skip
     assert "Fetching" not in streaming.stderr
     assert len(streaming.stdout.splitlines()) == 250
+    table = cli.run("projects", "list", stdout_tty=True, stderr_tty=True)
+    assert "Fetching" not in table.stderr  # the rows arriving are the progress
+    assert len(table.stdout.splitlines()) == 251 and table.stderr.strip() == "250 projects"

@@ -135,7 +135,8 @@ def run_list(opts: ListOptions, app: AppContext) -> None:
                 learned=lambda seen: app.paging_cache.put(key, seen),
             ),
             PROJECT.noun,
-            streams_to_stdout=opts.format is OutputFormat.jsonl,
+            # The rows themselves show the progress of a streamed listing on a terminal.
+            streams_to_stdout=opts.format in (OutputFormat.jsonl, OutputFormat.table),
             wanted=wanted,
         )
         chosen = apply_query(pages, opts.query, PROJECT)
