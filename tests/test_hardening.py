@@ -185,14 +185,16 @@ def test_colour_off_means_no_colour_in_the_table_or_the_progress_bar(
     cli: InProcessCli, env: dict[str, str]
 ) -> None:
     colour = re.compile(r"\x1b\[(?:[0-9]+;)*(?:3[0-9]|4[0-9]|9[0-7])(?:;[0-9]+)*m")
-    coloured = cli.run("projects", "list", env={"TERM": "xterm-256color"}, stdout_tty=True,
+    # JSON into a file while a person watches stderr: the progress bar is coloured there.
+    coloured = cli.run("projects", "list", "--json", env={"TERM": "xterm-256color"},
                        stderr_tty=True)  # fmt: skip
-    assert colour.search(coloured.stderr)  # the progress bar is coloured here
+    assert colour.search(coloured.stderr)
     for off in (["--no-color"], ["--profile", "default", "--no-color"]):
-        plain = cli.run(*off, "projects", "list", env={"TERM": "xterm-256color"},
-                        stdout_tty=True, stderr_tty=True)  # fmt: skip
-        assert plain.returncode == 0
-        assert not colour.search(plain.output), off
+        for shape in ([], ["--json"]):  # the table on a terminal, the bar beside a file
+            plain = cli.run(*off, "projects", "list", *shape, env={"TERM": "xterm-256color"},
+                            stdout_tty=not shape, stderr_tty=True)  # fmt: skip
+            assert plain.returncode == 0
+            assert not colour.search(plain.output), (off, shape)
     no_color = cli.run("projects", "list", env={"TERM": "xterm", "NO_COLOR": "1"},
                        stdout_tty=True, stderr_tty=True)  # fmt: skip
     assert not colour.search(no_color.output)

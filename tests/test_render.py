@@ -165,3 +165,17 @@ def test_one_record_views() -> None:
     assert "https://app.example/p/me/one/" in panel
     assert "Executions" in panel
     assert "\x1b" not in panel
+
+
+def test_a_big_listing_is_spooled_to_a_file_and_comes_out_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from valohai_cli_lite import render as rendering
+
+    monkeypatch.setattr(rendering, "SPOOL_IN_MEMORY", 500)  # a few records spill to disk
+    many = [{**PROJECTS[0], "id": f"p{i}"} for i in range(40)]
+    for fmt, parse in (("json", json.loads),
+                       ("csv", lambda s: list(csv.DictReader(io.StringIO(s))))):  # fmt: skip
+        streams, _, out, _ = IOStreams.test()
+        write_records(streams, [many[:20], many[20:]], OutputFormat(fmt), PROJECT)
+        assert [r["id"] for r in parse(out.getvalue())] == [r["id"] for r in many]

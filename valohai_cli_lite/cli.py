@@ -127,33 +127,54 @@ def root(
     ctx.obj = AppContext(boot.io, options, boot.services)
 
 
-# Top-level command words and the command module that implements them.
+# Top-level command words (and the aliases Root accepts), each built on its own.
 COMMAND_MODULES = {"login": "login", "logout": "auth", "auth": "auth", "projects": "projects",
                    "project": "projects", "api": "api"}  # fmt: skip
+
+
+def _aliased(aliases: dict[str, str]) -> Any:
+    """A Typer group class that also answers to other words for its commands, without
+    registering them twice (Typer would introspect each registration)."""
+    from typer.core import TyperGroup
+
+    class Aliased(TyperGroup):
+        def get_command(self, ctx: Any, cmd_name: str) -> Any:
+            return super().get_command(ctx, aliases.get(cmd_name, cmd_name))
+
+    return Aliased
 
 
 def build_app(command: str | None = None) -> typer.Typer:
     """The Typer app; with `command`, only the part of the tree that command needs.
 
-    Building every command costs imports and signature introspection on every run, so a run
-    of `vh-lite projects list` builds only the projects group. Help, completion, typos and
-    the reference generator get the whole tree (command=None).
+    Typer introspects every registered command's signature when the click command is made,
+    so a run of `vh-lite projects list` builds only the projects group, and `vh-lite login`
+    only login. Help, completion, typos and the reference generator get the whole tree
+    (command=None).
     """
     app = typer.Typer(
         name="vh-lite",
         help=HELP,
         no_args_is_help=True,
+        cls=_aliased({"project": "projects"}),  # `vh project list` is what users of `vh` type
         # Typer's pretty tracebacks print local variables, which can hold a token.
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback()(root)
-    wanted = COMMAND_MODULES.get(command or "")
-    if wanted in (None, "login", "auth"):
-        from .commands import auth, login, profiles
+    word = command if command in COMMAND_MODULES else None
+    word = "projects" if word == "project" else word
+    if word in (None, "login"):
+        from .commands import login
 
         app.command("login")(login.login_command)
+    if word in (None, "logout"):
+        from .commands import auth
+
         app.command("logout")(auth.logout_command)
+    if word in (None, "auth"):
+        from .commands import auth, login, profiles
+
         auth_app = typer.Typer(
             help="Log in and out, switch profiles, inspect the active credentials.",
             no_args_is_help=True,
@@ -165,20 +186,19 @@ def build_app(command: str | None = None) -> typer.Typer:
         auth_app.command("switch")(profiles.switch_command)
         auth_app.command("token")(auth.token_command)
         app.add_typer(auth_app, name="auth")
-    if wanted in (None, "api"):
+    if word in (None, "api"):
         from .commands import api
 
         app.command("api")(api.api_command)
-    if wanted in (None, "projects"):
+    if word in (None, "projects"):
         from .commands import projects
 
-        projects_app = typer.Typer(help="Work with Valohai projects.", no_args_is_help=True)
+        projects_app = typer.Typer(
+            help="Work with Valohai projects.", no_args_is_help=True, cls=_aliased({"ls": "list"})
+        )
         projects_app.command("list")(projects.list_command)
-        projects_app.command("ls", hidden=True)(projects.list_command)  # as `ls` users type it
         projects_app.command("show")(projects.show_command)
         app.add_typer(projects_app, name="projects")
-        # `vh project list` is what users of the official client type.
-        app.add_typer(projects_app, name="project", hidden=True)
     return app
 
 
