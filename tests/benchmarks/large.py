@@ -1,0 +1,167 @@
+"""Big accounts, vh-lite alone (vh lists one page and stops): sizes x latencies, a gateway
+that allows 4 requests in flight, and every output format at 100,000 projects."""
+
+from __future__ import annotations
+
+import statistics
+from functools import partial
+
+from benchmarks.checks import names_all, projects_as
+from benchmarks.harness import TOKEN, Bench, Sample, interleaved, median, run_streamed, terminal_env
+from benchmarks.report import FormatRow, Report, Row
+from benchmarks.servers import emulator, free_port, round_trip
+
+SIZES = (1_000, 10_000, 100_000)
+LATENCIES_MS = (0, 50, 150)
+# Each size x latency gets as many runs (1 to 5) as fit in about this many seconds.
+CELL_BUDGET_S = 20.0
+MIB = 1024  # ru_maxrss is in KiB
+
+
+def _estimate(size: int, latency_ms: int) -> float:
+    """A rough wall time: start-up, pages 8 at a time, ~20 us of CPU per project."""
+    return 0.3 + size / 100 / 8 * latency_ms / 1000 + size * 20e-6
+
+
+def cell_runs(size: int, latency_ms: int) -> int:
+    return max(1, min(5, int(CELL_BUDGET_S / _estimate(size, latency_ms))))
+
+
+def _runs(count: int) -> str:
+    return f"{count} run" if count == 1 else f"{count} runs"
+
+
+def _jsonl(bench: Bench, url: str, size: int, *extra: str) -> partial[Sample]:
+    env = {**bench.env, "VH_API_TOKEN": TOKEN, "VH_HOST": url}
+    cmd = [str(bench.lite), "projects", "list", "--format", "jsonl", *extra]
+    return partial(run_streamed, cmd, env, check=projects_as("jsonl", size))
+
+
+def big_accounts(bench: Bench, report: Report) -> None:
+    """--format jsonl from accounts of 1,000 to 100,000 projects, page cap 100, 0-150 ms."""
+    for size in SIZES:
+        for latency in LATENCIES_MS:
+            flags = ["--projects", str(size), "--page-size", "100", "--latency-ms", str(latency)]
+            name = f"{size:,} projects @ {latency} ms, jsonl"
+            with emulator(*flags) as emu:
+                if (size, latency) == (10_000, 50):
+                    _ten_thousand_at_50(bench, report, emu.url, name)
+                    continue
+                runs = cell_runs(size, latency)
+                # One untimed run first: the emulator makes each page once, and vh-lite
+                # remembers the last listing's page size and total, as on a user's repeat run.
+                (samples,) = interleaved([_jsonl(bench, emu.url, size)], runs)
+            target, met = "(no target)", None
+            if (size, latency) == (10_000, 150):
+                target, met = "<= 1.2 s", median(samples) <= 1.2
+            report.rows.append(Row(f"{name} ({_runs(runs)})", median(samples), target=target,
+                                   passed=met))  # fmt: skip
+
+
+def _ten_thousand_at_50(bench: Bench, report: Report, url: str, name: str) -> None:
+    """The cell bench.py has always measured, against one request at a time."""
+    concurrent = _jsonl(bench, url, 10_000)
+    sequential = _jsonl(bench, url, 10_000, "--max-concurrency", "1")
+    fast, slow = interleaved([concurrent, sequential], bench.big_runs)
+    floor = 100 * 0.050
+    report.rows.append(Row(f"{name} ({_runs(bench.big_runs)})", median(fast), "100 x 50 ms",
+                           floor, "<= 0.25 x 5.0 s", median(fast) <= 0.25 * floor))  # fmt: skip
+    report.rows.append(Row("10,000 @ 50 ms, --max-concurrency 1 (reference)", median(slow),
+                           "100 x 50 ms", floor, "(reference)"))  # fmt: skip
+    peak = max(sample.max_rss_kib for sample in fast) / MIB
+    report.rows.append(Row("peak RSS, 10,000 as jsonl", peak, target="<= 60 MiB",
+                           passed=peak <= 60, unit="MiB"))  # fmt: skip
+
+
+def gateway(bench: Bench, report: Report) -> None:
+    """10,000 projects at 100 ms behind a gateway that allows 4 requests in flight per client.
+
+    Each run gets a fresh emulator, whose --stats line on stopping says how many 429s it sent,
+    on the same port: to vh-lite it is the same server, as on a user's repeat run (one untimed
+    run first, like everywhere else).
+    """
+    flags = ["--projects", "10000", "--page-size", "100", "--latency-ms", "100",
+             "--max-in-flight", "4", "--port", str(free_port())]  # fmt: skip
+    samples: list[Sample] = []
+    stats: list[dict[str, int]] = []
+    for run in range(bench.gateway_runs + 1):
+        with emulator(*flags, stats=True) as emu:
+            sample = _jsonl(bench, emu.url, 10_000)()
+        if run > 0:
+            samples.append(sample)
+            stats.append(emu.stats)
+    floor = 100 / 4 * 0.100
+    throttled = statistics.median(s["throttled"] for s in stats)
+    every = "/".join(str(s["throttled"]) for s in stats)
+    requests = "/".join(str(s["requests"]) for s in stats)
+    peaks = "/".join(str(s["peak_in_flight"]) for s in stats)
+    report.rows.append(Row(f"10,000 @ 100 ms behind a 4-in-flight gateway ({_runs(len(samples))})",
+                           median(samples), "100 pages / 4 x 100 ms", floor, "<= 3.5 s",
+                           median(samples) <= 3.5))  # fmt: skip
+    report.rows.append(Row("429s that gateway sent (median)", throttled, target="<= 10",
+                           passed=throttled <= 10, unit="",
+                           note=f"per run: {every}; requests {requests}; "
+                           f"peak in flight {peaks}"))  # fmt: skip
+
+
+FORMATS = ("jsonl", "json", "csv", "tsv")
+FIRST_ROW = b"project-0001"  # project 0's name: the table's first row is on screen
+
+
+def formats(bench: Bench, report: Report) -> None:
+    """100,000 projects, no latency: each format's wall time, peak RSS and first byte.
+
+    The 100-project table on a pty runs in the same rotation: its first row (start-up, one
+    page, the table's set-up) is what the big table's first row is held to.
+    """
+    count = 100_000
+    flags = ["--page-size", "100"]
+    with (
+        emulator("--projects", str(count), *flags) as big,
+        emulator("--projects", "100", *flags) as small,
+    ):
+        env = {**bench.env, "VH_API_TOKEN": TOKEN, "VH_HOST": big.url}
+        lite = [str(bench.lite), "projects", "list"]
+        sides = [
+            partial(run_streamed, [*lite, "--format", fmt], env, check=projects_as(fmt, count))
+            for fmt in FORMATS
+        ]
+        sides.append(partial(run_streamed, lite, env, check=names_all(count)))
+        on_pty = partial(run_streamed, terminal=True, marker=FIRST_ROW)
+        sides.append(partial(on_pty, lite, terminal_env(env), check=names_all(count)))
+        small_env = terminal_env({**env, "VH_HOST": small.url})
+        sides.append(partial(on_pty, lite, small_env, check=names_all(100)))
+        sides[0]()  # the emulator makes each page once, then serves it from memory
+        sides[-1]()
+        cpu_before = big.cpu_seconds()
+        *results, small_table = interleaved(sides, bench.format_runs, warm=False)
+        emulator_cpu = (big.cpu_seconds() - cpu_before) / (len(results) * bench.format_runs)
+        page = round_trip(big.url, "/api/v0/projects/?limit=100&offset=500", bench.runs)
+
+    labels = [*(f"--format {fmt}" for fmt in FORMATS), "plain (default in a pipe)",
+              "table (default on a pty)"]  # fmt: skip
+    for label, samples in zip(labels, results, strict=True):
+        first_row = median(samples, "first_marker") if label.startswith("table") else None
+        report.formats.append(
+            FormatRow(label, median(samples), max(s.max_rss_kib for s in samples) / MIB,
+                      median(samples, "first_byte"), first_row)
+        )  # fmt: skip
+    jsonl, table = report.formats[0], report.formats[-1]
+    worst = max(report.formats, key=lambda f: f.rss_mib)
+    report.rows.append(Row(f"peak RSS, 100,000 in any format (worst: {worst.label})",
+                           worst.rss_mib, target="<= 120 MiB", passed=worst.rss_mib <= 120,
+                           unit="MiB"))  # fmt: skip
+    report.rows.append(Row("100,000 as a table on a pty, against jsonl", table.seconds,
+                           "jsonl", jsonl.seconds, "<= 2 x jsonl",
+                           table.seconds <= 2 * jsonl.seconds))  # fmt: skip
+    assert table.first_row is not None
+    bound = median(small_table, "first_marker") + page
+    report.rows.append(Row("100,000 as a table: first row on screen", table.first_row,
+                           "100-project table's first row + 1 page", bound,
+                           "<= that + 1 page round trip", table.first_row <= bound))  # fmt: skip
+    report.floors += [
+        f"one page of 100 projects from the 100,000-project emulator (warm, in-process): "
+        f"{page * 1000:.2f} ms",
+        f"the emulator's own CPU per 100,000-project listing (pages already made): "
+        f"{emulator_cpu:.3f} s",
+    ]
