@@ -179,3 +179,17 @@ def test_a_big_listing_is_spooled_to_a_file_and_comes_out_whole(
         streams, _, out, _ = IOStreams.test()
         write_records(streams, [many[:20], many[20:]], OutputFormat(fmt), PROJECT)
         assert [r["id"] for r in parse(out.getvalue())] == [r["id"] for r in many]
+
+
+def test_the_table_shows_each_page_before_waiting_for_the_next() -> None:
+    streams, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "dumb"})
+    seen_before_page_two: list[str] = []
+
+    def pages() -> Any:
+        yield [{**PROJECTS[0], "name": f"first-{i}"} for i in range(3)]
+        seen_before_page_two.append(out.getvalue())  # what was on screen while waiting
+        yield [{**PROJECTS[0], "name": "second"}]
+
+    write_records(streams, pages(), OutputFormat.table, PROJECT)
+    assert all(f"first-{i}" in seen_before_page_two[0] for i in range(3))
+    assert "second" in out.getvalue() and len(out.getvalue().splitlines()) == 5

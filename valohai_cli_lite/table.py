@@ -67,26 +67,29 @@ def stream_table(
         for column, width, right in zip(columns, widths, numeric, strict=True)
     ).rstrip()
     io.write((f"{BOLD}{header}{RESET}" if io.styled else header) + "\n")
-    count = 0
-    records = itertools.chain(
-        zip(first, rows, strict=True),
-        ((r, _cells(kind, columns, r)) for page in page_iter for r in page),
-    )
     link_at = [column.path == kind.link_column for column in columns]
-    lines: list[str] = []
-    for record, cells in records:
-        parts = []
-        for cell, width, right, linked in zip(cells, widths, numeric, link_at, strict=True):
-            text = _fit(cell, width, right=right, cell_len=cell_len)
-            parts.append(link(record, text) if linked else text)
-        lines.append(GAP.join(parts).rstrip() + "\n")
-        count += 1
-        if len(lines) >= 200:  # one write per batch keeps 100,000 rows cheap
-            io.write("".join(lines))
-            io.flush()
-            lines.clear()
-    io.write("".join(lines))
-    io.flush()
+    count = 0
+    pages_with_cells = itertools.chain(
+        [zip(first, rows, strict=True)],
+        (((r, _cells(kind, columns, r)) for r in page) for page in page_iter),
+    )
+    for page in pages_with_cells:
+        # One write per page (or per 200 rows), flushed before the next page is waited
+        # for: the first rows are on screen as soon as the first page is in.
+        lines: list[str] = []
+        for record, cells in page:
+            parts = []
+            for cell, width, right, linked in zip(cells, widths, numeric, link_at, strict=True):
+                text = _fit(cell, width, right=right, cell_len=cell_len)
+                parts.append(link(record, text) if linked else text)
+            lines.append(GAP.join(parts).rstrip() + "\n")
+            if len(lines) >= 200:
+                io.write("".join(lines))
+                count += len(lines)
+                lines.clear()
+        io.write("".join(lines))
+        count += len(lines)
+        io.flush()
     return count
 
 
