@@ -1,7 +1,5 @@
 """The root Typer app and `run()`, the one place that maps errors to exit codes."""
 
-from __future__ import annotations
-
 import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -35,8 +33,8 @@ Exit codes: 0 ok, 1 error, 2 usage, 4 authentication needed or rejected, 130 int
 class Bootstrap(NamedTuple):
     """What run() hands the root command (as click's ctx.obj) to build the AppContext from."""
 
-    io: IOStreams
-    services: Services
+    io: "IOStreams"
+    services: "Services"
 
 
 def _show_version(ctx: typer.Context, value: bool) -> None:
@@ -276,7 +274,7 @@ def _help_colours(args: list[str]) -> Iterator[None]:
         typer.rich_utils.COLOR_SYSTEM = before
 
 
-def run(args: list[str], io: IOStreams, services: Services | None = None) -> int:
+def run(args: list[str], io: "IOStreams", services: "Services | None" = None) -> int:
     """Run one command line; returns the exit code. Every expected failure ends here."""
     from typer._click import exceptions as click_exceptions
 

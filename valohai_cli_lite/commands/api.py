@@ -1,7 +1,5 @@
 """vh-lite api: an authenticated request to any API path, like `gh api`."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, NamedTuple
 

@@ -1,7 +1,5 @@
 """logout, auth status and auth token (login: login.py; auth list/switch: profiles.py)."""
 
-from __future__ import annotations
-
 import contextlib
 from typing import Annotated, Any, NamedTuple
 

@@ -1,7 +1,5 @@
 """What every command module uses to reach the shared AppContext."""
 
-from __future__ import annotations
-
 import typer
 
 from ..context import AppContext

@@ -6,8 +6,6 @@ browser's token page, or exchanged for a username and password), validate it wit
 store it, report.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, NamedTuple
 
 import typer

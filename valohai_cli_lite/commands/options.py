@@ -1,7 +1,5 @@
 """Option types shared by commands, so every command spells --format, --json, --fields alike."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

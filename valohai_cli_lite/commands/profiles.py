@@ -1,7 +1,5 @@
 """auth list and auth switch: the profiles a user has, and which one commands use."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, NamedTuple
 
 import typer

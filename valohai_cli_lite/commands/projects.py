@@ -4,8 +4,6 @@ Each command is a Typer function that only turns flags into an options object, a
 run_<verb>(opts, app) that does the work with what the AppContext provides.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, NamedTuple
 
