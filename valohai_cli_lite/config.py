@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ConfigError, UsageError
 from .fileio import locked, read_profiles_file, write_json_atomically
@@ -52,8 +51,7 @@ def validate_profile_name(name: str) -> str:
     return name
 
 
-@dataclass
-class Profile:
+class Profile(NamedTuple):
     host: str
     username: str | None = None
     user_id: int | None = None
@@ -72,8 +70,7 @@ class Profile:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Profile:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = {k: v for k, v in data.items() if k in cls._fields}
         if not isinstance(values.get("host"), str):
             raise ValueError("missing host")
         return cls(**values)
@@ -145,7 +142,7 @@ class ConfigStore:
                 data["profiles"].pop(name, None)
             else:
                 data["profiles"][name] = {
-                    k: v for k, v in asdict(new).items() if v is not None and v is not False
+                    k: v for k, v in new._asdict().items() if v is not None and v is not False
                 }
             data["version"] = CONFIG_FORMAT_VERSION
             write_json_atomically(self.path, data)

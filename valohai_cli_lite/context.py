@@ -11,7 +11,6 @@ import os
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -58,11 +57,10 @@ def _open_in_browser(url: str) -> bool:
         return False
 
 
-@dataclass
-class Services:
+class Services(NamedTuple):
     """The outside world a run talks to, other than its streams; tests replace parts of it."""
 
-    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    environ: Mapping[str, str] = os.environ
     config_dir: Path | None = None  # None: VH_LITE_CONFIG_DIR, else the platform's config dir
     keyring: KeyringLoader | None = None  # None: the system keyring
     sleep: Callable[[float], None] = time.sleep  # between retries
