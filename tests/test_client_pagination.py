@@ -286,13 +286,26 @@ def test_a_guess_from_last_time_asks_for_the_second_round_with_the_first() -> No
 
     server = FakeServer(total=100, step=10, latency=0.05)
     learned: list[PagingGuess] = []
-    pages = iter_pages(server, PROJECTS, max_concurrency=8, guess=PagingGuess(10, 100),
-                       learned=learned.append)  # fmt: skip
+    far = PagingGuess(10, 100, far=True)
+    pages = iter_pages(server, PROJECTS, max_concurrency=8, guess=far, learned=learned.append)
     next(pages)
     assert sorted(server.offsets) == [0, 10, 20, 30]  # all sent before the first came back
     assert len(ids(pages)) == 90
     assert sorted(server.offsets) == list(range(0, 100, 10))  # and nothing asked twice
-    assert learned == [PagingGuess(10, 100)]
+    assert learned == [PagingGuess(10, 100, far=True)]  # 50 ms: worth hiding next time
     wrong = FakeServer(total=100, step=20)
-    listed = ids(iter_pages(wrong, PROJECTS, max_concurrency=8, guess=PagingGuess(10, 100)))
+    listed = ids(iter_pages(wrong, PROJECTS, max_concurrency=8, guess=far))
     assert listed == [str(i) for i in range(100)]  # a wrong guess costs requests, not data
+
+
+def test_a_near_server_gets_no_early_requests_they_would_only_slow_the_first_page() -> None:
+    from valohai_cli_lite.client.pagination import PagingGuess
+
+    server = FakeServer(total=100, step=10)
+    learned: list[PagingGuess] = []
+    pages = iter_pages(server, PROJECTS, max_concurrency=8,
+                       guess=PagingGuess(10, 100, far=False), learned=learned.append)  # fmt: skip
+    next(pages)
+    assert server.offsets == [0]  # the first page alone, as without a guess
+    assert len(ids(pages)) == 90
+    assert [guess[:2] for guess in learned] == [(10, 100)]

@@ -34,6 +34,8 @@ class App:
         self, tmp_path: Path, environ: dict[str, str], stdin: str = "", **services: Any
     ) -> None:
         self.keyring = MemoryKeyring()
+        self.home = tmp_path / "home"  # caches go here, not to the real ~/.cache
+        environ = {"HOME": str(self.home), "XDG_CACHE_HOME": str(self.home / ".cache"), **environ}
         self.io, _, self.out, self.err = IOStreams.test(environ=environ, stdin=stdin)
         self.context = AppContext(
             self.io,
@@ -58,6 +60,9 @@ def test_run_list_against_the_emulator(served: App, emulator: Emulator) -> None:
     names = [p["name"] for p in json.loads(served.stdout)]
     assert len(names) == 3 and names == sorted(names, reverse=True)
     assert len(emulator.requests) == 3  # filters need every page
+    # What the list looked like is remembered in the (isolated) user cache, for next time.
+    remembered = json.loads((served.home / ".cache" / "vh-lite" / "paging.json").read_text())
+    assert remembered[f"{emulator.base_url}/api/v0/projects/"][:2] == [100, 250]
 
 
 class FakeClient:

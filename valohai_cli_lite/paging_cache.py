@@ -1,8 +1,9 @@
-"""What each host's project list looked like last time (page size, total), to ask for the
-second round of pages together with the first (client/pagination.PagingGuess).
+"""What each host's project list looked like last time (page size, total, and whether the
+first page kept the reader waiting), to ask for the second round of pages with the first
+when the server is far (client/pagination.PagingGuess).
 
 A cache, nothing more: in the user's cache directory, never holding anything secret (a host
-and two numbers), written only when the numbers change, and any problem with it is ignored.
+and three numbers), written only when the numbers change, and any problem with it is ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from pathlib import Path
 from .client.pagination import PagingGuess
 
 FILE_NAME = "paging.json"
+# Hosts remembered; beyond this the least recently changed are forgotten, so a cache that
+# has seen many servers (test servers on a new port each time) stays a few KiB.
+MAX_HOSTS = 32
 
 
 class PagingCache:
@@ -38,17 +42,22 @@ class PagingCache:
     def get(self, key: str) -> PagingGuess | None:
         entry = self._read().get(key)
         if (
-            isinstance(entry, list) and len(entry) == 2
-            and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in entry)
+            isinstance(entry, list) and len(entry) == 3
+            and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in entry[:2])
+            and entry[2] in (0, 1)
         ):  # fmt: skip
-            return PagingGuess(entry[0], entry[1])
-        return None
+            return PagingGuess(entry[0], entry[1], bool(entry[2]))
+        return None  # nothing, or an older shape: this listing will write the current one
 
     def put(self, key: str, guess: PagingGuess) -> None:
         data = self._read()
-        if data.get(key) == list(guess):
+        entry = [guess.step, guess.total, int(guess.far)]
+        if data.get(key) == entry:
             return
-        data[key] = list(guess)
+        data.pop(key, None)
+        data[key] = entry  # last in the file: the most recently changed host
+        for stale in list(data)[:-MAX_HOSTS]:
+            del data[stale]
         with contextlib.suppress(OSError):  # a cache that cannot be written is just not used
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             temporary = self.path.with_suffix(f".{os.getpid()}.tmp")

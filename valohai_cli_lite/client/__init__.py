@@ -136,6 +136,9 @@ class ValohaiClient:
         learned: Callable[[PagingGuess], None] | None = None,
     ) -> Generator[Page, None, None]:
         """Every page of the list at `url` (pagination.iter_pages)."""
+        # The first page's round trip tells a near server from a far one: time the network,
+        # not the set-up.
+        self._transport.open()
         return iter_pages(
             self._get, url, page_size=page_size, max_concurrency=max_concurrency,
             stop_after=stop_after, guess=guess, learned=learned,

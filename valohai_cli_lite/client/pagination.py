@@ -6,6 +6,7 @@ raises), so paging knows nothing about HTTP and can be tested with a dict of pag
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -41,11 +42,15 @@ class Page(NamedTuple):
 
 
 class PagingGuess(NamedTuple):
-    """What a list looked like last time: the page size the server handed out, and how many
-    items there were. With it, the second round of requests goes out with the first."""
+    """What a list looked like last time: the page size the server handed out, how many
+    items there were, and whether the first page kept the reader waiting (`far`). With a far
+    server, the second round of requests goes out with the first. With a near one it would
+    buy nothing: the first page would be back before they were sent, and their threads would
+    only slow the first rows down (~6 ms on a 2-core machine)."""
 
     step: int
     total: int
+    far: bool
 
 
 def iter_pages(
@@ -69,7 +74,9 @@ def iter_pages(
 
     With a `guess` from last time, the first pages after the first are asked for while the
     first is still on its way, hiding a round trip; they are used only if the first page
-    confirms the page size, otherwise dropped. `learned` hears what this list looks like.
+    confirms the page size, otherwise dropped. `learned` hears what this list looks like,
+    including whether the first page took long enough (Window.WAITED) for that to matter; so
+    `fetch` should have its connection pool set up before the first call.
     """
     query = parse_qs(urlsplit(url).query)
     base_url = url.split("?", 1)[0]
@@ -79,16 +86,18 @@ def iter_pages(
     start = _offset_in(query)  # a path may ask to begin later than the first item
     rest = {k: v for k, v in query.items() if k not in ("offset", "limit")}
     early = _Early.ask(fetch, base_url, rest, guess, max_concurrency, stop_after, query)
+    sent = time.monotonic()
     try:
         body = fetch(url, first_params)
     except BaseException:
         early.drop()
         raise
+    far = time.monotonic() - sent >= Window.WAITED
     first = page_results(body, url)
     total = _count(body)
     natural = stop_after is None and "limit" not in query and not start
     if learned is not None and natural and total is not None and total > len(first):
-        learned(PagingGuess(len(first), total))
+        learned(PagingGuess(len(first), total, far))
     yield Page(first, total)
     if not first or (stop_after is not None and len(first) >= stop_after):
         early.drop()
@@ -137,7 +146,7 @@ class _Early:
         original_query: dict[str, list[str]],
     ) -> _Early:
         if (
-            guess is None or max_concurrency < 2 or guess.total <= guess.step
+            guess is None or not guess.far or max_concurrency < 2 or guess.total <= guess.step
             or "limit" in original_query or "offset" in original_query
         ):  # fmt: skip
             return cls(None, [], 0, None)
@@ -272,7 +281,6 @@ def _pages_by_offset(
     right while the list holds still: a page reporting another `count` than the first
     means items moved between pages, so some would be lost or doubled.
     """
-    import time
     from collections import deque
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 

@@ -90,6 +90,11 @@ class Transport:
                 self._http.close()
                 self._http = None
 
+    def open(self) -> None:
+        """Set up the connection pool now (httpx's, with its imports and TLS context: ~15 ms)
+        rather than inside the first request, where it would count as network time."""
+        self._client()
+
     def check_plain_http(self) -> None:
         """Refuse plain http beyond loopback before anything, password or token, is sent."""
         plain = urlsplit(self.host).scheme == "http"
