@@ -1,4 +1,5 @@
-"""client/pagination.py: every page, in order, by offset or by `next`, and no more."""
+"""client/pagination.py and concurrent_pages.py: every page, in order, by offset or by
+`next`, one or several at a time, and no more."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What each host's project list looked like last time (page size, total, and whether the
 first page kept the reader waiting), to ask for the second round of pages with the first
-when the server is far (client/pagination.PagingGuess).
+when the server is far (client/pages.PagingGuess).
 
 A cache, nothing more: in the user's cache directory, never holding anything secret (a host
 and three numbers), written only when the numbers change, and any problem with it is ignored.
@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from .client.pagination import PagingGuess
+from .client.pages import PagingGuess
 
 FILE_NAME = "paging.json"
 # Hosts remembered; beyond this the least recently changed are forgotten, so a cache that

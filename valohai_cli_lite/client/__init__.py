@@ -5,7 +5,9 @@ raises the typed errors in errors.py; hints are added by the caller (hints.py).
 
     transport.py   sending: connection, deadlines, same-origin redirects, retries
     errors.py      answers and failures -> typed errors (DRF bodies, Retry-After)
-    pagination.py  every page of a list: by offset, by `next`, concurrently
+    pagination.py  every page of a list, in order: by offset or by `next`
+    concurrent_pages.py  pages by offset, several at once (Window), early requests
+    pages.py       what both work with: Fetch, Page, PagingGuess, a page's items
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from urllib.parse import quote
 from ..errors import ApiError, check_token, register_secret
 from ..hosts import api_url
 from .errors import decode_json, raise_for_status
-from .pagination import DEFAULT_PAGE_SIZE, Page, PagingGuess, iter_pages
+from .pages import DEFAULT_PAGE_SIZE, Page, PagingGuess
+from .pagination import iter_pages
 from .transport import DEFAULT_TIMEOUT, ClientSettings, Transport, with_query
 
 if TYPE_CHECKING:

@@ -8,49 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..errors import ApiError
 from ..hosts import same_origin
+from .concurrent_pages import EarlyPages, Window, pages_by_offset
 from .errors import origin_text
+from .pages import DEFAULT_PAGE_SIZE, Fetch, Page, PagingGuess, page_count, page_results
 
-if TYPE_CHECKING:
-    from concurrent.futures import Future
-
-# The `limit` of the first request. A server that caps lower answers with fewer items (DRF's
-# default is 100) and the rest is then asked for in steps of what it did hand out. 1000 lists
-# most accounts in one round trip where the server allows it, without the multi-megabyte
-# first answer of 9000-10000 that other clients ask for; docs/performance.md has the
-# measurements behind the number.
-DEFAULT_PAGE_SIZE = 1000
-
-
-class Fetch(Protocol):
-    """GET `url` with `params` and return the decoded JSON body, or raise a typed error.
-    With `retry_throttled` off a 429 is raised at once (ApiError with status 429), for the
-    caller to schedule the retry."""
-
-    def __call__(
-        self, url: str, params: dict[str, Any] | None, *, retry_throttled: bool = True
-    ) -> Any: ...
-
-
-class Page(NamedTuple):
-    results: list[dict[str, Any]]
-    total: int | None  # the server's `count` of all items, when it sent one
-
-
-class PagingGuess(NamedTuple):
-    """What a list looked like last time: the page size the server handed out, how many
-    items there were, and whether the first page kept the reader waiting (`far`). With a far
-    server, the second round of requests goes out with the first. With a near one it would
-    buy nothing: the first page would be back before they were sent, and their threads would
-    only slow the first rows down (~6 ms on a 2-core machine)."""
-
-    step: int
-    total: int
-    far: bool
+__all__ = ["DEFAULT_PAGE_SIZE", "Fetch", "Page", "PagingGuess", "iter_pages", "page_results"]
 
 
 def iter_pages(
@@ -85,7 +52,7 @@ def iter_pages(
         first_params["offset"] = 0
     start = _offset_in(query)  # a path may ask to begin later than the first item
     rest = {k: v for k, v in query.items() if k not in ("offset", "limit")}
-    early = _Early.ask(fetch, base_url, rest, guess, max_concurrency, stop_after, query)
+    early = EarlyPages.ask(fetch, base_url, rest, guess, max_concurrency, stop_after, query)
     sent = time.monotonic()
     try:
         body = fetch(url, first_params)
@@ -94,7 +61,7 @@ def iter_pages(
         raise
     far = time.monotonic() - sent >= Window.WAITED
     first = page_results(body, url)
-    total = _count(body)
+    total = page_count(body)
     natural = stop_after is None and "limit" not in query and not start
     if learned is not None and natural and total is not None and total > len(first):
         learned(PagingGuess(len(first), total, far))
@@ -105,7 +72,7 @@ def iter_pages(
     if max_concurrency > 1 and total is not None and total > len(first):
         end = total if stop_after is None else min(total, start + stop_after)
         offsets = range(start + len(first), end, len(first))
-        later = _pages_by_offset(
+        later = pages_by_offset(
             fetch, base_url, rest, len(first), offsets, max_concurrency, total,
             early=early.confirmed(len(first), offsets),
         )  # fmt: skip
@@ -126,246 +93,6 @@ def iter_pages(
         later.close()
 
 
-class _Early:
-    """Pages asked for while the first one is still on its way (see iter_pages)."""
-
-    def __init__(
-        self, pool: Any, slots: list[_Slot], step: int, fetcher: _OffsetFetcher | None
-    ) -> None:
-        self.pool, self.slots, self.step, self.fetcher = pool, slots, step, fetcher
-
-    @classmethod
-    def ask(
-        cls,
-        fetch: Fetch,
-        base_url: str,
-        query: dict[str, Any],
-        guess: PagingGuess | None,
-        max_concurrency: int,
-        stop_after: int | None,
-        original_query: dict[str, list[str]],
-    ) -> _Early:
-        if (
-            guess is None or not guess.far or max_concurrency < 2 or guess.total <= guess.step
-            or "limit" in original_query or "offset" in original_query
-        ):  # fmt: skip
-            return cls(None, [], 0, None)
-        from concurrent.futures import ThreadPoolExecutor
-
-        end = guess.total if stop_after is None else min(guess.total, stop_after)
-        # Modestly: with the first page, four requests are out, as many as a cautious
-        # gateway allows; the Window takes over from there.
-        offsets = list(range(guess.step, end, guess.step))[: min(EARLY, max_concurrency - 1)]
-        pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="vh-lite-page")
-        fetcher = _OffsetFetcher(fetch, base_url, query, guess.step)
-        slots = [_Slot(o, pool.submit(fetcher, o)) for o in offsets]
-        return cls(pool, slots, guess.step, fetcher)
-
-    def confirmed(self, step: int, offsets: range) -> _Early | None:
-        """These pages, if the first page confirmed the guess; otherwise none (dropped)."""
-        if self.pool is None or step != self.step:
-            self.drop()
-            return None
-        wanted = set(offsets)
-        self.slots = [slot for slot in self.slots if slot.offset in wanted]
-        return self
-
-    def drop(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = None
-
-
-class _OffsetFetcher:
-    """Fetches the page at an offset; a 429 comes back as _Throttled for the scheduler, with
-    how many requests were out when it came (the gateway's limit is below that)."""
-
-    def __init__(self, fetch: Fetch, base_url: str, query: dict[str, Any], step: int) -> None:
-        import threading
-
-        self.fetch, self.base_url, self.query, self.step = fetch, base_url, query, step
-        self.in_flight = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, offset: int) -> Any:
-        params = {**self.query, "limit": self.step, "offset": offset}
-        with self._lock:
-            self.in_flight += 1
-        try:
-            return self.fetch(self.base_url, params, retry_throttled=False)
-        except ApiError as exc:
-            if exc.status == 429:
-                return _Throttled(exc, self.in_flight)
-            raise
-        finally:
-            with self._lock:
-                self.in_flight -= 1
-
-
-class Window:
-    """How many page requests may be in flight at once, found out rather than fixed.
-
-    It starts modestly and, while the reader keeps waiting on the network, grows by two for
-    each page read: about tripling per round trip, a faster slow start than TCP's, since a
-    listing is over in a few round trips. On a fast link
-    the reader does not wait, so it stays put instead of burning CPU on threads that buy
-    nothing. Each 429 lowers the ceiling below what was in flight when it came, for good: a
-    gateway that allows N requests in flight costs a handful of 429s, once.
-    """
-
-    START = 8
-    WAITED = 0.01  # seconds: less than this is not waiting on a slow link
-
-    def __init__(self, ceiling: int) -> None:
-        self.ceiling = max(1, ceiling)
-        self.size = min(self.START, self.ceiling)
-        self._read = 0
-        self._last_wait = -(10**9)
-
-    def read(self, waited: float) -> None:
-        """A page was read after waiting `waited` seconds for it."""
-        self._read += 1
-        if waited >= self.WAITED:
-            self._last_wait = self._read
-        if self._read - self._last_wait < self.size:
-            self.size = min(self.ceiling, self.size + 2)
-
-    def throttled(self, in_flight: int) -> None:
-        """A 429 came back while `in_flight` requests (itself included) were out."""
-        self.ceiling = max(1, min(self.ceiling, in_flight - 1))
-        self.size = min(self.size, self.ceiling)
-
-
-class _Throttled(NamedTuple):
-    error: ApiError  # the 429, raised if the server keeps asking for too long
-    in_flight: int  # requests out when it came, itself included
-
-
-class _Slot:
-    """One page, in order: its request (None while it waits to be retried) and how often
-    the server throttled it."""
-
-    __slots__ = ("future", "not_before", "offset", "throttled")
-
-    def __init__(self, offset: int, future: Future[Any] | None) -> None:
-        self.offset = offset
-        self.future = future
-        self.not_before = 0.0
-        self.throttled = 0
-
-
-EARLY = 3  # pages asked for with the first one, when last time's listing says how
-MAX_THROTTLED = 8  # times one page may be answered 429 before the listing gives up
-MAX_RETRY_AFTER = 30.0  # as in transport.py: a longer wait is reported, not waited out
-# Pages read ahead of the one being yielded, beyond those in flight: enough items to go on
-# while a throttled page waits out its Retry-After, not so many that memory grows.
-BUFFERED_ITEMS = 4000
-MIN_BUFFERED = 8
-
-
-def _pages_by_offset(
-    fetch: Fetch,
-    base_url: str,
-    query: dict[str, Any],
-    step: int,
-    offsets: range,
-    max_concurrency: int,
-    total: int,
-    early: _Early | None = None,
-) -> Generator[Page, None, None]:
-    """Fetch the pages at `offsets` concurrently (how many at once: Window, at most
-    `max_concurrency`) and yield them in order.
-
-    A page the server throttles (429) is asked for again after its Retry-After, without
-    holding a place in the window meanwhile, so the other pages go on. Offsets are only
-    right while the list holds still: a page reporting another `count` than the first
-    means items moved between pages, so some would be lost or doubled.
-    """
-    from collections import deque
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
-    fetch_at = (
-        early.fetcher if early and early.fetcher else _OffsetFetcher(fetch, base_url, query, step)
-    )
-    if early is not None:  # pages already on their way: the rest follow them
-        pool = early.pool
-        slots: deque[_Slot] = deque(early.slots)
-        asked = {slot.offset for slot in early.slots}
-        fresh = iter([offset for offset in offsets if offset not in asked])
-    else:
-        pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="vh-lite-page")
-        slots = deque()
-        fresh = iter(offsets)
-    window = Window(max_concurrency)
-    buffered = max(MIN_BUFFERED, BUFFERED_ITEMS // max(step, 1))
-
-    def running() -> list[Future[Any]]:
-        return [s.future for s in slots if s.future is not None and not s.future.done()]
-
-    def schedule() -> None:
-        """Throttled pages wait their turn; free places go to them first, then new pages."""
-        now = time.monotonic()
-        done = [s for s in slots if s.future is not None and s.future.done()]
-        if any(s.future.exception() for s in done if s.future is not None):
-            return  # a page failed: its error is raised when its turn comes; ask for no more
-        for slot in done:
-            if slot.future is not None:
-                refused = slot.future.result()
-                if isinstance(refused, _Throttled):
-                    slot.throttled += 1
-                    asked = refused.error.retry_after or 1.0
-                    if asked > MAX_RETRY_AFTER or slot.throttled > MAX_THROTTLED:
-                        raise refused.error
-                    window.throttled(refused.in_flight)
-                    slot.future, slot.not_before = None, now + asked
-        in_flight = len(running())
-        for slot in slots:
-            if in_flight >= window.size:
-                return
-            if slot.future is None and slot.not_before <= now:
-                slot.future = pool.submit(fetch_at, slot.offset)
-                in_flight += 1
-        while in_flight < window.size and len(slots) < window.size + buffered:
-            offset = next(fresh, None)
-            if offset is None:
-                return
-            slots.append(_Slot(offset, pool.submit(fetch_at, offset)))
-            in_flight += 1
-
-    try:
-        schedule()
-        while slots:
-            head = slots[0]
-            started = time.monotonic()
-            while True:
-                schedule()
-                if head.future is not None and head.future.done():
-                    break
-                delays = [s.not_before for s in slots if s.future is None]
-                timeout = max(0.0, min(delays) - time.monotonic()) if delays else None
-                outstanding = running()
-                if outstanding:
-                    wait(outstanding, timeout=timeout, return_when=FIRST_COMPLETED)
-                elif timeout is not None:
-                    time.sleep(timeout)
-            window.read(time.monotonic() - started)
-            slots.popleft()
-            body = head.future.result()
-            results = page_results(body, base_url)
-            if _count(body) != total:
-                raise ApiError(
-                    f"the list changed while it was being read ({total} items, then "
-                    f"{_count(body)})",
-                    reason="list-changed",
-                )
-            yield Page(results, total)
-            if not results:
-                return
-    finally:
-        # Stopped early (a limit, an error, Ctrl-C): drop what has not started yet.
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
 def _pages_by_next(
     fetch: Fetch,
     url: str,
@@ -380,7 +107,7 @@ def _pages_by_next(
     seen = start + len(body["results"])
     visited: set[str] = set()
     while True:
-        total = _count(body)
+        total = page_count(body)
         next_url = body.get("next")
         params: dict[str, Any] | None = None
         if isinstance(next_url, str) and next_url:
@@ -411,26 +138,9 @@ def _pages_by_next(
         body = fetch(current, params)
         results = page_results(body, current)
         seen += len(results)
-        yield Page(results, _count(body))
+        yield Page(results, page_count(body))
         if not results:
             return
-
-
-def _count(body: dict[str, Any]) -> int | None:
-    count = body.get("count")
-    return count if isinstance(count, int) and not isinstance(count, bool) else None
-
-
-def page_results(body: Any, url: str) -> list[dict[str, Any]]:
-    """The page's items; anything but a list of objects is the wrong envelope, an error."""
-    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-        raise ApiError(f"the server's answer to {urlsplit(url).path} is not a paginated list")
-    results: list[dict[str, Any]] = body["results"]
-    if not all(isinstance(item, dict) for item in results):
-        raise ApiError(
-            f"the server's answer to {urlsplit(url).path} lists something that is not an object"
-        )
-    return results
 
 
 def _offset_in(query: dict[str, list[str]]) -> int:

@@ -183,7 +183,7 @@ class Transport:
                 reason = exc.error.message
             else:
                 if response.status_code == 429 and not retry_throttled:
-                    return response  # the caller schedules the retry (client/pagination.py)
+                    return response  # the caller schedules the retry (client/concurrent_pages.py)
                 if not (
                     retryable and response.status_code in RETRY_STATUSES and attempt < attempts
                 ):

@@ -38,7 +38,7 @@ ProfileOption = Annotated[
 ]  # fmt: skip
 
 # A ceiling: how many pages are really in flight is found out as the listing goes
-# (client/pagination.Window), starting at 4 and backing off when the server throttles.
+# (client/concurrent_pages.Window), starting at 8 and backing off when the server throttles.
 DEFAULT_MAX_CONCURRENCY = 32
 MaxConcurrencyOption = Annotated[
     int,
