@@ -310,3 +310,40 @@ def test_a_near_server_gets_no_early_requests_they_would_only_slow_the_first_pag
     assert server.offsets == [0]  # the first page alone, as without a guess
     assert len(ids(pages)) == 90
     assert [guess[:2] for guess in learned] == [(10, 100)]
+
+
+@pytest.mark.parametrize("throttled_first", [True, False])
+def test_a_throttled_page_and_a_failing_one_end_in_the_failure_not_a_hang(
+    throttled_first: bool,
+) -> None:
+    """A page waiting out a 429 while a later page fails: the failure is reported (it used
+    to hang, or to report the 429's marker as a malformed page)."""
+    throttled_once: set[int] = set()
+
+    def fetch(url: str, params: dict[str, Any] | None, *, retry_throttled: bool = True) -> Any:
+        offset = int((params or {}).get("offset", 0))
+        if offset == 100 and offset not in throttled_once:
+            throttled_once.add(offset)
+            if not throttled_first:
+                time.sleep(0.05)  # the failure comes back first
+            raise ApiError("the server answered 429", status=429, retry_after=0.2)
+        if offset == 200:
+            if throttled_first:
+                time.sleep(0.05)
+            raise ApiError("the server answered 500", status=500)
+        return _page(range(offset, min(offset + 100, 1000)), None, 1000)
+
+    outcome: dict[str, Any] = {}
+
+    def listing() -> None:
+        try:
+            outcome["ids"] = ids(iter_pages(fetch, PROJECTS, max_concurrency=4))
+        except ApiError as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=listing, daemon=True)
+    worker.start()
+    worker.join(5)
+    assert not worker.is_alive(), "the listing hung"
+    assert "ids" not in outcome
+    assert outcome["error"].status == 500

@@ -126,6 +126,11 @@ class Window:
         self.size = min(self.size, self.ceiling)
 
 
+def _failed(slot: _Slot) -> bool:
+    future = slot.future
+    return future is not None and future.done() and future.exception() is not None
+
+
 class _Throttled(NamedTuple):
     error: ApiError  # the 429, raised if the server keeps asking for too long
     in_flight: int  # requests out when it came, itself included
@@ -193,21 +198,29 @@ def pages_by_offset(
         return [s.future for s in slots if s.future is not None and not s.future.done()]
 
     def schedule() -> None:
-        """Throttled pages wait their turn; free places go to them first, then new pages."""
+        """Throttled pages wait their turn; free places go to them first, then new pages.
+
+        After a page fails, its error is raised when its turn comes: the pages before it
+        are still seen through (throttled ones included), none after it is wanted.
+        """
         now = time.monotonic()
-        done = [s for s in slots if s.future is not None and s.future.done()]
-        if any(s.future.exception() for s in done if s.future is not None):
-            return  # a page failed: its error is raised when its turn comes; ask for no more
-        for slot in done:
-            if slot.future is not None:
-                refused = slot.future.result()
-                if isinstance(refused, _Throttled):
-                    slot.throttled += 1
-                    asked = refused.error.retry_after or 1.0
-                    if asked > MAX_RETRY_AFTER or slot.throttled > MAX_THROTTLED:
-                        raise refused.error
-                    window.throttled(refused.in_flight)
-                    slot.future, slot.not_before = None, now + asked
+        failed = next((i for i, slot in enumerate(slots) if _failed(slot)), None)
+        if failed is not None:
+            while len(slots) > failed + 1:
+                dropped = slots.pop()
+                if dropped.future is not None:
+                    dropped.future.cancel()
+        for slot in slots:
+            if slot.future is None or not slot.future.done() or _failed(slot):
+                continue
+            refused = slot.future.result()
+            if isinstance(refused, _Throttled):
+                slot.throttled += 1
+                asked = refused.error.retry_after or 1.0
+                if asked > MAX_RETRY_AFTER or slot.throttled > MAX_THROTTLED:
+                    raise refused.error
+                window.throttled(refused.in_flight)
+                slot.future, slot.not_before = None, now + asked
         in_flight = len(running())
         for slot in slots:
             if in_flight >= window.size:
@@ -215,7 +228,7 @@ def pages_by_offset(
             if slot.future is None and slot.not_before <= now:
                 slot.future = pool.submit(fetch_at, slot.offset)
                 in_flight += 1
-        while in_flight < window.size and len(slots) < window.size + buffered:
+        while failed is None and in_flight < window.size and len(slots) < window.size + buffered:
             offset = next(fresh, None)
             if offset is None:
                 return
@@ -230,7 +243,9 @@ def pages_by_offset(
             while True:
                 schedule()
                 if head.future is not None and head.future.done():
-                    break
+                    if _failed(head) or not isinstance(head.future.result(), _Throttled):
+                        break
+                    continue  # throttled since schedule() looked: it goes back in line
                 delays = [s.not_before for s in slots if s.future is None]
                 timeout = max(0.0, min(delays) - time.monotonic()) if delays else None
                 outstanding = running()
