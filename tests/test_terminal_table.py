@@ -107,3 +107,29 @@ def test_long_output_on_a_terminal_goes_through_the_pager(
     piped = cli.run("projects", "list", env={**env, "VH_PAGER": f"tee {never}"})
     assert len(piped.stdout.splitlines()) == 250
     assert not never.exists()
+
+
+def test_ctrl_c_while_the_pager_is_open_waits_for_it_however_often_pressed(
+    cli: InstalledCli, emulator: Emulator
+) -> None:
+    import time
+
+    # A pager that outlives several Ctrl-Cs, as less does; it says when it has read it all.
+    read_all = cli.home / "read-all"
+    pager = f"sh -c 'trap \"\" INT; cat >/dev/null; touch {read_all}; sleep 2'"
+    env = {**cli.env, "VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url,
+           "VH_PAGER": pager, "TERM": "dumb"}  # fmt: skip
+    child = pexpect.spawn(str(VH_LITE), ["projects", "list"], env=env, encoding="utf-8",
+                          timeout=30, dimensions=(20, 100))  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not read_all.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert read_all.exists()  # vh-lite now only waits for the pager
+    for _ in range(4):
+        child.sendintr()
+        time.sleep(0.2)
+    child.expect(pexpect.EOF)
+    child.close()
+    cli.outputs.append(child.before or "")
+    assert "Traceback" not in (child.before or "")
+    assert child.exitstatus == 0, child.before  # the listing was complete; the pager ended it

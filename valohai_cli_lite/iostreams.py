@@ -9,10 +9,11 @@ GitHub CLI's pkg/iostreams.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from .errors import OutputError, StdoutClosed
@@ -297,14 +298,17 @@ class IOStreams:
         process, self._pager_process = self._pager_process, None
         if process is None:
             return
-        import contextlib
-
         with contextlib.suppress(OSError):  # the user quit before reading everything
             process.stdin.close()
-        try:
-            process.wait()
-        except KeyboardInterrupt:  # Ctrl-C reaches the pager too; it decides
-            process.wait()
+        # Ctrl-C reaches the pager too, and the pager decides when it ends (less stays, as
+        # it should): however often it is pressed, we wait, as git does.
+        with _sigint_ignored():
+            while True:
+                try:
+                    process.wait()
+                    break
+                except KeyboardInterrupt:  # pressed before the handler was changed
+                    continue
         deferred, self._deferred = self._deferred, []
         for line in deferred:
             self._err_line(line)
@@ -390,3 +394,19 @@ class IOStreams:
 
     def read_all(self) -> str:
         return self.stdin.read()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored meanwhile (only the main thread may change handlers)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
