@@ -38,8 +38,8 @@ def test_the_directory_holds_the_bundle_and_follows_its_changes(tmp_path: Path) 
     files = [p for p in first.iterdir() if not p.name.startswith(".")]
     assert len(files) == len(list(_PEM.finditer(bundle.read_bytes())))
     assert hashed_directory(bundle, cache) == first  # built once
-    bundle.write_bytes(b"".join(m.group(0) + b"\n" for m in _PEM.finditer(bundle.read_bytes()))
-                       [:5000])  # fmt: skip
+    blocks = [m.group(0) + b"\n" for m in _PEM.finditer(bundle.read_bytes())]
+    bundle.write_bytes(b"".join(blocks[:5]))
     second = hashed_directory(bundle, cache)
     assert second is not None and second != first  # rebuilt for the new contents
 
@@ -68,3 +68,45 @@ def test_https_with_a_private_ca_through_the_environment_and_the_cache(
         assert len(trusted.stdout.splitlines()) == 3
     built = list((cli.home / ".cache" / "vh-lite" / "ca").glob("*/.complete"))
     assert len(built) == 2  # certifi's bundle, then the private CA's
+
+
+def test_a_bundle_with_trusted_certificate_blocks_is_loaded_as_it_is(
+    cli: InProcessCli, certificate: Certificate, tmp_path: Path
+) -> None:
+    """OpenSSL's TRUSTED CERTIFICATE blocks (with trust settings) cannot go into the hashed
+    directory; the bundle itself is then loaded, so the trust is the same."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed (apt-get install openssl); CI installs it")
+    trusted = subprocess.run(
+        ["openssl", "x509", "-in", str(certificate.cert), "-trustout", "-addtrust", "serverAuth"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    assert b"BEGIN TRUSTED CERTIFICATE" in trusted
+    mixed = tmp_path / "mixed.pem"
+    mixed.write_bytes(Path(certifi.where()).read_bytes() + trusted)
+    assert hashed_directory(mixed, tmp_path / "cache") is None
+    config = EmulatorConfig(token=TEST_TOKEN, projects=3, tls_cert=str(certificate.cert),
+                            tls_key=str(certificate.key))  # fmt: skip
+    with Emulator(config) as tls:
+        env = {"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": tls.base_url}
+        listed = cli.run("--ca-file", str(mixed), "projects", "list", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert len(listed.stdout.splitlines()) == 3
+
+
+@pytest.mark.parametrize("content", [None, b"not a certificate\n"])
+def test_an_unusable_ssl_cert_file_is_one_clear_line(
+    cli: InProcessCli, certificate: Certificate, tmp_path: Path, content: bytes | None
+) -> None:
+    bundle = tmp_path / "bundle.pem"
+    if content is not None:
+        bundle.write_bytes(content)
+    config = EmulatorConfig(token=TEST_TOKEN, projects=3, tls_cert=str(certificate.cert),
+                            tls_key=str(certificate.key))  # fmt: skip
+    with Emulator(config) as tls:
+        env = {"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": tls.base_url, "SSL_CERT_FILE": str(bundle)}
+        result = cli.run("projects", "list", env=env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"vh-lite: error: cannot use the certificates SSL_CERT_FILE "
+                                    f"names ({bundle})")  # fmt: skip
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr

@@ -88,6 +88,10 @@ def _build(pem: bytes, parent: Path, directory: Path) -> Path | None:
     certificates = [base64.b64decode(b"".join(m.group(1).split())) for m in _PEM.finditer(pem)]
     if not certificates:
         raise ValueError("no certificates in the bundle")
+    if len(certificates) != pem.count(b"-----BEGIN "):
+        # Blocks the directory cannot carry (TRUSTED CERTIFICATE with its trust settings, a
+        # CRL): only OpenSSL reading the bundle itself gives the same trust.
+        raise ValueError("blocks other than plain certificates in the bundle")
     parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not _private(parent):
         return None

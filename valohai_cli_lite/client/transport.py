@@ -124,6 +124,13 @@ class Transport:
         except (OSError, ssl.SSLError) as exc:
             if ca_file:
                 raise UsageError(f"cannot use the CA file {ca_file}: {exc}") from None
+            for variable in ("SSL_CERT_FILE", "SSL_CERT_DIR"):  # in the order ssl reads them
+                named = (self.settings.environ or {}).get(variable)
+                if named:
+                    raise UsageError(
+                        f"cannot use the certificates {variable} names ({named}): {exc}",
+                        hint=f"fix or unset {variable}",
+                    ) from None
             raise
 
     def _client(self) -> httpx.Client:
