@@ -123,3 +123,20 @@ def test_a_closed_stdout_is_an_output_error(monkeypatch: pytest.MonkeyPatch) -> 
     assert not streams.is_stdout_tty
     with pytest.raises(OutputError, match="standard output is closed"):
         streams.write_line("data")
+
+
+@pytest.mark.parametrize(("encoding", "told"), [("utf-8", "utf-8"), ("ascii", "")])
+def test_the_pager_is_told_the_text_is_utf8_only_when_it_is(
+    encoding: str, told: str, tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python writes UTF-8 even to a C-locale terminal; less, reading LC_ALL=C, would show
+    it as <C3><BC> unless told. Text in another encoding is not labelled UTF-8."""
+    monkeypatch.delenv("LESSCHARSET", raising=False)
+    seen = tmp_path / "charset"  # type: ignore[operator]
+    pager = f"sh -c 'printf %s \"$LESSCHARSET\" > {seen}; cat >/dev/null'"
+    streams, _, _, _ = IOStreams.test(stdout_tty=True, encoding=encoding)
+    streams.pager = pager
+    streams.page()
+    streams.write("NAME\n")
+    streams.close_pager()
+    assert seen.read_text() == told

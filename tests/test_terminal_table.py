@@ -133,3 +133,29 @@ def test_ctrl_c_while_the_pager_is_open_waits_for_it_however_often_pressed(
     cli.outputs.append(child.before or "")
     assert "Traceback" not in (child.before or "")
     assert child.exitstatus == 0, child.before  # the listing was complete; the pager ended it
+
+
+def test_a_terminal_that_is_not_unicode_gets_an_aligned_ascii_table(
+    cli: InstalledCli, emulator: Emulator
+) -> None:
+    """PYTHONIOENCODING=ascii: what the terminal cannot show is escaped before the widths
+    are measured, and cut text ends in '...', so the columns still line up."""
+    env = {**cli.env, "VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url,
+           "PYTHONIOENCODING": "ascii", "VH_PAGER": "", "TERM": "xterm"}  # fmt: skip
+    child = pexpect.spawn(str(VH_LITE), ["projects", "list", "--limit", "3", "--fields",
+                          "name,description,execution_count"], env=env, encoding="utf-8",
+                          timeout=30, dimensions=(40, 100))  # fmt: skip
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = child.before or ""
+    cli.outputs.append(screen)
+    assert child.exitstatus == 0, screen
+    lines = [_visible(line) for line in screen.splitlines()]
+    assert len(lines) == 5 and all(line.isascii() for line in lines), lines  # + "3 projects"
+    assert "\\xfc" in screen and "..." in screen
+    assert len({len(row) for row in lines[1:4]}) == 1, lines  # the count column ends in one place
+
+
+def _visible(line: str) -> str:
+    """What a terminal shows of `line`: without hyperlinks and colour codes."""
+    return re.sub(r"\x1b\]8;[^\x1b]*\x1b\\|\x1b\[[0-9;]*m", "", line)

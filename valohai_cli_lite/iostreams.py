@@ -235,8 +235,12 @@ class IOStreams:
         return self.is_stdout_tty and self.environ.get("TERM") != "dumb"
 
     @property
+    def stdout_encoding(self) -> str:
+        return getattr(self.stdout, "encoding", None) or "utf-8"
+
+    @property
     def stdout_is_unicode(self) -> bool:
-        return _is_unicode(getattr(self.stdout, "encoding", None))
+        return _is_unicode(self.stdout_encoding)
 
     def width(self) -> int | None:
         """Columns for tables: COLUMNS when set, else the terminal's width, else unknown."""
@@ -282,10 +286,17 @@ class IOStreams:
 
         env = dict(os.environ)
         env.setdefault("LESS", "FRX")  # as git does: a pager named without options behaves
+        if _is_unicode(self.stdout_encoding) and "LESSCHARSET" not in env:
+            # Python writes UTF-8 to a C-locale terminal too (PEP 538/540); less, reading
+            # LC_ALL=C, would show it as <C3><BC>. The pager shows what the terminal would.
+            env["LESSCHARSET"] = "utf-8"
         try:
+            # The pager gets the text as the terminal would have: in its encoding (the
+            # locale's for the table, UTF-8 for data formats: use_utf8).
             process = subprocess.Popen(
                 shlex.split(self.pager), stdin=subprocess.PIPE, env=env,
-                encoding="utf-8", errors="replace",
+                encoding=self.stdout_encoding,
+                errors=getattr(self.stdout, "errors", None) or "backslashreplace",
             )  # fmt: skip
         except (OSError, ValueError):
             return

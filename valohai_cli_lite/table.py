@@ -53,7 +53,18 @@ def stream_table(
     first = next(page_iter, [])
     if not first:
         return 0
-    rows = [_cells(kind, columns, record) for record in first]
+    # A terminal whose encoding is not Unicode (LANG=C) shows what it cannot encode as
+    # escapes (\xfc): widths are measured on that, and cut text ends in "...".
+    encoding = None if io.stdout_is_unicode else io.stdout_encoding
+    ellipsis = "…" if encoding is None or _encodable("…", encoding) else "..."
+
+    def cells_of(record: Record) -> list[str]:
+        cells = _cells(kind, columns, record)
+        if encoding is None:
+            return cells
+        return [c.encode(encoding, "backslashreplace").decode(encoding) for c in cells]
+
+    rows = [cells_of(record) for record in first]
     numeric = [
         any(isinstance(v, int | float) for v in values)
         and all(isinstance(v, int | float | None) for v in values)
@@ -63,7 +74,7 @@ def stream_table(
     link = _linker(io, kind, link_base)
     io.page()
     header = GAP.join(
-        _fit(column.header, width, right=right, cell_len=cell_len)
+        _fit(column.header, width, right=right, cell_len=cell_len, ellipsis=ellipsis)
         for column, width, right in zip(columns, widths, numeric, strict=True)
     ).rstrip()
     io.write((f"{BOLD}{header}{RESET}" if io.styled else header) + "\n")
@@ -71,7 +82,7 @@ def stream_table(
     count = 0
     pages_with_cells = itertools.chain(
         [zip(first, rows, strict=True)],
-        (((r, _cells(kind, columns, r)) for r in page) for page in page_iter),
+        (((r, cells_of(r)) for r in page) for page in page_iter),
     )
     for page in pages_with_cells:
         # One write per page (or per 200 rows), flushed before the next page is waited
@@ -80,7 +91,7 @@ def stream_table(
         for record, cells in page:
             parts = []
             for cell, width, right, linked in zip(cells, widths, numeric, link_at, strict=True):
-                text = _fit(cell, width, right=right, cell_len=cell_len)
+                text = _fit(cell, width, right=right, cell_len=cell_len, ellipsis=ellipsis)
                 parts.append(link(record, text) if linked else text)
             lines.append(GAP.join(parts).rstrip() + "\n")
             if len(lines) >= 200:
@@ -129,15 +140,25 @@ def fit_widths(
     return widths
 
 
-def _fit(text: str, width: int, *, right: bool, cell_len: Callable[[str], int]) -> str:
-    """`text` cut with '…' or padded to exactly `width` cells."""
+def _fit(
+    text: str, width: int, *, right: bool, cell_len: Callable[[str], int], ellipsis: str = "…"
+) -> str:
+    """`text` cut with `ellipsis` or padded to exactly `width` cells."""
     size = cell_len(text)
     if size > width:
         from rich.cells import set_cell_size
 
-        return str(set_cell_size(text, max(width - 1, 0))) + "…"
+        return str(set_cell_size(text, max(width - len(ellipsis), 0))) + ellipsis
     padding = " " * (width - size)
     return padding + text if right else text + padding
+
+
+def _encodable(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
 
 
 def _linker(io: IOStreams, kind: RecordKind, link_base: str | None) -> Any:
