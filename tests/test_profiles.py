@@ -31,6 +31,11 @@ def test_profile_is_accepted_after_the_command_too(cli: InProcessCli, emulator: 
     assert cli.run("-p", "nope", "projects", "list", "-p", "work").returncode == 0
     assert cli.run("projects", "list", "-p", "work", env={"VH_PROFILE": "nope"}).returncode == 0
     assert cli.run("projects", "list", "-p", "../x").returncode == 2
+    # Between a group and its command too.
+    assert cli.run("projects", "-p", "work", "list", "--limit", "1").returncode == 0
+    between = cli.run("auth", "--profile", "work", "status")
+    assert between.returncode == 0 and "work (from --profile)" in between.stdout
+    assert cli.run("projects", "-p", "nope", "list").returncode == 4  # not logged in there
 
 
 def test_auth_list_shows_every_profile_and_exactly_one_active(

@@ -159,6 +159,8 @@ def build_app(command: str | None = None) -> typer.Typer:
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
+    from .commands.options import group_options
+
     app.callback()(root)
     word = command if command in COMMAND_MODULES else None
     word = "projects" if word == "project" else word
@@ -183,6 +185,7 @@ def build_app(command: str | None = None) -> typer.Typer:
         auth_app.command("list")(profiles.list_command)
         auth_app.command("switch")(profiles.switch_command)
         auth_app.command("token")(auth.token_command)
+        auth_app.callback()(group_options)
         app.add_typer(auth_app, name="auth")
     if word in (None, "api"):
         from .commands import api
@@ -196,6 +199,7 @@ def build_app(command: str | None = None) -> typer.Typer:
         )
         projects_app.command("list")(projects.list_command)
         projects_app.command("show")(projects.show_command)
+        projects_app.callback()(group_options)
         app.add_typer(projects_app, name="projects")
     return app
 

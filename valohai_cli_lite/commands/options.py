@@ -70,3 +70,9 @@ def format_and_fields(
     parsed = parse_fields(fields)
     validate_fields(parsed, kind.known_fields)
     return chosen, parsed
+
+
+def group_options(ctx: typer.Context, profile: ProfileOption = None) -> None:
+    # A group's callback: --profile between the group and its command also counts
+    # (`vh-lite projects -p work list`). No docstring: the group's help stays its own.
+    app_context(ctx, profile)
