@@ -19,7 +19,6 @@ from .client import DEFAULT_TIMEOUT, ClientSettings, Page, ValohaiClient
 from .config import ConfigStore, config_dir
 from .credentials import CredentialStore, KeyringLoader, keyring_timeout, system_keyring
 from .errors import VhLiteError
-from .hints import explain
 from .progress import pages_with_progress
 from .records import Record
 from .session import ActiveCredentials, ProfileChoice, choose_profile, resolve_credentials
@@ -157,6 +156,8 @@ class AppContext:
             try:
                 yield client, creds
             except VhLiteError as exc:
+                from .hints import explain  # only ever needed on the way out of a failure
+
                 explain(exc, rejected_hint=creds.rejected_hint)
                 raise
 

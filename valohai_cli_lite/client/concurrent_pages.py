@@ -10,7 +10,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ApiError
-from .pages import Fetch, Page, PagingGuess, page_count, page_results
+from .pages import FAR, Fetch, Page, PagingGuess, page_count, page_results
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -104,7 +104,7 @@ class Window:
     """
 
     START = 8
-    WAITED = 0.01  # seconds: less than this is not waiting on a slow link
+    WAITED = FAR  # less than this is not waiting on a slow link
 
     def __init__(self, ceiling: int) -> None:
         self.ceiling = max(1, ceiling)

@@ -17,6 +17,10 @@ from ..errors import ApiError
 # measurements behind the number.
 DEFAULT_PAGE_SIZE = 1000
 
+# Seconds: a page that took less than this did not keep anyone waiting on a slow link. A far
+# server gets early requests (PagingGuess) and a growing window (concurrent_pages.Window).
+FAR = 0.01
+
 
 class Fetch(Protocol):
     """GET `url` with `params` and return the decoded JSON body, or raise a typed error.

@@ -13,9 +13,16 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..errors import ApiError
 from ..hosts import same_origin
-from .concurrent_pages import EarlyPages, Window, pages_by_offset
 from .errors import origin_text
-from .pages import DEFAULT_PAGE_SIZE, Fetch, Page, PagingGuess, page_count, page_results
+from .pages import (
+    DEFAULT_PAGE_SIZE,
+    FAR,
+    Fetch,
+    Page,
+    PagingGuess,
+    page_count,
+    page_results,
+)
 
 __all__ = ["DEFAULT_PAGE_SIZE", "Fetch", "Page", "PagingGuess", "iter_pages", "page_results"]
 
@@ -42,7 +49,7 @@ def iter_pages(
     With a `guess` from last time, the first pages after the first are asked for while the
     first is still on its way, hiding a round trip; they are used only if the first page
     confirms the page size, otherwise dropped. `learned` hears what this list looks like,
-    including whether the first page took long enough (Window.WAITED) for that to matter; so
+    including whether the first page took long enough (pages.FAR) for that to matter; so
     `fetch` should have its connection pool set up before the first call.
     """
     query = parse_qs(urlsplit(url).query)
@@ -52,14 +59,20 @@ def iter_pages(
         first_params["offset"] = 0
     start = _offset_in(query)  # a path may ask to begin later than the first item
     rest = {k: v for k, v in query.items() if k not in ("offset", "limit")}
-    early = EarlyPages.ask(fetch, base_url, rest, guess, max_concurrency, stop_after, query)
+    early = None
+    if guess is not None and guess.far and max_concurrency > 1:
+        # Imported only here and below: a list of one page never needs the machinery.
+        from .concurrent_pages import EarlyPages
+
+        early = EarlyPages.ask(fetch, base_url, rest, guess, max_concurrency, stop_after, query)
     sent = time.monotonic()
     try:
         body = fetch(url, first_params)
     except BaseException:
-        early.drop()
+        if early:
+            early.drop()
         raise
-    far = time.monotonic() - sent >= Window.WAITED
+    far = time.monotonic() - sent >= FAR
     first = page_results(body, url)
     total = page_count(body)
     natural = stop_after is None and "limit" not in query and not start
@@ -67,17 +80,21 @@ def iter_pages(
         learned(PagingGuess(len(first), total, far))
     yield Page(first, total)
     if not first or (stop_after is not None and len(first) >= stop_after):
-        early.drop()
+        if early:
+            early.drop()
         return
     if max_concurrency > 1 and total is not None and total > len(first):
+        from .concurrent_pages import pages_by_offset
+
         end = total if stop_after is None else min(total, start + stop_after)
         offsets = range(start + len(first), end, len(first))
         later = pages_by_offset(
             fetch, base_url, rest, len(first), offsets, max_concurrency, total,
-            early=early.confirmed(len(first), offsets),
+            early=early.confirmed(len(first), offsets) if early else None,
         )  # fmt: skip
     else:
-        early.drop()
+        if early:
+            early.drop()
         later = _pages_by_next(fetch, url, body, base_url, query, page_size, start)
     try:
         for page in later:
