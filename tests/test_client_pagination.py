@@ -283,7 +283,7 @@ def test_concurrency_grows_while_waiting_pays_and_finds_a_gateways_limit() -> No
 
 
 def test_a_guess_from_last_time_asks_for_the_second_round_with_the_first() -> None:
-    from valohai_cli_lite.client.pagination import PagingGuess
+    from valohai_cli_lite.client.pages import PagingGuess
 
     server = FakeServer(total=100, step=10, latency=0.05)
     learned: list[PagingGuess] = []
@@ -300,7 +300,7 @@ def test_a_guess_from_last_time_asks_for_the_second_round_with_the_first() -> No
 
 
 def test_a_near_server_gets_no_early_requests_they_would_only_slow_the_first_page() -> None:
-    from valohai_cli_lite.client.pagination import PagingGuess
+    from valohai_cli_lite.client.pages import PagingGuess
 
     server = FakeServer(total=100, step=10)
     learned: list[PagingGuess] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from valohai_cli_lite.client.pagination import PagingGuess
+from valohai_cli_lite.client.pages import PagingGuess
 from valohai_cli_lite.paging_cache import MAX_HOSTS, PagingCache
 
 

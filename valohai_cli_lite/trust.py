@@ -34,14 +34,26 @@ _CANONICAL_STRINGS = {0x0C: "utf-8", 0x13: "latin-1", 0x14: "latin-1", 0x16: "la
 _SPACES = b" \t\n\v\f\r"
 
 
+def trust_source(ca_file: str | None, environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """Where the trust comes from, as httpx decides: ("--ca-file", path), else
+    ("SSL_CERT_FILE", path), else ("SSL_CERT_DIR", path), else ("certifi", None)."""
+    if ca_file:
+        return "--ca-file", ca_file
+    for variable in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        if environ.get(variable):
+            return variable, environ[variable]
+    return "certifi", None
+
+
 def tls_context(ca_file: str | None, environ: Mapping[str, str], cache: Path) -> ssl.SSLContext:
-    """A verifying client context trusting `ca_file`, else SSL_CERT_FILE, else SSL_CERT_DIR,
-    else certifi's bundle, as httpx would; from a hashed directory where possible."""
+    """A verifying client context trusting what trust_source names; from a hashed directory
+    where possible."""
     import ssl
 
-    if ca_file is None and not environ.get("SSL_CERT_FILE") and environ.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=environ["SSL_CERT_DIR"])
-    source = ca_file or environ.get("SSL_CERT_FILE") or _certifi_bundle()
+    kind, named = trust_source(ca_file, environ)
+    if kind == "SSL_CERT_DIR":
+        return ssl.create_default_context(capath=named)
+    source = named or _certifi_bundle()
     directory = hashed_directory(Path(source), cache)
     if directory is None:
         return ssl.create_default_context(cafile=source)

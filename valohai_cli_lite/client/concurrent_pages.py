@@ -10,6 +10,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ApiError
+from .errors import MAX_RETRY_AFTER
 from .pages import FAR, Fetch, Page, PagingGuess, page_count, page_results
 
 if TYPE_CHECKING:
@@ -19,9 +20,7 @@ if TYPE_CHECKING:
 class EarlyPages:
     """Pages asked for while the first one is still on its way (see pagination.iter_pages)."""
 
-    def __init__(
-        self, pool: Any, slots: list[_Slot], step: int, fetcher: _OffsetFetcher | None
-    ) -> None:
+    def __init__(self, pool: Any, slots: list[_Slot], step: int, fetcher: _OffsetFetcher) -> None:
         self.pool, self.slots, self.step, self.fetcher = pool, slots, step, fetcher
 
     @classmethod
@@ -30,16 +29,12 @@ class EarlyPages:
         fetch: Fetch,
         base_url: str,
         query: dict[str, Any],
-        guess: PagingGuess | None,
+        guess: PagingGuess,
         max_concurrency: int,
         stop_after: int | None,
-        original_query: dict[str, list[str]],
     ) -> EarlyPages:
-        if (
-            guess is None or not guess.far or max_concurrency < 2 or guess.total <= guess.step
-            or "limit" in original_query or "offset" in original_query
-        ):  # fmt: skip
-            return cls(None, [], 0, None)
+        """The pages after the first, as `guess` says they will be (the caller has decided
+        that asking early pays: a far server, more than one page, no limit/offset asked)."""
         from concurrent.futures import ThreadPoolExecutor
 
         end = guess.total if stop_after is None else min(guess.total, stop_after)
@@ -97,10 +92,10 @@ class Window:
 
     It starts modestly and, while the reader keeps waiting on the network, grows by two for
     each page read: about tripling per round trip, a faster slow start than TCP's, since a
-    listing is over in a few round trips. On a fast link
-    the reader does not wait, so it stays put instead of burning CPU on threads that buy
-    nothing. Each 429 lowers the ceiling below what was in flight when it came, for good: a
-    gateway that allows N requests in flight costs a handful of 429s, once.
+    listing is over in a few round trips. On a fast link the reader does not wait, so it
+    stays put instead of burning CPU on threads that buy nothing. Each 429 lowers the
+    ceiling below what was in flight when it came, for good: a gateway that allows N
+    requests in flight costs a handful of 429s, once.
     """
 
     START = 8
@@ -151,7 +146,6 @@ class _Slot:
 
 EARLY = 3  # pages asked for with the first one, when last time's listing says how
 MAX_THROTTLED = 8  # times one page may be answered 429 before the listing gives up
-MAX_RETRY_AFTER = 30.0  # as in transport.py: a longer wait is reported, not waited out
 # Pages read ahead of the one being yielded, beyond those in flight: enough items to go on
 # while a throttled page waits out its Retry-After, not so many that memory grows.
 BUFFERED_ITEMS = 4000
@@ -179,9 +173,7 @@ def pages_by_offset(
     from collections import deque
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    fetch_at = (
-        early.fetcher if early and early.fetcher else _OffsetFetcher(fetch, base_url, query, step)
-    )
+    fetch_at = early.fetcher if early else _OffsetFetcher(fetch, base_url, query, step)
     if early is not None:  # pages already on their way: the rest follow them
         pool = early.pool
         slots: deque[_Slot] = deque(early.slots)

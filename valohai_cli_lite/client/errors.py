@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     import httpx
 
 
+# A server asking to wait longer than this is not retried (by the transport, or by the page
+# scheduler): the error says how long it asked for.
+MAX_RETRY_AFTER = 30.0
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
     if not value:

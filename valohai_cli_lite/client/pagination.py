@@ -14,17 +14,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from ..errors import ApiError
 from ..hosts import same_origin
 from .errors import origin_text
-from .pages import (
-    DEFAULT_PAGE_SIZE,
-    FAR,
-    Fetch,
-    Page,
-    PagingGuess,
-    page_count,
-    page_results,
-)
-
-__all__ = ["DEFAULT_PAGE_SIZE", "Fetch", "Page", "PagingGuess", "iter_pages", "page_results"]
+from .pages import DEFAULT_PAGE_SIZE, FAR, Fetch, Page, PagingGuess, page_count, page_results
 
 
 def iter_pages(
@@ -60,11 +50,14 @@ def iter_pages(
     start = _offset_in(query)  # a path may ask to begin later than the first item
     rest = {k: v for k, v in query.items() if k not in ("offset", "limit")}
     early = None
-    if guess is not None and guess.far and max_concurrency > 1:
+    if (
+        guess is not None and guess.far and guess.total > guess.step and max_concurrency > 1
+        and "limit" not in query and "offset" not in query
+    ):  # fmt: skip
         # Imported only here and below: a list of one page never needs the machinery.
         from .concurrent_pages import EarlyPages
 
-        early = EarlyPages.ask(fetch, base_url, rest, guess, max_concurrency, stop_after, query)
+        early = EarlyPages.ask(fetch, base_url, rest, guess, max_concurrency, stop_after)
     sent = time.monotonic()
     try:
         body = fetch(url, first_params)

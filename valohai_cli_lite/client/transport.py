@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 from .. import __version__
 from ..errors import ApiError, NetworkError, UsageError, redact
 from ..hosts import is_loopback, same_origin
-from .errors import describe_transport_error, origin_text, parse_retry_after
+from .errors import MAX_RETRY_AFTER, describe_transport_error, origin_text, parse_retry_after
 
 if TYPE_CHECKING:
     import ssl
@@ -35,7 +35,6 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 DEFAULT_MAX_ATTEMPTS = 4
 DEFAULT_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
-MAX_RETRY_AFTER = 30.0  # a server asking for longer is not retried: the error says how long
 
 
 class ClientSettings(NamedTuple):
@@ -114,23 +113,24 @@ class Transport:
             # it (redirects never leave the origin). A bare verifying context still fails
             # closed should anything ever try TLS with it.
             return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        environ = self.settings.environ if self.settings.environ is not None else {}
         try:
             if self.settings.trust_cache is not None:
                 from ..trust import tls_context
 
-                environ = self.settings.environ if self.settings.environ is not None else {}
                 return tls_context(ca_file, environ, self.settings.trust_cache)
             return ssl.create_default_context(cafile=ca_file) if ca_file else True
         except (OSError, ssl.SSLError) as exc:
-            if ca_file:
-                raise UsageError(f"cannot use the CA file {ca_file}: {exc}") from None
-            for variable in ("SSL_CERT_FILE", "SSL_CERT_DIR"):  # in the order ssl reads them
-                named = (self.settings.environ or {}).get(variable)
-                if named:
-                    raise UsageError(
-                        f"cannot use the certificates {variable} names ({named}): {exc}",
-                        hint=f"fix or unset {variable}",
-                    ) from None
+            from ..trust import trust_source
+
+            kind, named = trust_source(ca_file, environ)
+            if kind == "--ca-file":
+                raise UsageError(f"cannot use the CA file {named}: {exc}") from None
+            if named is not None:
+                raise UsageError(
+                    f"cannot use the certificates {kind} names ({named}): {exc}",
+                    hint=f"fix or unset {kind}",
+                ) from None
             raise
 
     def _client(self) -> httpx.Client:
