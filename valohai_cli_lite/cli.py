@@ -125,9 +125,10 @@ def root(
     ctx.obj = AppContext(boot.io, options, boot.services)
 
 
-# Top-level command words (and the aliases Root accepts), each built on its own.
-COMMAND_MODULES = {"login": "login", "logout": "auth", "auth": "auth", "projects": "projects",
-                   "project": "projects", "api": "api"}  # fmt: skip
+# Other words the root answers to: `vh project list` is what users of `vh` type.
+ROOT_ALIASES = {"project": "projects"}
+# Top-level command words (aliases included), each built on its own.
+COMMAND_WORDS = frozenset({"login", "logout", "auth", "projects", "api", *ROOT_ALIASES})
 
 
 def _aliased(aliases: dict[str, str]) -> Any:
@@ -154,7 +155,7 @@ def build_app(command: str | None = None) -> typer.Typer:
         name="vh-lite",
         help=HELP,
         no_args_is_help=True,
-        cls=_aliased({"project": "projects"}),  # `vh project list` is what users of `vh` type
+        cls=_aliased(ROOT_ALIASES),
         # Typer's pretty tracebacks print local variables, which can hold a token.
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -162,8 +163,7 @@ def build_app(command: str | None = None) -> typer.Typer:
     from .commands.options import group_options
 
     app.callback()(root)
-    word = command if command in COMMAND_MODULES else None
-    word = "projects" if word == "project" else word
+    word = ROOT_ALIASES.get(command, command) if command in COMMAND_WORDS else None
     if word in (None, "login"):
         from .commands import login
 
@@ -249,7 +249,7 @@ def command_word(args: list[str], environ: Mapping[str, str]) -> str | None:
         elif arg in OPTIONS_WITH_VALUES:
             skip = True
         elif not arg.startswith("-"):
-            return arg if arg in COMMAND_MODULES else None
+            return arg if arg in COMMAND_WORDS else None
         elif arg in ("-h", "--help"):
             return None
     return None

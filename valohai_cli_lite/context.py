@@ -79,7 +79,6 @@ class AppContext:
     def select_profile(self, name: str) -> None:
         """--profile given after the command word: it wins over everything before it."""
         self.options = self.options._replace(profile=ProfileChoice(name, "flag"))
-        self.__dict__.pop("_profile_choice", None)
 
     def profile_choice(self, *, for_login: bool = False) -> ProfileChoice:
         """The profile this run works with, and how it was chosen (session.choose_profile)."""
@@ -98,10 +97,22 @@ class AppContext:
         return ConfigStore(self.services.config_dir or config_dir(self.environ))
 
     @cached_property
+    def cache_dir(self) -> Path:
+        """The user's cache directory: the trust store's copies, the paging cache."""
+        from .dirs import user_cache_dir
+
+        return user_cache_dir(self.environ)
+
+    @cached_property
     def paging_cache(self) -> PagingCache:
         from .paging_cache import PagingCache
 
-        return PagingCache.for_user(self.environ)
+        return PagingCache(self.cache_dir)
+
+    @property
+    def _debug(self) -> Callable[[str], None] | None:
+        """Where --debug lines go, if it was given."""
+        return self.io.debug_line if self.options.debug else None
 
     @cached_property
     def credentials(self) -> CredentialStore:
@@ -112,7 +123,7 @@ class AppContext:
             # The Secret Service shortcut is skipped when keyring is told which backend to use.
             fast_secret_service=injected is None and not self.environ.get("PYTHON_KEYRING_BACKEND"),
             timeout=keyring_timeout(self.environ),
-            debug=self.io.debug_line if self.options.debug else None,
+            debug=self._debug,
         )
 
     def active_credentials(self) -> ActiveCredentials:
@@ -128,18 +139,13 @@ class AppContext:
             timeout=self.options.timeout,
             ca_file=self.options.ca_file or ca_file,
             allow_insecure_http=self.options.allow_insecure_http or allow_insecure_http,
-            debug=self.io.debug_line if self.options.debug else None,
+            debug=self._debug,
             sleep=self.services.sleep,
             # A person waiting at a terminal hears why nothing happens; --debug says it anyway.
             notice=self.io.message if self.io.is_stderr_tty and not self.options.debug else None,
-            trust_cache=self._cache_dir(),
+            trust_cache=self.cache_dir,
             environ=self.environ,
         )
-
-    def _cache_dir(self) -> Path:
-        from .dirs import user_cache_dir
-
-        return user_cache_dir(self.environ)
 
     def new_client(self, host: str, settings: ClientSettings) -> ValohaiClient:
         return self.services.client(host, settings)

@@ -231,8 +231,8 @@ class IOStreams:
 
     @property
     def hyperlinks(self) -> bool:
-        """OSC 8 links on stdout: on a terminal that is not 'dumb' (others print garbage)."""
-        return self.is_stdout_tty and self.environ.get("TERM") != "dumb"
+        """OSC 8 links on stdout: where styling is (a 'dumb' terminal prints garbage)."""
+        return self.styled
 
     @property
     def stdout_encoding(self) -> str:
@@ -286,7 +286,7 @@ class IOStreams:
 
         env = dict(os.environ)
         env.setdefault("LESS", "FRX")  # as git does: a pager named without options behaves
-        if _is_unicode(self.stdout_encoding) and "LESSCHARSET" not in env:
+        if self.stdout_is_unicode and "LESSCHARSET" not in env:
             # Python writes UTF-8 to a C-locale terminal too (PEP 538/540); less, reading
             # LC_ALL=C, would show it as <C3><BC>. The pager shows what the terminal would.
             env["LESSCHARSET"] = "utf-8"

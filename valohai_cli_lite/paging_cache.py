@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 from .client.pages import PagingGuess
@@ -25,12 +24,6 @@ MAX_HOSTS = 32
 class PagingCache:
     def __init__(self, directory: Path) -> None:
         self.path = directory / FILE_NAME
-
-    @classmethod
-    def for_user(cls, environ: Mapping[str, str]) -> PagingCache:
-        from .dirs import user_cache_dir
-
-        return cls(user_cache_dir(environ))
 
     def _read(self) -> dict[str, list[int]]:
         try:
