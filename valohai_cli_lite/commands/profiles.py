@@ -5,10 +5,10 @@ from typing import Annotated, Any, NamedTuple
 import typer
 
 from ..completion import complete_profiles
-from ..config import DEFAULT_PROFILE, validate_profile_name
+from ..config import validate_profile_name
 from ..context import AppContext
 from ..errors import ApiError, AuthError, NetworkError, UsageError, VhLiteError
-from ..session import env_token
+from ..session import choose_profile, env_token
 from ..text import sanitize
 from .common import app_context
 from .options import ProfileOption
@@ -48,9 +48,8 @@ def run_list_profiles(opts: ListProfilesOptions, app: AppContext) -> None:
     profiles = app.config.profiles()
     try:
         active = app.profile_choice().name
-    except VhLiteError:  # VH_HOST names a host no profile is logged in to
-        chosen = app.options.profile
-        active = chosen.name if chosen else app.config.active_profile() or DEFAULT_PROFILE
+    except VhLiteError:  # VH_HOST names a host no profile is logged in to: the choice
+        active = choose_profile(app.options.profile, {}, app.config).name  # without it
     rows: list[dict[str, Any]] = [
         {"profile": name, "host": p.host, "username": p.username, "token_store": p.token_store,
          "active": name == active}
