@@ -104,12 +104,19 @@ class ConfigStore:
         return active if isinstance(active, str) and _PROFILE_NAME.match(active) else None
 
     def set_active_profile(self, name: str | None) -> None:
-        with locked(self.directory):
-            data = self._load_raw()
+        def change(data: dict[str, Any]) -> None:
             if name is None:
                 data.pop(ACTIVE_KEY, None)
             else:
                 data[ACTIVE_KEY] = name
+
+        self._rewrite(change)
+
+    def _rewrite(self, change: Callable[[dict[str, Any]], None]) -> None:
+        """One locked read-modify-write of config.json, in the current format version."""
+        with locked(self.directory):
+            data = self._load_raw()
+            change(data)
             data["version"] = CONFIG_FORMAT_VERSION
             write_json_atomically(self.path, data)
 
@@ -135,8 +142,8 @@ class ConfigStore:
 
     def update(self, name: str, change: Callable[[Profile | None], Profile | None]) -> None:
         """Apply `change` to one profile (None deletes it), keeping every other profile intact."""
-        with locked(self.directory):
-            data = self._load_raw()
+
+        def apply(data: dict[str, Any]) -> None:
             new = change(self._profile_in(data, name))
             if new is None:
                 data["profiles"].pop(name, None)
@@ -144,5 +151,5 @@ class ConfigStore:
                 data["profiles"][name] = {
                     k: v for k, v in new._asdict().items() if v is not None and v is not False
                 }
-            data["version"] = CONFIG_FORMAT_VERSION
-            write_json_atomically(self.path, data)
+
+        self._rewrite(apply)
