@@ -283,9 +283,37 @@ def test_concurrency_grows_while_waiting_pays_and_finds_a_gateways_limit() -> No
     listed = ids(iter_pages(gated, PROJECTS, max_concurrency=32))
     assert listed == [str(i) for i in range(4000)]  # every item once, in order
     assert 1 <= gated.throttled <= 8  # a handful of 429s found the limit, once
-    fast = FakeServer(total=4000, step=10)
-    assert len(ids(iter_pages(fast, PROJECTS, max_concurrency=32))) == 4000
-    assert fast.peak <= 8  # nothing to wait for: no more threads than it started with
+
+
+def test_the_window_grows_only_while_the_reader_waits() -> None:
+    # The rule itself, with the waits given: an integration test of "a fast server keeps
+    # the window small" would fail whenever a loaded machine made the reader wait on CPU.
+    from valohai_cli_lite.client.concurrent_pages import Window
+
+    fast = Window(32)
+    for _ in range(400):
+        fast.read(0.0001)
+    assert fast.size == Window.START  # nothing to wait for: no more threads
+
+    slow = Window(32)
+    sizes = []
+    for _ in range(12):
+        slow.read(0.05)
+        sizes.append(slow.size)
+    assert sizes[0] == Window.START + 2 and sizes[-1] == 32  # by two per page, to the ceiling
+    for _ in range(100):
+        slow.read(0.0001)
+    assert slow.size == 32  # it never shrinks for a fast page
+
+    gated = Window(32)
+    gated.read(0.05)
+    gated.throttled(in_flight=5)
+    assert gated.ceiling == gated.size == 4  # below what was out when the 429 came
+    for _ in range(20):
+        gated.read(0.05)
+    assert gated.size == 4  # for good
+    gated.throttled(in_flight=1)
+    assert gated.ceiling == 1  # never below one
 
 
 def test_a_guess_from_last_time_asks_for_the_second_round_with_the_first() -> None:
