@@ -17,10 +17,26 @@ def main() -> None:
         from . import version_line
 
         exit_now(0, last_output=version_line() + "\n")
+    collect_garbage_less_often()
     from .cli import run
     from .iostreams import IOStreams
 
     exit_now(run(args, IOStreams.system()))
+
+
+def collect_garbage_less_often() -> None:
+    """Let the cycle collector run every 100,000 allocations instead of every 700.
+
+    Loading Typer and httpx creates some 40,000 objects that live until the end, and with
+    the default threshold the collector runs ~60 times over them while they are made: ~6 ms
+    of a 90 ms run (docs/performance.md). Reference counting still frees everything that is
+    not a cycle at once, and the rare cycles (an exception's traceback, a thread's future)
+    are still collected, only in bigger batches, so memory stays bounded: the same peak RSS
+    at 100,000 projects.
+    """
+    import gc
+
+    gc.set_threshold(100_000)
 
 
 def exit_now(code: int, last_output: str = "") -> None:

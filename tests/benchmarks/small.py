@@ -33,6 +33,7 @@ from benchmarks.servers import emulator, private_ca, round_trip, secret_service
 IMPORTS = "import typer, httpx, httpcore"
 RICH = "import rich.console, rich.table, rich.text"
 EXIT = "import os; os._exit(0)"
+GC = "import gc; gc.set_threshold(100_000)"  # as launcher.collect_garbage_less_often does
 
 
 def versus(name: str, lite: Side, vh: Side, runs: int, at_most: float | None) -> Row:
@@ -155,14 +156,22 @@ def floors(bench: Bench, report: Report, url: str) -> None:
     """What no client can beat: interpreter start, the imports, a round trip, the CPU."""
     env = bench.env
     python = median([run_once([sys.executable, "-c", "pass"], env) for _ in range(bench.runs)])
-    deps = median(
-        [run_once([sys.executable, "-c", f"{IMPORTS}; {EXIT}"], env) for _ in range(bench.runs)]
+    deps, deps_gc = map(
+        median,
+        interleaved(
+            [
+                partial(run_once, [sys.executable, "-c", f"{IMPORTS}; {EXIT}"], env),
+                partial(run_once, [sys.executable, "-c", f"{GC}; {IMPORTS}; {EXIT}"], env),
+            ],
+            bench.runs,
+        ),
     )
     me = round_trip(url, "/api/v0/users/me/", bench.runs)
     page = round_trip(url, "/api/v0/projects/?limit=100", bench.runs)
     report.floors += [
         f"`python -c pass`: {python:.3f} s",
-        f"a process that only imports typer and httpx (+httpcore): {deps:.3f} s",
+        f"a process that only imports typer and httpx (+httpcore): {deps:.3f} s; with "
+        f"vh-lite's garbage-collector threshold (`{GC}`): {deps_gc:.3f} s",
         f"one HTTP round trip to the emulator (warm, in-process, new connection): "
         f"{me * 1000:.2f} ms; one page of 100 projects: {page * 1000:.2f} ms",
         f"CPU to parse 100 pages and print 10,000 projects as JSONL (in-process): "
