@@ -148,12 +148,14 @@ def run_streamed(
     terminal: bool = False,
     check: Check | None = None,
     marker: bytes | None = None,
+    stop_at_marker: bool = False,
 ) -> Sample:
     """Run `cmd` with stdout on a pipe (or everything on a pty) read to EOF as it comes.
 
     Wall time runs until both the output's EOF and the process's exit. `check` gets the whole
     stdout (on a pty: everything the terminal showed) and raises if it is wrong; `marker`'s
-    first appearance there is timed too.
+    first appearance there is timed too. With `stop_at_marker`, the process is killed once
+    the marker is seen (only the time to it counts; nothing is checked, no RSS).
     """
     if terminal:
         out_fd, slave = os.openpty()
@@ -211,6 +213,10 @@ def run_streamed(
                         first_marker = now
                     tail = window[-len(marker) :]
                 out.append(data)
+                if stop_at_marker and first_marker is not None:
+                    os.kill(pid, signal.SIGKILL)
+                    spawner().wait(pid)
+                    return Sample(first_marker, 0, first_byte, first_marker)
         elapsed, rss = _finish(cmd, pid, started, b"".join(out if terminal else err))
     finally:
         selector.close()
