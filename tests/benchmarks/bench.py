@@ -110,7 +110,7 @@ def main() -> int:
         f"1-5 for the other big accounts (as shown; about {large.CELL_BUDGET_S:.0f} s each)",
         f"{args.gateway_runs} gateway runs, each against a fresh emulator",
         f"{args.format_runs} per format at 100,000, formats interleaved",
-        f"{max(args.runs, 11)} of the first table row, 100,000 against 100 projects",
+        f"{max(args.runs, 25)} of the first table row, 100,000 against 100 projects",
     ]
     text = f"{stamp(report, time.perf_counter() - started)}\n\n{render(report)}"
     print(text)

@@ -112,7 +112,7 @@ def formats(bench: Bench, report: Report) -> None:
     """100,000 projects, no latency: each format's wall time, peak RSS and first byte.
 
     The big table's first row is then timed again, against the 100-project table's first
-    row (start-up, one page, the table's set-up), interleaved, in 11 runs or more.
+    row (start-up, one page, the table's set-up), interleaved, in 25 runs or more.
     """
     count = 100_000
     flags = ["--page-size", "100"]
@@ -140,7 +140,7 @@ def formats(bench: Bench, report: Report) -> None:
         big_first, small_first = interleaved(
             [partial(on_pty, lite, terminal_env(env), stop_at_marker=True),
              partial(on_pty, lite, small_env, check=names_all(100))],
-            max(bench.runs, 11),
+            max(bench.runs, 25),
         )  # fmt: skip
 
     labels = [*(f"--format {fmt}" for fmt in FORMATS), "plain (default in a pipe)",
