@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from conftest import TEST_TOKEN, InstalledCli, keyring_entry
 
@@ -93,3 +95,29 @@ def test_logout_with_an_unreachable_keyring_keeps_the_login(
     assert json.loads((cli.config_dir / "config.json").read_text())["profiles"]["default"]
     assert cli.run("logout").returncode == 0
     assert keyring_entry(cli, TEST_TOKEN) == "missing"
+
+
+def test_a_locked_keyring_is_left_to_keyring_which_reports_it(
+    secret_service: InstalledCli, emulator: Emulator
+) -> None:
+    cli = secret_service
+    assert cli.login(emulator.base_url).returncode == 0
+    lock = (
+        "import secretstorage\n"
+        "connection = secretstorage.dbus_init()\n"
+        "secretstorage.get_default_collection(connection).lock()\n"
+    )
+    locking = subprocess.run([sys.executable, "-c", lock], env=cli.env, capture_output=True,
+                             text=True, timeout=30)  # fmt: skip
+    assert locking.returncode == 0, locking.stderr
+    # The direct read finds the item locked and hands over to keyring, whose unlock prompt
+    # cannot be shown here (no display): a clear auth error, never a token or a traceback.
+    result = cli.run("--debug", "projects", "list", "--json",
+                     env={"VH_KEYRING_TIMEOUT": "10"})  # fmt: skip
+    assert "reading the Secret Service directly failed (the keyring item is locked)" in (
+        result.stderr
+    )
+    assert result.returncode == 4, result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert "cannot read the token of profile 'default'" in result.stderr

@@ -137,21 +137,25 @@ def _read_secret_service(service: str, account: str) -> str | None:
     """Read the item keyring's SecretService backend wrote, through secretstorage (the
     library that backend uses) without importing keyring: ~50 ms less on every command.
 
-    Returns None when the item is not in the default collection (keyring may have been
-    configured to use another one); raises KeyringUnavailable when anything is locked, so
-    the caller falls back to keyring itself, which knows how to ask for an unlock.
+    One search over every collection (keyring writes to the default one unless configured
+    otherwise; the attributes name vh-lite and the config directory) finds the item in one
+    D-Bus round trip where opening the default collection and searching it took five.
+    Returns None when there is no such item; raises KeyringUnavailable when it is locked,
+    so the caller falls back to keyring itself, which knows how to ask for an unlock.
     """
     import secretstorage
 
     connection = secretstorage.dbus_init()
     try:
-        collection = secretstorage.get_default_collection(connection)
-        if collection.is_locked():
-            raise KeyringUnavailable("the default keyring collection is locked")
-        for item in collection.search_items({"service": service, "username": account}):
-            if item.is_locked():
-                raise KeyringUnavailable("the keyring item is locked")
-            secret: bytes = item.get_secret()
+        # Unlocked matches come first (the Secret Service's order, which secretstorage
+        # keeps); a locked one sends the caller to keyring, whatever the order.
+        for item in secretstorage.search_items(
+            connection, {"service": service, "username": account}
+        ):
+            try:
+                secret: bytes = item.get_secret()
+            except secretstorage.LockedException as exc:
+                raise KeyringUnavailable("the keyring item is locked") from exc
             return secret.decode("utf-8")
         return None
     finally:
