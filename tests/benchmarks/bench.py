@@ -73,7 +73,7 @@ def _parts(text: str) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--runs", type=int, default=11, help="timed runs per side (default 11)")
+    parser.add_argument("--runs", type=int, default=21, help="timed runs per side (default 21)")
     parser.add_argument("--big-runs", type=int, default=3, help="runs of 10,000 @ 50 ms")
     parser.add_argument("--format-runs", type=int, default=3, help="runs per format at 100,000")
     parser.add_argument("--gateway-runs", type=int, default=3, help="runs behind the gateway")
