@@ -135,13 +135,16 @@ class _Slot:
     """One page, in order: its request (None while it waits to be retried) and how often
     the server throttled it."""
 
-    __slots__ = ("future", "not_before", "offset", "throttled")
+    __slots__ = ("future", "not_before", "offset", "ready", "throttled")
 
     def __init__(self, offset: int, future: Future[Any] | None) -> None:
         self.offset = offset
         self.future = future
         self.not_before = 0.0
         self.throttled = 0
+        # Its page is in, neither failed nor throttled: nothing is left to look at until it
+        # is yielded (the scheduler looks at every slot each time a page comes in).
+        self.ready = False
 
 
 EARLY = 3  # pages asked for with the first one, when last time's listing says how
@@ -187,7 +190,9 @@ def pages_by_offset(
     buffered = max(MIN_BUFFERED, BUFFERED_ITEMS // max(step, 1))
 
     def running() -> list[Future[Any]]:
-        return [s.future for s in slots if s.future is not None and not s.future.done()]
+        return [
+            s.future for s in slots if not s.ready and s.future is not None and not s.future.done()
+        ]
 
     def schedule() -> None:
         """Throttled pages wait their turn; free places go to them first, then new pages.
@@ -196,24 +201,33 @@ def pages_by_offset(
         are still seen through (throttled ones included), none after it is wanted.
         """
         now = time.monotonic()
-        failed = next((i for i, slot in enumerate(slots) if _failed(slot)), None)
+        failed = None
+        in_flight = 0
+        for i, slot in enumerate(slots):
+            future = slot.future
+            if slot.ready or future is None:
+                continue
+            if not future.done():
+                in_flight += 1
+                continue
+            if future.exception() is not None:
+                failed = i
+                break
+            refused = future.result()
+            if not isinstance(refused, _Throttled):
+                slot.ready = True
+                continue
+            slot.throttled += 1
+            asked = refused.error.retry_after or 1.0
+            if asked > MAX_RETRY_AFTER or slot.throttled > MAX_THROTTLED:
+                raise refused.error
+            window.throttled(refused.in_flight)
+            slot.future, slot.not_before = None, now + asked
         if failed is not None:
             while len(slots) > failed + 1:
                 dropped = slots.pop()
                 if dropped.future is not None:
                     dropped.future.cancel()
-        for slot in slots:
-            if slot.future is None or not slot.future.done() or _failed(slot):
-                continue
-            refused = slot.future.result()
-            if isinstance(refused, _Throttled):
-                slot.throttled += 1
-                asked = refused.error.retry_after or 1.0
-                if asked > MAX_RETRY_AFTER or slot.throttled > MAX_THROTTLED:
-                    raise refused.error
-                window.throttled(refused.in_flight)
-                slot.future, slot.not_before = None, now + asked
-        in_flight = len(running())
         for slot in slots:
             if in_flight >= window.size:
                 return
