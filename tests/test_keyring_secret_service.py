@@ -121,3 +121,27 @@ def test_a_locked_keyring_is_left_to_keyring_which_reports_it(
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     assert "cannot read the token of profile 'default'" in result.stderr
+
+
+def test_a_copy_in_another_collection_is_not_read(
+    secret_service: InstalledCli, emulator: Emulator
+) -> None:
+    # keyring reads and writes the default collection; an item with the same attributes in
+    # another one (here the always-unlocked session collection) may be a stale copy.
+    cli = secret_service
+    plant = (
+        "import secretstorage, sys\n"
+        "connection = secretstorage.dbus_init()\n"
+        "path = '/org/freedesktop/secrets/collection/session'\n"
+        "session = secretstorage.Collection(connection, path)\n"
+        "attributes = {'service': 'vh-lite', 'username': sys.argv[1]}\n"
+        "session.create_item('stale', attributes, b'stale-token-0000')\n"
+    )
+    account = f"default ({cli.config_dir})"
+    planted = subprocess.run([sys.executable, "-c", plant, account], env=cli.env,
+                             capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert planted.returncode == 0, planted.stderr
+    assert cli.login(emulator.base_url).returncode == 0
+    listing = cli.run("--debug", "projects", "list", "--json", "--limit", "1")
+    assert listing.returncode == 0, listing.stderr
+    assert "token read from the Secret Service directly" in listing.stderr

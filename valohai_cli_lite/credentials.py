@@ -137,21 +137,19 @@ def _read_secret_service(service: str, account: str) -> str | None:
     """Read the item keyring's SecretService backend wrote, through secretstorage (the
     library that backend uses) without importing keyring: ~50 ms less on every command.
 
-    One search over every collection (keyring writes to the default one unless configured
-    otherwise; the attributes name vh-lite and the config directory) finds the item in one
-    D-Bus round trip where opening the default collection and searching it took five.
-    Returns None when there is no such item; raises KeyringUnavailable when it is locked,
-    so the caller falls back to keyring itself, which knows how to ask for an unlock.
+    Only the default collection, where keyring reads, writes and deletes (an item with the
+    same attributes elsewhere may be a stale copy). Its lock state is not asked for: a
+    locked collection's items are locked, and reading one raises LockedException. Returns
+    None when the item is not there (keyring may have been configured to use another
+    collection); raises KeyringUnavailable when it is locked, so the caller falls back to
+    keyring itself, which knows how to ask for an unlock.
     """
     import secretstorage
 
     connection = secretstorage.dbus_init()
     try:
-        # Unlocked matches come first (the Secret Service's order, which secretstorage
-        # keeps); a locked one sends the caller to keyring, whatever the order.
-        for item in secretstorage.search_items(
-            connection, {"service": service, "username": account}
-        ):
+        default = secretstorage.Collection(connection)  # the "default" alias
+        for item in default.search_items({"service": service, "username": account}):
             try:
                 secret: bytes = item.get_secret()
             except secretstorage.LockedException as exc:
