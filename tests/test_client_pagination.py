@@ -40,9 +40,11 @@ class FakeServer:
         *,
         latency: float = 0.0,
         max_in_flight: int | None = None,
+        hold: dict[int, threading.Event] | None = None,
     ) -> None:
         self.total, self.step, self.fail_at = total, step, fail_at
         self.latency, self.max_in_flight = latency, max_in_flight
+        self.hold = hold or {}  # offsets answered only once their event is set
         self.offsets: list[int] = []
         self.lock = threading.Lock()
         self.in_flight = self.peak = self.throttled = 0
@@ -62,6 +64,8 @@ class FakeServer:
             self.peak = max(self.peak, self.in_flight)
         try:
             time.sleep(self.latency)
+            if offset in self.hold:
+                self.hold[offset].wait(10)
             if offset == self.fail_at:
                 time.sleep(0.2)  # time enough for a runaway fetcher to ask for many more pages
                 raise ApiError("the server answered 503 Service Unavailable", status=503)
@@ -96,19 +100,35 @@ def test_a_failing_page_stops_a_concurrent_listing() -> None:
     assert max(server.offsets) <= 5000
 
 
-def test_stopping_early_stops_fetching() -> None:
-    # 10,000 pages: a fetcher that ran on by itself would ask for thousands of them.
-    server = FakeServer(total=100_000, step=10)
+def test_reading_ahead_is_bounded_and_stopping_ends_the_fetchers() -> None:
+    # The second page is held back while every other one answers at once: the reader waits
+    # for it, and meanwhile asks for no more than its read-ahead allows (4 in flight plus
+    # 4,000 items' worth of pages), not for the whole 10,000-page list.
+    second = threading.Event()
+    server = FakeServer(total=100_000, step=10, hold={10: second})
+
+    def release_once_asking_stops() -> None:
+        seen, still = -1, 0
+        while still < 20 and not second.is_set():  # ~0.2 s without a new request
+            time.sleep(0.01)
+            now = len(server.offsets)
+            seen, still = now, (still + 1 if now == seen else 0)
+        second.set()
+
+    others = set(threading.enumerate())  # other tests' threads are not this test's business
+    releaser = threading.Thread(target=release_once_asking_stops)
+    releaser.start()
     pages = iter_pages(server, PROJECTS, max_concurrency=4)
-    next(pages), next(pages)
+    assert [p.results[0]["id"] for p in (next(pages), next(pages))] == ["0", "10"]
+    releaser.join()
+    assert len(server.offsets) == 1 + 4 + 4000 // 10  # the first page, 404 slots
     pages.close()
-    asked = len(server.offsets)
-    # How many pages the reader had asked for depends on how fast the threads were; the
-    # bound is the design's: two pages read, four in flight, and the read-ahead buffer.
-    assert asked <= 2 + 4 + 4000 // 10
-    time.sleep(0.2)
-    # After close, at most the requests already handed to the four threads went out.
-    assert len(server.offsets) <= asked + 4
+    # Stopping leaves no page fetcher thread behind, and nothing more is asked for.
+    deadline = time.monotonic() + 5
+    while any(t.name.startswith("vh-lite-page") for t in set(threading.enumerate()) - others):
+        assert time.monotonic() < deadline, "page fetcher threads outlived the listing"
+        time.sleep(0.01)
+    assert len(server.offsets) == 1 + 4 + 4000 // 10
 
 
 def test_stop_after_bounds_the_requests() -> None:
