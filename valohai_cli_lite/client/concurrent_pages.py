@@ -194,8 +194,9 @@ def pages_by_offset(
             s.future for s in slots if not s.ready and s.future is not None and not s.future.done()
         ]
 
-    def schedule() -> None:
+    def schedule() -> int:
         """Throttled pages wait their turn; free places go to them first, then new pages.
+        Returns how many requests are out.
 
         After a page fails, its error is raised when its turn comes: the pages before it
         are still seen through (throttled ones included), none after it is wanted.
@@ -230,16 +231,17 @@ def pages_by_offset(
                     dropped.future.cancel()
         for slot in slots:
             if in_flight >= window.size:
-                return
+                return in_flight
             if slot.future is None and slot.not_before <= now:
                 slot.future = pool.submit(fetch_at, slot.offset)
                 in_flight += 1
         while failed is None and in_flight < window.size and len(slots) < window.size + buffered:
             offset = next(fresh, None)
             if offset is None:
-                return
+                break
             slots.append(_Slot(offset, pool.submit(fetch_at, offset)))
             in_flight += 1
+        return in_flight
 
     try:
         schedule()
@@ -247,7 +249,7 @@ def pages_by_offset(
             head = slots[0]
             started = time.monotonic()
             while True:
-                schedule()
+                in_flight = schedule()
                 if head.future is not None and head.future.done():
                     if _failed(head) or not isinstance(head.future.result(), _Throttled):
                         break
@@ -255,6 +257,10 @@ def pages_by_offset(
                 delays = [s.not_before for s in slots if s.future is None]
                 timeout = max(0.0, min(delays) - time.monotonic()) if delays else None
                 outstanding = running()
+                if len(outstanding) < in_flight:
+                    # Some came in after schedule() looked: waiting on the others alone
+                    # (perhaps only a slow head) would leave their places empty meanwhile.
+                    continue
                 if outstanding:
                     wait(outstanding, timeout=timeout, return_when=FIRST_COMPLETED)
                 elif timeout is not None:
