@@ -9,11 +9,10 @@ GitHub CLI's pkg/iostreams.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from .errors import OutputError, StdoutClosed
@@ -87,15 +86,6 @@ def _is_terminal(stream: object) -> bool:
         return bool(stream.isatty())  # type: ignore[attr-defined]
     except (AttributeError, ValueError):
         return False
-
-
-def pager_command(environ: Mapping[str, str]) -> str | None:
-    """VH_PAGER, then PAGER, then `less -FRX`; empty or `cat` means no pager."""
-    for name in ("VH_PAGER", "PAGER"):
-        if name in environ:
-            chosen = environ[name].strip()
-            return None if chosen in ("", "cat") else chosen
-    return "less -FRX"
 
 
 def _is_unicode(encoding: str | None) -> bool:
@@ -172,6 +162,8 @@ class IOStreams:
             stderr_tty=_is_terminal(stderr), environ=os.environ,
             read_secret=read_secret, terminal_width=terminal_width,
         )  # fmt: skip
+        from .pager import pager_command
+
         streams.pager = pager_command(os.environ)
         return streams
 
@@ -281,24 +273,17 @@ class IOStreams:
         one screen). Never in a pipe. A pager that cannot be started is done without."""
         if self._pager_process is not None or not (self.is_stdout_tty and self.pager):
             return
-        import shlex
-        import subprocess
+        from .pager import start_pager
 
-        env = dict(os.environ)
-        env.setdefault("LESS", "FRX")  # as git does: a pager named without options behaves
-        if self.stdout_is_unicode and "LESSCHARSET" not in env:
-            # Python writes UTF-8 to a C-locale terminal too (PEP 538/540); less, reading
-            # LC_ALL=C, would show it as <C3><BC>. The pager shows what the terminal would.
-            env["LESSCHARSET"] = "utf-8"
-        try:
-            # The pager gets the text as the terminal would have: in its encoding (the
-            # locale's for the table, UTF-8 for data formats: use_utf8).
-            process = subprocess.Popen(
-                shlex.split(self.pager), stdin=subprocess.PIPE, env=env,
-                encoding=self.stdout_encoding,
-                errors=getattr(self.stdout, "errors", None) or "backslashreplace",
-            )  # fmt: skip
-        except (OSError, ValueError):
+        # The pager gets the text as the terminal would have: in its encoding (the locale's
+        # for the table, UTF-8 for data formats: use_utf8).
+        process = start_pager(
+            self.pager,
+            encoding=self.stdout_encoding,
+            errors=getattr(self.stdout, "errors", None) or "backslashreplace",
+            utf8=self.stdout_is_unicode,
+        )
+        if process is None:
             return
         self.stdout.flush()
         self._pager_process = process
@@ -309,17 +294,9 @@ class IOStreams:
         process, self._pager_process = self._pager_process, None
         if process is None:
             return
-        with contextlib.suppress(OSError):  # the user quit before reading everything
-            process.stdin.close()
-        # Ctrl-C reaches the pager too, and the pager decides when it ends (less stays, as
-        # it should): however often it is pressed, we wait, as git does.
-        with _sigint_ignored():
-            while True:
-                try:
-                    process.wait()
-                    break
-                except KeyboardInterrupt:  # pressed before the handler was changed
-                    continue
+        from .pager import wait_for_pager
+
+        wait_for_pager(process)
         deferred, self._deferred = self._deferred, []
         for line in deferred:
             self._err_line(line)
@@ -405,19 +382,3 @@ class IOStreams:
 
     def read_all(self) -> str:
         return self.stdin.read()
-
-
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored meanwhile (only the main thread may change handlers)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

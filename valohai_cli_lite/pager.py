@@ -1,0 +1,76 @@
+"""The pager for long output on a terminal, by gh's and git's convention: which one, starting
+it, and waiting for the user to quit it. IOStreams decides when (a terminal, never a pipe)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
+
+
+def pager_command(environ: Mapping[str, str]) -> str | None:
+    """VH_PAGER, then PAGER, then `less -FRX`; empty or `cat` means no pager."""
+    for name in ("VH_PAGER", "PAGER"):
+        if name in environ:
+            chosen = environ[name].strip()
+            return None if chosen in ("", "cat") else chosen
+    return "less -FRX"
+
+
+def start_pager(
+    command: str, *, encoding: str, errors: str, utf8: bool
+) -> subprocess.Popen[str] | None:
+    """`command` reading text in `encoding` on its stdin; None when it cannot be started
+    (then the output is done without it). `utf8`: the text is UTF-8, whatever the locale."""
+    import shlex
+    import subprocess
+
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")  # as git does: a pager named without options behaves
+    if utf8 and "LESSCHARSET" not in env:
+        # Python writes UTF-8 to a C-locale terminal too (PEP 538/540); less, reading
+        # LC_ALL=C, would show it as <C3><BC>. The pager shows what the terminal would.
+        env["LESSCHARSET"] = "utf-8"
+    try:
+        return subprocess.Popen(
+            shlex.split(command), stdin=subprocess.PIPE, env=env, encoding=encoding,
+            errors=errors,
+        )  # fmt: skip
+    except (OSError, ValueError):
+        return None
+
+
+def wait_for_pager(process: subprocess.Popen[str]) -> None:
+    """Close its input and wait until the user quits it."""
+    with contextlib.suppress(OSError):  # the user quit before reading everything
+        if process.stdin is not None:
+            process.stdin.close()
+    # Ctrl-C reaches the pager too, and the pager decides when it ends (less stays, as it
+    # should): however often it is pressed, we wait, as git does.
+    with _sigint_ignored():
+        while True:
+            try:
+                process.wait()
+                break
+            except KeyboardInterrupt:  # pressed before the handler was changed
+                continue
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored meanwhile (only the main thread may change handlers)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
