@@ -189,27 +189,24 @@ def pages_by_offset(
     window = Window(max_concurrency)
     buffered = max(MIN_BUFFERED, BUFFERED_ITEMS // max(step, 1))
 
-    def running() -> list[Future[Any]]:
-        return [
-            s.future for s in slots if not s.ready and s.future is not None and not s.future.done()
-        ]
-
-    def schedule() -> int:
+    def schedule() -> list[Future[Any]]:
         """Throttled pages wait their turn; free places go to them first, then new pages.
-        Returns how many requests are out.
+        Returns the requests it left out. Waiting on exactly those (not on what is still out
+        a moment later) means a page that comes in meanwhile ends the wait at once, so its
+        place is filled again instead of staying empty while, say, a slow head is awaited.
 
         After a page fails, its error is raised when its turn comes: the pages before it
         are still seen through (throttled ones included), none after it is wanted.
         """
         now = time.monotonic()
         failed = None
-        in_flight = 0
+        out: list[Future[Any]] = []
         for i, slot in enumerate(slots):
             future = slot.future
             if slot.ready or future is None:
                 continue
             if not future.done():
-                in_flight += 1
+                out.append(future)
                 continue
             if future.exception() is not None:
                 failed = i
@@ -230,18 +227,19 @@ def pages_by_offset(
                 if dropped.future is not None:
                     dropped.future.cancel()
         for slot in slots:
-            if in_flight >= window.size:
-                return in_flight
+            if len(out) >= window.size:
+                return out
             if slot.future is None and slot.not_before <= now:
                 slot.future = pool.submit(fetch_at, slot.offset)
-                in_flight += 1
-        while failed is None and in_flight < window.size and len(slots) < window.size + buffered:
+                out.append(slot.future)
+        while failed is None and len(out) < window.size and len(slots) < window.size + buffered:
             offset = next(fresh, None)
             if offset is None:
                 break
-            slots.append(_Slot(offset, pool.submit(fetch_at, offset)))
-            in_flight += 1
-        return in_flight
+            submitted = pool.submit(fetch_at, offset)
+            slots.append(_Slot(offset, submitted))
+            out.append(submitted)
+        return out
 
     try:
         schedule()
@@ -249,18 +247,13 @@ def pages_by_offset(
             head = slots[0]
             started = time.monotonic()
             while True:
-                in_flight = schedule()
+                outstanding = schedule()
                 if head.future is not None and head.future.done():
                     if _failed(head) or not isinstance(head.future.result(), _Throttled):
                         break
                     continue  # throttled since schedule() looked: it goes back in line
                 delays = [s.not_before for s in slots if s.future is None]
                 timeout = max(0.0, min(delays) - time.monotonic()) if delays else None
-                outstanding = running()
-                if len(outstanding) < in_flight:
-                    # Some came in after schedule() looked: waiting on the others alone
-                    # (perhaps only a slow head) would leave their places empty meanwhile.
-                    continue
                 if outstanding:
                     wait(outstanding, timeout=timeout, return_when=FIRST_COMPLETED)
                 elif timeout is not None:
