@@ -162,9 +162,10 @@ class IOStreams:
             stderr_tty=_is_terminal(stderr), environ=os.environ,
             read_secret=read_secret, terminal_width=terminal_width,
         )  # fmt: skip
-        from .pager import pager_command
+        if streams.is_stdout_tty:  # a pager is only ever started there
+            from .pager import pager_command
 
-        streams.pager = pager_command(os.environ)
+            streams.pager = pager_command(os.environ)
         return streams
 
     @classmethod
