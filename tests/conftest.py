@@ -329,24 +329,21 @@ def secret_service(installed: InstalledCli, tmp_path: Path) -> Iterator[Installe
         bus.wait(timeout=10)
 
 
+def keyring_python(cli: InstalledCli, code: str, *args: str, stdin: str | None = None) -> str:
+    """Run `code` in a Python of its own against `cli`'s Secret Service, as another program
+    would; its stdout (it must succeed)."""
+    proc = subprocess.run([sys.executable, "-c", code, *args], input=stdin,
+                          capture_output=True, text=True, env=cli.env, timeout=30)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
 def keyring_entry(cli: InstalledCli, expected: str, profile: str = "default") -> str:
     """'match', 'missing' or 'different': vh-lite's entry read straight from the Secret
     Service, as another program would; the secret itself never reaches test output."""
-    account = f"{profile} ({cli.config_dir})"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, keyring\n"
-            "v = keyring.get_password('vh-lite', sys.argv[1])\n"
-            "print('missing' if v is None else 'match' if v == sys.stdin.read() else 'different')",
-            account,
-        ],
-        input=expected,
-        capture_output=True,
-        text=True,
-        env=cli.env,
-        timeout=30,
+    read = (
+        "import sys, keyring\n"
+        "v = keyring.get_password('vh-lite', sys.argv[1])\n"
+        "print('missing' if v is None else 'match' if v == sys.stdin.read() else 'different')"
     )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()
+    return keyring_python(cli, read, f"{profile} ({cli.config_dir})", stdin=expected).strip()

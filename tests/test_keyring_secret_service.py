@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from conftest import TEST_TOKEN, InstalledCli, keyring_entry
+from conftest import TEST_TOKEN, InstalledCli, keyring_entry, keyring_python
 
 from valohai_cli_lite.emulator.server import Emulator
 
@@ -107,9 +105,7 @@ def test_a_locked_keyring_is_left_to_keyring_which_reports_it(
         "connection = secretstorage.dbus_init()\n"
         "secretstorage.get_default_collection(connection).lock()\n"
     )
-    locking = subprocess.run([sys.executable, "-c", lock], env=cli.env, capture_output=True,
-                             text=True, timeout=30)  # fmt: skip
-    assert locking.returncode == 0, locking.stderr
+    keyring_python(cli, lock)
     # The direct read finds the item locked and hands over to keyring, whose unlock prompt
     # cannot be shown here (no display): a clear auth error, never a token or a traceback.
     result = cli.run("--debug", "projects", "list", "--json",
@@ -138,9 +134,7 @@ def test_a_copy_in_another_collection_is_not_read(
         "session.create_item('stale', attributes, b'stale-token-0000')\n"
     )
     account = f"default ({cli.config_dir})"
-    planted = subprocess.run([sys.executable, "-c", plant, account], env=cli.env,
-                             capture_output=True, text=True, timeout=30)  # fmt: skip
-    assert planted.returncode == 0, planted.stderr
+    keyring_python(cli, plant, account)
     assert cli.login(emulator.base_url).returncode == 0
     listing = cli.run("--debug", "projects", "list", "--json", "--limit", "1")
     assert listing.returncode == 0, listing.stderr
