@@ -106,6 +106,13 @@ def gateway(bench: Bench, report: Report) -> None:
 
 FORMATS = ("jsonl", "json", "csv", "tsv")
 FIRST_ROW = b"project-0001"  # project 0's name: the table's first row is on screen
+# The table in a pseudo-terminal, its first row timed.
+ON_PTY = partial(run_streamed, terminal=True, marker=FIRST_ROW)
+
+
+def _one_page(url: str, runs: int) -> float:
+    """One page of 100 projects from the middle of the list (warm, in-process)."""
+    return round_trip(url, "/api/v0/projects/?limit=100&offset=500", runs)
 
 
 def formats(bench: Bench, report: Report) -> None:
@@ -120,13 +127,12 @@ def formats(bench: Bench, report: Report) -> None:
             for fmt in FORMATS
         ]
         sides.append(partial(run_streamed, lite, env, check=names_all(count)))
-        on_pty = partial(run_streamed, terminal=True, marker=FIRST_ROW)
-        sides.append(partial(on_pty, lite, terminal_env(env), check=names_all(count)))
+        sides.append(partial(ON_PTY, lite, terminal_env(env), check=names_all(count)))
         sides[0]()  # the emulator makes each page once, then serves it from memory
         cpu_before = big.cpu_seconds()
         results = interleaved(sides, bench.format_runs, warm=False)
         emulator_cpu = (big.cpu_seconds() - cpu_before) / (len(results) * bench.format_runs)
-        page = round_trip(big.url, "/api/v0/projects/?limit=100&offset=500", bench.runs)
+        page = _one_page(big.url, bench.runs)
 
     labels = [*(f"--format {fmt}" for fmt in FORMATS), "plain (default in a pipe)",
               "table (default on a pty)"]  # fmt: skip
@@ -172,13 +178,12 @@ def first_rows(bench: Bench, report: Report) -> None:
         ):
             big_env = terminal_env({**bench.env, "VH_API_TOKEN": TOKEN, "VH_HOST": big.url})
             small_env = {**big_env, "VH_HOST": small.url}
-            on_pty = partial(run_streamed, terminal=True, marker=FIRST_ROW)
             big_first, small_first = interleaved(
-                [partial(on_pty, lite, big_env, stop_at_marker=True),
-                 partial(on_pty, lite, small_env, check=names_all(100))],
+                [partial(ON_PTY, lite, big_env, stop_at_marker=True),
+                 partial(ON_PTY, lite, small_env, check=names_all(100))],
                 runs,
             )  # fmt: skip
-            page = round_trip(big.url, "/api/v0/projects/?limit=100&offset=500", bench.runs)
+            page = _one_page(big.url, bench.runs)
         first, reference = median(big_first, "first_marker"), median(small_first, "first_marker")
         name = f"100,000 as a table @ {latency} ms: first row on screen ({runs} runs)"
         if latency == 0:
