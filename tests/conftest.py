@@ -23,11 +23,11 @@ import pytest
 from keyring.backend import KeyringBackend
 from test_emulator_support import Certificate, make_certificate
 
+from valohai_cli_lite.auth.credentials import KeyringUnavailable
 from valohai_cli_lite.cli import run
 from valohai_cli_lite.context import Services
-from valohai_cli_lite.credentials import KeyringUnavailable
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
-from valohai_cli_lite.iostreams import IOStreams
+from valohai_cli_lite.terminal.iostreams import IOStreams
 
 TEST_TOKEN = "tok-5ecret-0f-the-test-suite-4f2a9c"
 VH_LITE = Path(sys.executable).parent / "vh-lite"

@@ -13,7 +13,7 @@ import respx
 from conftest import TEST_TOKEN
 
 from valohai_cli_lite.client import ValohaiClient
-from valohai_cli_lite.client.pagination import iter_pages
+from valohai_cli_lite.client.paging import iter_pages
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
 from valohai_cli_lite.errors import ApiError
 
@@ -312,7 +312,7 @@ def test_concurrency_grows_while_waiting_pays_and_finds_a_gateways_limit() -> No
 def test_the_window_grows_only_while_the_reader_waits() -> None:
     # The rule itself, with the waits given: an integration test of "a fast server keeps
     # the window small" would fail whenever a loaded machine made the reader wait on CPU.
-    from valohai_cli_lite.client.concurrent_pages import Window
+    from valohai_cli_lite.client.paging import Window
 
     fast = Window(32)
     for _ in range(400):
@@ -341,7 +341,7 @@ def test_the_window_grows_only_while_the_reader_waits() -> None:
 
 
 def test_a_guess_from_last_time_asks_for_the_second_round_with_the_first() -> None:
-    from valohai_cli_lite.client.pages import PagingGuess
+    from valohai_cli_lite.client.paging import PagingGuess
 
     server = FakeServer(total=100, step=10, latency=0.05)
     learned: list[PagingGuess] = []
@@ -358,7 +358,7 @@ def test_a_guess_from_last_time_asks_for_the_second_round_with_the_first() -> No
 
 
 def test_a_near_server_gets_no_early_requests_they_would_only_slow_the_first_page() -> None:
-    from valohai_cli_lite.client.pages import PagingGuess
+    from valohai_cli_lite.client.paging import PagingGuess
 
     server = FakeServer(total=100, step=10)
     learned: list[PagingGuess] = []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from valohai_cli_lite.config import ConfigStore, Profile, config_dir, validate_profile_name
+from valohai_cli_lite.auth.config import ConfigStore, Profile, config_dir, validate_profile_name
 from valohai_cli_lite.errors import ConfigError, UsageError
 
 

@@ -14,7 +14,7 @@ from conftest import MemoryKeyring, no_keyring
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
-from valohai_cli_lite.credentials import (
+from valohai_cli_lite.auth.credentials import (
     CredentialStore,
     KeyringUnavailable,
     keyring_timeout,

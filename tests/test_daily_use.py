@@ -10,7 +10,7 @@ import pytest
 from conftest import TEST_TOKEN, InProcessCli, MemoryKeyring, no_keyring, read_tsv_records
 from test_emulator_support import Certificate
 
-from valohai_cli_lite import fileio
+from valohai_cli_lite.auth import files as fileio
 from valohai_cli_lite.emulator.data import make_project, project_id
 from valohai_cli_lite.emulator.server import Emulator
 from valohai_cli_lite.errors import ConfigError
@@ -24,8 +24,8 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
         raise ConfigError(f"cannot write {path}: {errno.errorcode[errno.ENOSPC]}")
 
     monkeypatch.setattr(fileio, "write_json_atomically", no_room)
-    import valohai_cli_lite.config as config
-    import valohai_cli_lite.credentials as credentials
+    import valohai_cli_lite.auth.config as config
+    import valohai_cli_lite.auth.credentials as credentials
 
     monkeypatch.setattr(config, "write_json_atomically", no_room)
     monkeypatch.setattr(credentials, "write_json_atomically", no_room)

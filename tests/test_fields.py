@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from valohai_cli_lite.errors import UsageError
-from valohai_cli_lite.fields import (
+from valohai_cli_lite.kinds.fields import (
     cell_text,
     get_path,
     parse_fields,

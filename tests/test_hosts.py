@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from valohai_cli_lite.client.hosts import api_url, is_loopback, normalize_host, same_origin
 from valohai_cli_lite.errors import UsageError
-from valohai_cli_lite.hosts import api_url, is_loopback, normalize_host, same_origin
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from valohai_cli_lite.errors import OutputError, StdoutClosed
-from valohai_cli_lite.iostreams import IOStreams
+from valohai_cli_lite.terminal.iostreams import IOStreams
 
 
 def test_colour_only_on_a_terminal_without_no_color_or_dumb_term() -> None:

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from valohai_cli_lite.errors import UsageError
-from valohai_cli_lite.listing import ListQuery, SortKey, apply_query, sort_records
-from valohai_cli_lite.projects import PROJECT
+from valohai_cli_lite.kinds.projects import PROJECT
+from valohai_cli_lite.kinds.query import ListQuery, SortKey, apply_query, sort_records
 
 P: list[dict[str, Any]] = [
     {"name": "beta", "owner": {"username": "Acme"}, "description": "NLP things",

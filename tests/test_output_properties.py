@@ -13,9 +13,9 @@ from conftest import read_tsv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from valohai_cli_lite.iostreams import IOStreams
-from valohai_cli_lite.projects import PROJECT
-from valohai_cli_lite.render import OutputFormat, write_record, write_records
+from valohai_cli_lite.kinds.projects import PROJECT
+from valohai_cli_lite.output.render import OutputFormat, write_record, write_records
+from valohai_cli_lite.terminal.iostreams import IOStreams
 from valohai_cli_lite.text import sanitize
 
 # Any code point Python can hold in a str, surrogates excluded (they cannot be encoded).

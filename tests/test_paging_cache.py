@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from valohai_cli_lite.client.pages import PagingGuess
-from valohai_cli_lite.paging_cache import MAX_HOSTS, PagingCache
+from valohai_cli_lite.client.paging import PagingGuess
+from valohai_cli_lite.client.paging_cache import MAX_HOSTS, PagingCache
 
 
 def test_what_was_put_is_got_back_per_host(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from conftest import read_tsv, read_tsv_records
 
-from valohai_cli_lite.iostreams import IOStreams
-from valohai_cli_lite.projects import PROJECT
-from valohai_cli_lite.render import OutputFormat, write_record, write_records
+from valohai_cli_lite.kinds.projects import PROJECT
+from valohai_cli_lite.output.render import OutputFormat, write_record, write_records
+from valohai_cli_lite.terminal.iostreams import IOStreams
 
 TRICKY = 'commas, "quotes"\ttabs\nnewlines\r\nand ünïcødé [bold]markup[/bold] \x1b[31mred'
 PROJECTS: list[dict[str, Any]] = [
@@ -170,7 +170,7 @@ def test_one_record_views() -> None:
 def test_a_big_listing_is_spooled_to_a_file_and_comes_out_whole(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from valohai_cli_lite import render as rendering
+    from valohai_cli_lite.output import render as rendering
 
     monkeypatch.setattr(rendering, "SPOOL_IN_MEMORY", 500)  # a few records spill to disk
     many = [{**PROJECTS[0], "id": f"p{i}"} for i in range(40)]

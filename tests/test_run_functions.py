@@ -21,10 +21,10 @@ from valohai_cli_lite.context import AppContext, GlobalOptions, Services
 from valohai_cli_lite.emulator.data import make_project
 from valohai_cli_lite.emulator.server import Emulator
 from valohai_cli_lite.errors import ApiError, AuthError, VhLiteError
-from valohai_cli_lite.iostreams import IOStreams
-from valohai_cli_lite.listing import ListQuery, SortKey
-from valohai_cli_lite.projects import PROJECT
-from valohai_cli_lite.render import OutputFormat
+from valohai_cli_lite.kinds.projects import PROJECT
+from valohai_cli_lite.kinds.query import ListQuery, SortKey
+from valohai_cli_lite.output.render import OutputFormat
+from valohai_cli_lite.terminal.iostreams import IOStreams
 
 
 class App:

@@ -13,8 +13,8 @@ import pytest
 from conftest import TEST_TOKEN, InProcessCli
 from test_emulator_support import Certificate
 
+from valohai_cli_lite.client.trust import _PEM, hashed_directory, subject_hash, tls_context
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
-from valohai_cli_lite.trust import _PEM, hashed_directory, subject_hash, tls_context
 
 
 def test_subject_hashes_are_the_ones_openssl_computes() -> None:

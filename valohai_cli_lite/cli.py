@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 import typer
 
 from . import version_line
-from .completion import complete_profiles
-from .config import PROFILE_ENV
+from .auth.config import PROFILE_ENV
+from .commands.options import complete_profiles
 from .errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -21,7 +21,7 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .context import Services
-    from .iostreams import IOStreams
+    from .terminal.iostreams import IOStreams
 
 HELP = """vh-lite: a fast, safe command-line client for the Valohai API.
 
@@ -104,9 +104,9 @@ def root(
         ),
     ] = False,
 ) -> None:
-    from .config import validate_profile_name
+    from .auth.config import validate_profile_name
+    from .auth.session import ProfileChoice
     from .context import AppContext, GlobalOptions
-    from .session import ProfileChoice
 
     boot: Bootstrap = ctx.obj
     if no_color:
@@ -173,7 +173,7 @@ def build_app(command: str | None = None) -> typer.Typer:
 
         app.command("logout")(auth.logout_command)
     if word in (None, "auth"):
-        from .commands import auth, login, profiles
+        from .commands import auth, login
 
         auth_app = typer.Typer(
             help="Log in and out, switch profiles, inspect the active credentials.",
@@ -182,8 +182,8 @@ def build_app(command: str | None = None) -> typer.Typer:
         auth_app.command("login")(login.login_command)
         auth_app.command("logout")(auth.logout_command)
         auth_app.command("status")(auth.status_command)
-        auth_app.command("list")(profiles.list_command)
-        auth_app.command("switch")(profiles.switch_command)
+        auth_app.command("list")(auth.list_command)
+        auth_app.command("switch")(auth.switch_command)
         auth_app.command("token")(auth.token_command)
         auth_app.callback()(group_options)
         app.add_typer(auth_app, name="auth")

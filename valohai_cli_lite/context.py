@@ -15,17 +15,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from .auth.config import ConfigStore, config_dir
+from .auth.credentials import CredentialStore, KeyringLoader, keyring_timeout, system_keyring
+from .auth.session import ActiveCredentials, ProfileChoice, choose_profile, resolve_credentials
 from .client import DEFAULT_TIMEOUT, ClientSettings, Page, ValohaiClient
-from .config import ConfigStore, config_dir
-from .credentials import CredentialStore, KeyringLoader, keyring_timeout, system_keyring
 from .errors import VhLiteError
-from .progress import pages_with_progress
-from .records import Record
-from .session import ActiveCredentials, ProfileChoice, choose_profile, resolve_credentials
+from .kinds.kind import Record
+from .terminal.progress import pages_with_progress
 
 if TYPE_CHECKING:
-    from .iostreams import IOStreams
-    from .paging_cache import PagingCache
+    from .client.paging_cache import PagingCache
+    from .terminal.iostreams import IOStreams
 
 
 class GlobalOptions(NamedTuple):
@@ -99,13 +99,13 @@ class AppContext:
     @cached_property
     def cache_dir(self) -> Path:
         """The user's cache directory: the trust store's copies, the paging cache."""
-        from .dirs import user_cache_dir
+        from .auth.files import user_cache_dir
 
         return user_cache_dir(self.environ)
 
     @cached_property
     def paging_cache(self) -> PagingCache:
-        from .paging_cache import PagingCache
+        from .client.paging_cache import PagingCache
 
         return PagingCache(self.cache_dir)
 

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .iostreams import IOStreams
+from .terminal.iostreams import IOStreams
 
 
 def _vh_lite() -> list[str]:

@@ -19,7 +19,7 @@ def main() -> None:
         exit_now(0, last_output=version_line() + "\n")
     collect_garbage_less_often()
     from .cli import run
-    from .iostreams import IOStreams
+    from .terminal.iostreams import IOStreams
 
     exit_now(run(args, IOStreams.system()))
 

@@ -90,6 +90,6 @@ def render_reference() -> str:
 
 
 if __name__ == "__main__":
-    from .iostreams import IOStreams
+    from .terminal.iostreams import IOStreams
 
     IOStreams.system().write(render_reference())

@@ -70,6 +70,26 @@ def sanitize_block(text: str) -> str:
     )
 
 
+def safe_link(value: Any, base: str | None) -> str | None:
+    """A URL fit for an OSC 8 hyperlink or for showing as a link: http(s), printable, no
+    whitespace. A relative one (some servers send `/p/alice/x/`) is resolved against `base`,
+    the host; without a base it is no link at all."""
+    if not isinstance(value, str) or not value or len(value) > 2048:
+        return None
+    url: str = value
+    if url.startswith("/") and not url.startswith("//") and base:
+        from urllib.parse import urljoin
+
+        url = urljoin(base, url)
+    if not url.startswith(("https://", "http://")):
+        return None
+    # isprintable() is False for every control, line break and format character (bidi
+    # marks) and for every space but " ": with the check for " ", no whitespace either.
+    if not url.isprintable() or " " in url:
+        return None
+    return url
+
+
 @functools.cache
 def _encoder(compact: bool, ascii_only: bool) -> json.JSONEncoder:
     """One encoder per style for the whole run: json.dumps with options builds a new one per
@@ -102,8 +122,6 @@ def relative_time(iso: Any, now: datetime | None = None) -> str:
     """'3 days ago' for a timestamp; the raw text when it cannot be parsed; '' for none."""
     from datetime import datetime, timezone
 
-    from .timestamps import parse_timestamp
-
     if iso is None or iso == "":
         return ""
     moment = parse_timestamp(iso)
@@ -123,3 +141,17 @@ def relative_time(iso: Any, now: datetime | None = None) -> str:
             count = int(seconds // size)
             return f"{count} {unit}{'s' if count != 1 else ''} ago"
     return "just now"
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """The API's timestamps (ISO 8601, usually with a Z) as an aware datetime (UTC when the
+    text names no zone), or None if `value` is not one: read one way for sorting and display."""
+    from datetime import datetime, timezone
+
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

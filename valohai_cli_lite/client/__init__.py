@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import ApiError, check_token, register_secret
-from ..hosts import api_url
 from .errors import decode_json, raise_for_status
-from .pages import DEFAULT_PAGE_SIZE, Page, PagingGuess
-from .pagination import iter_pages
+from .hosts import api_url
+from .paging import DEFAULT_PAGE_SIZE, Page, PagingGuess, iter_pages
 from .transport import DEFAULT_TIMEOUT, ClientSettings, Transport, with_query
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ from urllib.parse import urlencode, urlsplit
 
 from .. import __version__
 from ..errors import ApiError, NetworkError, UsageError, redact
-from ..hosts import is_loopback, same_origin
 from .errors import MAX_RETRY_AFTER, describe_transport_error, origin_text, parse_retry_after
+from .hosts import is_loopback, same_origin
 
 if TYPE_CHECKING:
     import ssl
@@ -116,12 +116,12 @@ class Transport:
         environ = self.settings.environ if self.settings.environ is not None else {}
         try:
             if self.settings.trust_cache is not None:
-                from ..trust import tls_context
+                from .trust import tls_context
 
                 return tls_context(ca_file, environ, self.settings.trust_cache)
             return ssl.create_default_context(cafile=ca_file) if ca_file else True
         except (OSError, ssl.SSLError) as exc:
-            from ..trust import trust_source
+            from .trust import trust_source
 
             kind, named = trust_source(ca_file, environ)
             if kind == "--ca-file":

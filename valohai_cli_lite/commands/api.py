@@ -7,12 +7,11 @@ import typer
 
 from ..client import with_query
 from ..client.errors import raise_for_status
+from ..client.hosts import API_PREFIX
 from ..context import AppContext
 from ..errors import UsageError
-from ..hosts import API_PREFIX
 from ..text import sanitize_block
-from .common import app_context
-from .options import DEFAULT_MAX_CONCURRENCY, MaxConcurrencyOption, ProfileOption
+from .options import DEFAULT_MAX_CONCURRENCY, MaxConcurrencyOption, ProfileOption, app_context
 
 _QUERY_METHODS = {"GET", "HEAD", "DELETE"}
 

@@ -6,18 +6,20 @@ browser's token page, or exchanged for a username and password), validate it wit
 store it, report.
 """
 
+import re
 from typing import Annotated, Any, NamedTuple
 
 import typer
 
+from ..auth.config import Profile
+from ..auth.credentials import KeyringUnavailable
+from ..auth.session import default_host, env_token
 from ..client import ClientSettings, ValohaiClient
-from ..config import Profile
+from ..client.hosts import DEFAULT_HOST, api_url, normalize_host, tokens_page
 from ..context import AppContext
-from ..credentials import KeyringUnavailable
 from ..errors import ApiError, AuthError, NetworkError, UsageError, VhLiteError
 from ..hints import explain
-from ..hosts import DEFAULT_HOST, tokens_page
-from ..prompts import (
+from ..terminal.prompts import (
     ask,
     ask_secret,
     ask_token,
@@ -26,10 +28,7 @@ from ..prompts import (
     read_password_from_stdin,
     read_token_from_stdin,
 )
-from ..session import default_host, env_token
-from .common import app_context
-from .login_host import check_host, parse_host
-from .options import ProfileOption
+from .options import ProfileOption, app_context
 
 # get-token answers these codes for accounts that cannot use a password from a client.
 TOKEN_ONLY_CODES = {
@@ -37,6 +36,9 @@ TOKEN_ONLY_CODES = {
     "has_external_identity": "single sign-on (an external identity provider)",
 }
 PASSWORD_TRIES = 3
+# "http//host", "https:/host", "http:host": a scheme with its punctuation mistyped.
+_MISTYPED_SCHEME = re.compile(r"^(https?)(?::/?|//|:?/{3,})(?!/)(.+)$", re.IGNORECASE)
+PROBE_TIMEOUT = 10.0
 
 
 class LoginOptions(NamedTuple):
@@ -309,3 +311,33 @@ def _store(
             f"reached ({exc}); nothing was changed",
             hint="unlock the keyring and try again, or run 'vh-lite logout' first",
         ) from None
+
+
+# -- the host a user types ---------------------------------------------------------------
+
+
+def parse_host(raw: str) -> str:
+    """The normalised host, or a UsageError that says what looks wrong and what was meant."""
+    text = raw.strip()
+    if any(ch.isspace() for ch in text):
+        raise UsageError(f"{raw.strip()!r} has a space in it; a host URL has none")
+    mistyped = _MISTYPED_SCHEME.match(text)
+    if mistyped and "://" not in text:
+        meant = f"{mistyped.group(1).lower()}://{mistyped.group(2)}"
+        raise UsageError(f"{text!r} is not a valid URL; did you mean {meant}?")
+    return normalize_host(text)
+
+
+def check_host(app: AppContext, host: str, settings: ClientSettings) -> None:
+    """One quick request to the API root, no token, no retries: UsageError or NetworkError
+    (with advice) when the host is not somewhere a login could work."""
+    probe = settings._replace(max_attempts=1, timeout=min(settings.timeout, PROBE_TIMEOUT))
+    with app.new_client(host, probe) as client:
+        try:
+            client.check_plain_http()
+            response = client.send("GET", api_url(host, ""), authenticated=False)
+        except (UsageError, NetworkError) as exc:
+            raise explain(exc) from None
+    if response.status_code == 400 and "plain HTTP request was sent to HTTPS port" in response.text:
+        https = "https://" + host.removeprefix("http://")
+        raise UsageError(f"{host} expects TLS on that port; did you mean {https}?")

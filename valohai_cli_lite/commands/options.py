@@ -1,15 +1,60 @@
-"""Option types shared by commands, so every command spells --format, --json, --fields alike."""
+"""What command modules share: reaching the AppContext, option types (so every command spells
+--format, --json, --fields alike), and shell completion of their values (each completion
+function gets what the user has typed so far and returns candidates; none may ever print or
+raise, since its output lands in the user's shell)."""
 
 from typing import Annotated
 
 import typer
 
-from ..completion import complete_fields, complete_profiles
+from ..context import AppContext
 from ..errors import UsageError
-from ..fields import parse_fields, validate_fields
-from ..records import RecordKind
-from ..render import OutputFormat, resolve_format
-from .common import app_context
+from ..kinds.fields import parse_fields, validate_fields
+from ..kinds.kind import RecordKind
+from ..output.render import OutputFormat, resolve_format
+
+
+def app_context(ctx: typer.Context, profile: str | None = None) -> AppContext:
+    """The run's AppContext; `profile` is a --profile given after the command word, which
+    wins over one given before it or in VH_PROFILE."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, AppContext):  # the root callback always sets it
+        raise RuntimeError("vh-lite context missing")
+    if profile is not None:
+        from ..auth.config import validate_profile_name
+
+        obj.select_profile(validate_profile_name(profile))
+    return obj
+
+
+def complete_profiles(incomplete: str) -> list[str]:
+    """Profile names from config.json."""
+    from ..auth.config import ConfigStore, config_dir
+
+    try:
+        names = ConfigStore(config_dir()).profile_names()
+    except Exception:  # completion must never print an error into the user's shell
+        return []
+    return [name for name in names if name.startswith(incomplete)]
+
+
+def complete_fields(incomplete: str) -> list[str]:
+    """--fields a,b,c: complete the last name, keeping the ones before it."""
+    from ..kinds.projects import PROJECT
+
+    done, _, last = incomplete.rpartition(",")
+    prefix = f"{done}," if done else ""
+    chosen = set(done.split(",")) if done else set()
+    return [prefix + f for f in PROJECT.known_fields if f.startswith(last) and f not in chosen]
+
+
+def complete_sort_keys(incomplete: str) -> list[str]:
+    """--sort [-]FIELD."""
+    from ..kinds.projects import PROJECT
+
+    sign = "-" if incomplete.startswith("-") else ""
+    return [sign + key for key in PROJECT.sort_keys if key.startswith(incomplete.lstrip("-"))]
+
 
 FormatOption = Annotated[
     OutputFormat | None,

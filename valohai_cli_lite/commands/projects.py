@@ -10,15 +10,14 @@ from typing import Annotated, NamedTuple
 import typer
 
 from ..client import DEFAULT_PAGE_SIZE, ValohaiClient
-from ..completion import complete_sort_keys
 from ..context import AppContext
 from ..errors import ApiError, UsageError, VhLiteError
-from ..fields import get_path
-from ..listing import ListQuery, SortKey, apply_query, owned_by
-from ..projects import PROJECT, owner_name
-from ..records import Record
-from ..render import OutputFormat, safe_link, write_record, write_records
-from .common import app_context
+from ..kinds.fields import get_path
+from ..kinds.kind import Record
+from ..kinds.projects import PROJECT, owner_name
+from ..kinds.query import ListQuery, SortKey, apply_query, owned_by
+from ..output.render import OutputFormat, write_record, write_records
+from ..text import safe_link
 from .options import (
     DEFAULT_MAX_CONCURRENCY,
     FieldsOption,
@@ -26,6 +25,8 @@ from .options import (
     JsonOption,
     MaxConcurrencyOption,
     ProfileOption,
+    app_context,
+    complete_sort_keys,
     format_and_fields,
 )
 

@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from valohai_cli_lite.client.hosts import is_loopback_host
 from valohai_cli_lite.emulator.config import (
     DETAIL_COUNTS_CHOICES,
     ENVELOPE_CHOICES,
@@ -15,8 +16,7 @@ from valohai_cli_lite.emulator.config import (
 )
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig, TLSSetupError
 from valohai_cli_lite.errors import StdoutClosed
-from valohai_cli_lite.hosts import is_loopback_host
-from valohai_cli_lite.iostreams import IOStreams
+from valohai_cli_lite.terminal.iostreams import IOStreams
 
 
 def _non_negative_int(text: str) -> int:

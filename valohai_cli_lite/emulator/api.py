@@ -7,6 +7,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
+from valohai_cli_lite.client.hosts import API_PREFIX
 from valohai_cli_lite.emulator.config import EmulatorConfig, RecordedRequest
 from valohai_cli_lite.emulator.data import (
     LOGIN_REFUSAL_MESSAGES,
@@ -24,7 +25,6 @@ from valohai_cli_lite.emulator.replies import (
     method_not_allowed,
     not_found,
 )
-from valohai_cli_lite.hosts import API_PREFIX
 
 # --- projects ------------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+from valohai_cli_lite.client.hosts import is_loopback_host
 from valohai_cli_lite.emulator.config import EmulatorConfig
-from valohai_cli_lite.hosts import is_loopback_host
 
 
 def _query_int(

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .errors import ConfigError, UsageError
-from .fileio import locked, read_profiles_file, write_json_atomically
+from ..errors import ConfigError, UsageError
+from .files import locked, read_profiles_file, write_json_atomically
 
 CONFIG_DIR_ENV = "VH_LITE_CONFIG_DIR"
 PROFILE_ENV = "VH_PROFILE"
@@ -30,7 +30,7 @@ def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
     override = environ.get(CONFIG_DIR_ENV)
     if override:
         return Path(override).expanduser().absolute()
-    from .dirs import user_config_dir
+    from .files import user_config_dir
 
     return user_config_dir(environ)
 

@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from .client.pages import PagingGuess
+from .paging import PagingGuess
 
 FILE_NAME = "paging.json"
 # Hosts remembered; beyond this the least recently changed are forgotten, so a cache that

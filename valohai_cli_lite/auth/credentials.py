@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
+from ..errors import AuthError, ConfigError, check_token
 from .config import login_command
-from .errors import AuthError, ConfigError, check_token
-from .fileio import locked, read_profiles_file, write_json_atomically
+from .files import locked, read_profiles_file, write_json_atomically
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend

@@ -14,12 +14,12 @@ import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .fields import cell_text, get_path
-from .records import Column, Record, RecordKind
-from .text import relative_time, sanitize
+from ..kinds.fields import cell_text, get_path
+from ..kinds.kind import Column, Record, RecordKind
+from ..text import relative_time, safe_link, sanitize
 
 if TYPE_CHECKING:
-    from .iostreams import IOStreams
+    from ..terminal.iostreams import IOStreams
 
 GAP = "  "  # between columns
 MIN_FLEXIBLE = 10  # the shrinking column is never cut below this many cells
@@ -165,8 +165,6 @@ def _linker(io: IOStreams, kind: RecordKind, link_base: str | None) -> Any:
     """Wraps a cell in an OSC 8 hyperlink to the record's page, where the terminal has them."""
     if not (io.hyperlinks and kind.link_path):
         return lambda _record, text: text
-    from .render import safe_link
-
     ids = itertools.count(1)
 
     def link(record: Record, text: str) -> str:

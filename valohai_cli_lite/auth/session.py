@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal, NamedTuple
 
+from ..client.hosts import DEFAULT_HOST, normalize_host
+from ..errors import AuthError, UsageError, check_token
 from .config import DEFAULT_PROFILE, ConfigStore, Profile, login_command
 from .credentials import CredentialStore
-from .errors import AuthError, UsageError, check_token
-from .hosts import DEFAULT_HOST, normalize_host
 
 # The name Valohai's API tutorial uses first, then the official `vh` client's.
 TOKEN_ENV_VARS = ("VH_API_TOKEN", "VALOHAI_TOKEN")

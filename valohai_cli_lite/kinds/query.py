@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
-from .errors import UsageError
+from ..errors import UsageError
+from ..text import parse_timestamp
 from .fields import get_path
-from .records import Record, RecordKind
-from .timestamps import parse_timestamp
+from .kind import Record, RecordKind
 
 
 class SortKey(NamedTuple):

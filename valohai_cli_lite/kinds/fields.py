@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import UsageError
+from ..errors import UsageError
 
 _MISSING = object()
 

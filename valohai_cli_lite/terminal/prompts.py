@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import UsageError, VhLiteError, check_token, register_secret
+from ..errors import UsageError, VhLiteError, check_token, register_secret
 
 if TYPE_CHECKING:
     from .iostreams import IOStreams

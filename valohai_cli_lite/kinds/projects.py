@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .fields import get_path
-from .records import Column, Record, RecordKind
+from .kind import Column, Record, RecordKind
 
 
 def owner_ids(project: Record) -> tuple[str, ...]:

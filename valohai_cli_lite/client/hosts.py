@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import UsageError
+from ..errors import UsageError
 
 DEFAULT_HOST = "https://app.valohai.com"
 API_PREFIX = "/api/v0/"

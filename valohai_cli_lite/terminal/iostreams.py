@@ -15,8 +15,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from .errors import OutputError, StdoutClosed
-from .text import json_text, sanitize
+from ..errors import OutputError, StdoutClosed
+from ..text import json_text, sanitize
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from itertools import chain
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
-from .fields import cell_text, get_path, select_fields
-from .records import Column, Record, RecordKind
-from .text import relative_time, sanitize, terminal_safe, tsv_escape
+from ..kinds.fields import cell_text, get_path, select_fields
+from ..kinds.kind import Column, Record, RecordKind
+from ..text import relative_time, safe_link, sanitize, terminal_safe, tsv_escape
 
 if TYPE_CHECKING:
-    from .iostreams import IOStreams
+    from ..terminal.iostreams import IOStreams
 
 
 # How much rendered output stays in memory before it goes to a temporary file.
@@ -100,26 +100,6 @@ def _json_pages(io: IOStreams, pages: Iterable[list[Record]]) -> Iterator[str]:
             empty = False
         yield "".join(parts)
     yield "]\n" if compact or empty else "\n]\n"
-
-
-def safe_link(value: Any, base: str | None) -> str | None:
-    """A URL fit for an OSC 8 hyperlink or for showing as a link: http(s), printable, no
-    whitespace. A relative one (some servers send `/p/alice/x/`) is resolved against `base`,
-    the host; without a base it is no link at all."""
-    if not isinstance(value, str) or not value or len(value) > 2048:
-        return None
-    url: str = value
-    if url.startswith("/") and not url.startswith("//") and base:
-        from urllib.parse import urljoin
-
-        url = urljoin(base, url)
-    if not url.startswith(("https://", "http://")):
-        return None
-    # isprintable() is False for every control, line break and format character (bidi
-    # marks) and for every space but " ": with the check for " ", no whitespace either.
-    if not url.isprintable() or " " in url:
-        return None
-    return url
 
 
 def _table_columns(kind: RecordKind, fields: Sequence[str] | None) -> list[Column]:

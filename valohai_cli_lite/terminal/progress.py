@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
-from .client import Page
-from .records import Record
+from ..client import Page
+from ..kinds.kind import Record
 
 if TYPE_CHECKING:
     from .iostreams import IOStreams

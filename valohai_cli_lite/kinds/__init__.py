@@ -1,0 +1,3 @@
+"""What vh-lite knows about each kind of API object (a Kind: fields, columns, sort keys,
+filters, how one is found) and what works on any kind: --fields (fields.py) and
+filter/sort/limit (query.py)."""
