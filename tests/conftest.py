@@ -46,6 +46,11 @@ _SCRUBBED_ENV = (
 SESSION_OUTPUTS: list[str] = []
 
 
+def project_pages(client: Any, **kwargs: Any) -> Any:
+    """Every page of the project list, as `projects list` asks for them."""
+    return client.iter_pages(client.host + "/api/v0/projects/", **kwargs)
+
+
 @dataclass
 class Result:
     returncode: int

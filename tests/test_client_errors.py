@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 import respx
-from conftest import TEST_TOKEN
+from conftest import TEST_TOKEN, project_pages
 
 from valohai_cli_lite.client import ClientSettings, ValohaiClient
 from valohai_cli_lite.client.errors import (
@@ -77,7 +77,7 @@ def test_error_mapping_and_hints(
     respx.get(PROJECTS).mock(return_value=response)
     with ValohaiClient(HOST, TEST_TOKEN, settings=NO_WAIT) as client:
         with pytest.raises(error, match=text) as info:
-            list(client.iter_projects())
+            list(project_pages(client))
     assert "<h1>" not in str(info.value)
     assert info.value.hint is None  # the client states facts; advice is added above it
     explain(info.value, rejected_hint="log in again")

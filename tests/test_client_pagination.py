@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import respx
-from conftest import TEST_TOKEN
+from conftest import TEST_TOKEN, project_pages
 
 from valohai_cli_lite.client import ValohaiClient
 from valohai_cli_lite.client.paging import iter_pages
@@ -151,7 +151,7 @@ def test_pagination_follows_next_with_the_token() -> None:
         json=_page(range(2, 3), None, 3)
     )
     with ValohaiClient(HOST, TEST_TOKEN) as client:
-        pages = list(client.iter_projects())
+        pages = list(project_pages(client))
     assert [[p["id"] for p in page.results] for page in pages] == [["0", "1"], ["2"]]
     assert [page.total for page in pages] == [3, 3]
     assert all(c.request.headers["Authorization"] == f"Token {TEST_TOKEN}" for c in respx.calls)
@@ -162,7 +162,7 @@ def test_pagination_falls_back_to_offsets_when_next_is_missing() -> None:
     respx.get(PROJECTS, params={"offset": "0"}).respond(json=_page(range(2), None, 4))
     respx.get(PROJECTS, params={"offset": "2"}).respond(json=_page(range(2, 4), None, 4))
     with ValohaiClient(HOST, TEST_TOKEN) as client:
-        assert sum(len(page.results) for page in client.iter_projects()) == 4
+        assert sum(len(page.results) for page in project_pages(client)) == 4
 
 
 @respx.mock
@@ -173,7 +173,7 @@ def test_a_next_link_elsewhere_never_sees_the_token_and_offsets_go_on() -> None:
     respx.get(PROJECTS, params={"offset": "2"}).respond(json=_page(range(2, 4), None, 4))
     plain = respx.get("http://valohai.test/api/v0/projects/").respond(json=_page(range(0), None, 0))
     with ValohaiClient(HOST, TEST_TOKEN) as client:
-        assert ids(client.iter_projects()) == ["0", "1", "2", "3"]
+        assert ids(project_pages(client)) == ["0", "1", "2", "3"]
     assert not plain.called
 
 
@@ -182,7 +182,7 @@ def test_a_next_link_elsewhere_without_a_count_is_refused() -> None:
     respx.get(PROJECTS).respond(json=_page(range(2), "https://evil.test/steal?offset=2", None))
     evil = respx.get("https://evil.test/steal").respond(json=_page(range(0), None, 0))
     with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError) as info:
-        list(client.iter_projects())
+        list(project_pages(client))
     assert info.value.message == (
         "the server's next page is on https://evil.test, not https://valohai.test; "
         "refusing to send the token there"
@@ -195,7 +195,7 @@ def test_a_server_that_ignores_offsets_is_an_error_not_a_loop() -> None:
     respx.get(PROJECTS).respond(json=_page(range(2), None, 6))  # the same page for any offset
     for concurrency in (1, 4):
         with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError) as info:
-            list(client.iter_projects(max_concurrency=concurrency))
+            list(project_pages(client, max_concurrency=concurrency))
         assert "does not page by limit and offset" in info.value.message
 
 
@@ -226,7 +226,7 @@ def test_looping_pagination_is_an_error() -> None:
         json=_page(range(1, 2), f"{PROJECTS}?page=2", 9)
     )
     with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="loops"):
-        list(client.iter_projects())
+        list(project_pages(client))
 
 
 @respx.mock
@@ -236,23 +236,23 @@ def test_relative_next_link_is_resolved_against_the_host() -> None:
     )
     respx.get(PROJECTS, params={"offset": "1"}).respond(json=_page(range(1, 2), None, 2))
     with ValohaiClient(HOST, TEST_TOKEN) as client:
-        assert sum(len(page.results) for page in client.iter_projects()) == 2
+        assert sum(len(page.results) for page in project_pages(client)) == 2
 
 
 @respx.mock
 def test_non_object_results_are_an_error() -> None:
     respx.get(PROJECTS).respond(json={"count": 2, "next": None, "results": [{"id": 1}, "x"]})
     with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="not an obj"):
-        list(client.iter_projects())
+        list(project_pages(client))
 
 
 def test_real_server_pagination_with_small_cap() -> None:
     with Emulator(EmulatorConfig(token=TEST_TOKEN, projects=95, page_size=10)) as emu:
         with ValohaiClient(emu.base_url, TEST_TOKEN) as client:
-            listed = ids(client.iter_projects())
-            first = next(client.iter_projects(page_size=5))
+            listed = ids(project_pages(client))
+            first = next(project_pages(client, page_size=5))
             requests_before = len(emu.requests)
-            pages = client.iter_projects()
+            pages = project_pages(client)
             next(pages)  # pages are fetched lazily: one request per page consumed
             assert len(emu.requests) == requests_before + 1
     assert len(listed) == 95 and len(set(listed)) == 95
@@ -263,9 +263,9 @@ def test_real_server_pagination_with_small_cap() -> None:
 def test_concurrent_pages_arrive_in_order_and_complete() -> None:
     config = EmulatorConfig(token=TEST_TOKEN, projects=950, page_size=100, latency_ms=5)
     with Emulator(config) as emu, ValohaiClient(emu.base_url, TEST_TOKEN) as client:
-        sequential = ids(client.iter_projects())
+        sequential = ids(project_pages(client))
         emu.requests.clear()
-        concurrent = ids(client.iter_projects(max_concurrency=8))
+        concurrent = ids(project_pages(client, max_concurrency=8))
         offsets = sorted(int(r.query["offset"][0]) for r in emu.requests)
     assert concurrent == sequential
     assert len(concurrent) == 950
@@ -275,7 +275,7 @@ def test_concurrent_pages_arrive_in_order_and_complete() -> None:
 def test_concurrency_adapts_to_the_servers_page_cap() -> None:
     config = EmulatorConfig(token=TEST_TOKEN, projects=95, page_size=10)  # caps limit at 10
     with Emulator(config) as emu, ValohaiClient(emu.base_url, TEST_TOKEN) as client:
-        listed = ids(client.iter_projects(max_concurrency=4))
+        listed = ids(project_pages(client, max_concurrency=4))
         limits = {r.query["limit"][0] for r in emu.requests[1:]}
     assert len(listed) == 95 and len(set(listed)) == 95
     assert limits == {"10"}

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 import respx
-from conftest import TEST_TOKEN
+from conftest import TEST_TOKEN, project_pages
 
 from valohai_cli_lite.client import ClientSettings, ValohaiClient
 from valohai_cli_lite.errors import ApiError, NetworkError, UsageError
@@ -103,7 +103,7 @@ def test_retry_after_beyond_the_cap_fails_at_once_and_says_how_long() -> None:
         ValohaiClient(HOST, TEST_TOKEN, settings=settings) as client,
         pytest.raises(ApiError) as info,
     ):
-        list(client.iter_projects())
+        list(project_pages(client))
     assert route.call_count == 1 and slept == []
     assert info.value.retry_after == 100000
 
@@ -115,14 +115,14 @@ def test_transport_errors_become_network_errors() -> None:
     fast = settings._replace(timeout=3)
     with ValohaiClient(HOST, TEST_TOKEN, settings=fast) as client:
         with pytest.raises(NetworkError, match="did not answer within 3 s") as timed_out:
-            list(client.iter_projects())
+            list(project_pages(client))
     assert timed_out.value.timed_out
     refused = respx.get(PROJECTS).mock(
         side_effect=httpx.ConnectError("[Errno 111] Connection refused")
     )
     with ValohaiClient(HOST, TEST_TOKEN, settings=fast) as client:
         with pytest.raises(NetworkError, match="refused"):
-            list(client.iter_projects())
+            list(project_pages(client))
     # One route: the timeout was tried once (never retried, so --timeout bounds the wait),
     # the refused connection four times (it may come back).
     assert refused.call_count == 1 + 4

@@ -49,7 +49,7 @@ MODULES = {
 
 
 def test_no_import_circles() -> None:
-    graph = {m: set() for m in MODULES}
+    graph: dict[str, set[str]] = {m: set() for m in MODULES}
     for path in SOURCES:
         module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
         graph[module.removesuffix(".__init__")] = _imports(path)

@@ -7,7 +7,7 @@ import pytest
 
 from valohai_cli_lite.errors import UsageError
 from valohai_cli_lite.kinds.projects import PROJECT
-from valohai_cli_lite.kinds.query import ListQuery, SortKey, apply_query, sort_records
+from valohai_cli_lite.kinds.query import ListQuery, SortKey, apply_query, owned_by, sort_records
 
 P: list[dict[str, Any]] = [
     {"name": "beta", "owner": {"username": "Acme"}, "description": "NLP things",
@@ -46,7 +46,9 @@ def test_sort(key: str, expected: list[str]) -> None:
 
 
 def test_filters_compose_with_sort_and_limit() -> None:
-    assert names(apply_query([P], ListQuery(owners=("acme",)), PROJECT)) == ["beta"]
+    assert names(
+        apply_query([P], ListQuery((lambda p: owned_by(PROJECT, p, {"acme"}),)), PROJECT)
+    ) == ["beta"]
     assert names(apply_query([P], ListQuery(search="nlp"), PROJECT)) == ["beta"]
     assert names(
         apply_query(

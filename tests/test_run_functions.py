@@ -16,13 +16,13 @@ from valohai_cli_lite.client import ClientSettings, Page
 from valohai_cli_lite.commands.api import ApiOptions, run_api
 from valohai_cli_lite.commands.auth import StatusOptions, run_logout, run_status, run_token
 from valohai_cli_lite.commands.login import LoginOptions, run_login
-from valohai_cli_lite.commands.projects import ListOptions, ShowOptions, run_list, run_show
+from valohai_cli_lite.commands.records import ListOptions, ShowOptions, run_list, run_show
 from valohai_cli_lite.context import AppContext, GlobalOptions, Services
 from valohai_cli_lite.emulator.data import make_project
 from valohai_cli_lite.emulator.server import Emulator
 from valohai_cli_lite.errors import ApiError, AuthError, VhLiteError
 from valohai_cli_lite.kinds.projects import PROJECT
-from valohai_cli_lite.kinds.query import ListQuery, SortKey
+from valohai_cli_lite.kinds.query import ListQuery, SortKey, owned_by
 from valohai_cli_lite.output.render import OutputFormat
 from valohai_cli_lite.terminal.iostreams import IOStreams
 
@@ -55,8 +55,9 @@ def served(tmp_path: Path, emulator: Emulator) -> App:
 
 
 def test_run_list_against_the_emulator(served: App, emulator: Emulator) -> None:
-    query = ListQuery(owners=("acme-org",), sort=SortKey.parse("-name", PROJECT), limit=3)
-    run_list(ListOptions(OutputFormat.json, ["name"], query), served.context)
+    by_acme = (lambda project: owned_by(PROJECT, project, {"acme-org"}),)
+    query = ListQuery(by_acme, sort=SortKey.parse("-name", PROJECT), limit=3)
+    run_list(ListOptions(PROJECT, OutputFormat.json, ["name"], query), served.context)
     names = [p["name"] for p in json.loads(served.stdout)]
     assert len(names) == 3 and names == sorted(names, reverse=True)
     assert len(emulator.requests) == 3  # filters need every page
@@ -82,15 +83,16 @@ class FakeClient:
     def use_token(self, token: str) -> None:
         self.token = token
 
-    def iter_projects(self, **kwargs: Any) -> Generator[Page, None, None]:
+    def iter_pages(self, url: str, **kwargs: Any) -> Generator[Page, None, None]:
+        assert url == self.host + "/api/v0/projects/"
         self.asked.append(kwargs)
         projects = [make_project(i, self.host) for i in range(30)]
         for start in range(0, 30, 10):
             yield Page(projects[start : start + 10], 30)
 
-    def get_project(self, project_id: str) -> dict[str, Any]:
+    def get_object(self, path: str) -> dict[str, Any]:
         for i in range(30):
-            if make_project(i, self.host)["id"] == project_id:
+            if path == f"projects/{make_project(i, self.host)['id']}/":
                 return {**make_project(i, self.host), "detail": True}
         raise ApiError("the server answered 404 Not Found", status=404)
 
@@ -111,12 +113,12 @@ def test_run_list_asks_only_for_what_a_plain_limit_needs(
     faked: tuple[App, list[FakeClient]],
 ) -> None:
     app, made = faked
-    run_list(ListOptions(OutputFormat.jsonl, None, ListQuery(limit=5)), app.context)
+    run_list(ListOptions(PROJECT, OutputFormat.jsonl, None, ListQuery(limit=5)), app.context)
     assert len(app.stdout.splitlines()) == 5
     assert made[0].token == TEST_TOKEN and made[0].host == "https://vh.test"
     asked = [{k: v for k, v in a.items() if k not in ("guess", "learned")} for a in made[0].asked]
     assert asked == [{"page_size": 5, "max_concurrency": 32, "stop_after": 5}]
-    run_list(ListOptions(OutputFormat.jsonl, None, ListQuery(search="x", limit=5), 2),
+    run_list(ListOptions(PROJECT, OutputFormat.jsonl, None, ListQuery(search="x", limit=5), 2),
              app.context)  # fmt: skip
     assert made[1].asked[0]["page_size"] == 1000
     assert (made[1].asked[0]["max_concurrency"], made[1].asked[0]["stop_after"]) == (2, None)
@@ -124,10 +126,10 @@ def test_run_list_asks_only_for_what_a_plain_limit_needs(
 
 def test_run_show_explains_a_missing_id(faked: tuple[App, list[FakeClient]]) -> None:
     app, _ = faked
-    opts = ShowOptions("00000000-0000-0000-0000-000000000000", OutputFormat.json, None)
+    opts = ShowOptions(PROJECT, "00000000-0000-0000-0000-000000000000", OutputFormat.json, None)
     with pytest.raises(VhLiteError, match="not found \\(or not visible to you\\)"):
         run_show(opts, app.context)
-    run_show(ShowOptions("acme-org/project-0005", OutputFormat.json, ["id", "detail"]),
+    run_show(ShowOptions(PROJECT, "acme-org/project-0005", OutputFormat.json, ["id", "detail"]),
              app.context)  # fmt: skip
     # Found in the list, then shown from its detail object.
     assert json.loads(app.stdout) == {

@@ -21,7 +21,8 @@ FIRST_LIMITS = (100, 500, 1000, 2000)
 def list_all(base_url: str, first_limit: int) -> float:
     with ValohaiClient(base_url, "t") as client:
         started = time.perf_counter()
-        pages = client.iter_projects(page_size=first_limit, max_concurrency=8)
+        url = base_url + "/api/v0/projects/"
+        pages = client.iter_pages(url, page_size=first_limit, max_concurrency=8)
         sum(len(page.results) for page in pages)
         return time.perf_counter() - started
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from ..errors import ApiError, check_token, register_secret
 from .errors import decode_json, raise_for_status
@@ -146,23 +145,9 @@ class ValohaiClient:
             stop_after=stop_after, guess=guess, learned=learned,
         )  # fmt: skip
 
-    def iter_projects(
-        self,
-        *,
-        page_size: int = DEFAULT_PAGE_SIZE,
-        max_concurrency: int = 1,
-        stop_after: int | None = None,
-        guess: PagingGuess | None = None,
-        learned: Callable[[PagingGuess], None] | None = None,
-    ) -> Generator[Page, None, None]:
-        return self.iter_pages(
-            api_url(self.host, "projects/"), page_size=page_size,
-            max_concurrency=max_concurrency, stop_after=stop_after, guess=guess,
-            learned=learned,
-        )  # fmt: skip
-
-    def get_project(self, project_id: str) -> dict[str, Any]:
-        body = self.request("GET", api_url(self.host, f"projects/{quote(project_id, safe='')}/"))
+    def get_object(self, path: str) -> dict[str, Any]:
+        """One object at `path` below /api/v0/ (`projects/<id>/`)."""
+        body = self.request("GET", api_url(self.host, path))
         if not isinstance(body, dict):
-            raise ApiError("the server's project answer is not an object")
+            raise ApiError(f"the server's answer to {path} is not an object")
         return body

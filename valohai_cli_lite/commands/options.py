@@ -1,9 +1,9 @@
-"""What command modules share: reaching the AppContext, option types (so every command spells
---format, --json, --fields alike), and shell completion of their values (each completion
-function gets what the user has typed so far and returns candidates; none may ever print or
-raise, since its output lands in the user's shell)."""
+"""What command modules share: reaching the AppContext, and option types, so every command
+spells --format, --json, --fields alike. Completion functions get what the user has typed so
+far and return candidates; none may ever print or raise, since its output lands in the
+user's shell."""
 
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
 import typer
 
@@ -38,24 +38,6 @@ def complete_profiles(incomplete: str) -> list[str]:
     return [name for name in names if name.startswith(incomplete)]
 
 
-def complete_fields(incomplete: str) -> list[str]:
-    """--fields a,b,c: complete the last name, keeping the ones before it."""
-    from ..kinds.projects import PROJECT
-
-    done, _, last = incomplete.rpartition(",")
-    prefix = f"{done}," if done else ""
-    chosen = set(done.split(",")) if done else set()
-    return [prefix + f for f in PROJECT.known_fields if f.startswith(last) and f not in chosen]
-
-
-def complete_sort_keys(incomplete: str) -> list[str]:
-    """--sort [-]FIELD."""
-    from ..kinds.projects import PROJECT
-
-    sign = "-" if incomplete.startswith("-") else ""
-    return [sign + key for key in PROJECT.sort_keys if key.startswith(incomplete.lstrip("-"))]
-
-
 FormatOption = Annotated[
     OutputFormat | None,
     typer.Option(
@@ -65,14 +47,9 @@ FormatOption = Annotated[
     ),
 ]  # fmt: skip
 JsonOption = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
-FieldsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--fields", show_default=False, metavar="A,B,C", autocompletion=complete_fields,
-        help="Comma-separated fields to show; dotted paths reach into objects "
-        "(owner.username).",
-    ),
-]  # fmt: skip
+WebOption = Annotated[
+    bool, typer.Option("--web", help="Open the page in the Valohai web app instead.")
+]
 
 ProfileOption = Annotated[
     str | None,
@@ -83,7 +60,7 @@ ProfileOption = Annotated[
 ]  # fmt: skip
 
 # A ceiling: how many pages are really in flight is found out as the listing goes
-# (client/concurrent_pages.Window), starting at 8 and backing off when the server throttles.
+# (client/paging.Window), starting at 8 and backing off when the server throttles.
 DEFAULT_MAX_CONCURRENCY = 32
 MaxConcurrencyOption = Annotated[
     int,
@@ -93,6 +70,53 @@ MaxConcurrencyOption = Annotated[
         "not help or the server throttles (1: one after another).",
     ),
 ]  # fmt: skip
+
+
+class KindOptions(NamedTuple):
+    """The options whose help and completion name a kind's fields (typer.Option objects)."""
+
+    fields: Any
+    sort: Any
+    search: Any
+    limit: Any
+
+
+def kind_options(kind: RecordKind) -> KindOptions:
+    """--fields, --sort, --search and --limit for listing `kind`, completing its fields and
+    sort keys (in Annotated[..., kind_options(KIND).fields] of a command's parameters)."""
+
+    def complete_fields(incomplete: str) -> list[str]:
+        # --fields a,b,c: complete the last name, keeping the ones before it.
+        done, _, last = incomplete.rpartition(",")
+        prefix = f"{done}," if done else ""
+        chosen = set(done.split(",")) if done else set()
+        return [prefix + f for f in kind.known_fields if f.startswith(last) and f not in chosen]
+
+    def complete_sort_keys(incomplete: str) -> list[str]:
+        sign = "-" if incomplete.startswith("-") else ""
+        return [sign + key for key in kind.sort_keys if key.startswith(incomplete.lstrip("-"))]
+
+    return KindOptions(
+        typer.Option(
+            "--fields", show_default=False, metavar="A,B,C", autocompletion=complete_fields,
+            help="Comma-separated fields to show; dotted paths reach into objects "
+            f"({next(f for f in kind.known_fields if '.' in f)}).",
+        ),
+        typer.Option(
+            "--sort", metavar="[-]FIELD", show_default=False,
+            autocompletion=complete_sort_keys,
+            help=f"Sort by {', '.join(kind.sort_keys)}; a leading - sorts descending.",
+        ),
+        typer.Option(
+            "--search", metavar="TEXT", show_default=False,
+            help=f"Only {kind.plural} whose {' or '.join(kind.search_paths)} contains this text "
+            "(case-insensitive).",
+        ),
+        typer.Option(
+            "--limit", "-L", metavar="N", min=1, show_default=False,
+            help=f"Show at most this many {kind.plural} (after filtering and sorting).",
+        ),
+    )  # fmt: skip
 
 
 def format_and_fields(

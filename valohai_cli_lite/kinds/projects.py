@@ -1,7 +1,7 @@
 """What vh-lite knows about a Valohai project: its fields, columns, sort keys, links, times.
 
 Fields come from Valohai's docs and real responses (shared/valohai-api.md). This is the one
-place that names them; render, fields and listing work on any RecordKind. What people see
+place that names them; listing, render, fields and query work on any RecordKind. What people see
 copes with every shape the API is known to send: the detail object's null counters (the
 numbers are then in `execution_summary`), an owner that is a bare id in older data.
 """
@@ -67,6 +67,7 @@ executions = _counter("execution_count", "count")
 
 PROJECT = RecordKind(
     noun="project",
+    endpoint="projects/",
     known_fields=(
         "id", "name", "description", "owner", "owner.id", "owner.username", "ctime", "mtime",
         "url", "urls", "urls.display", "urls.display_repository", "execution_count",
@@ -111,9 +112,9 @@ PROJECT = RecordKind(
     sort_values={"owner": owner_name, "execution_count": executions},
     time_fields=frozenset({"ctime", "mtime", "last_execution_ctime"}),
     title_path="name",
-    link_path="urls.display",
     link_column="name",
     flexible_column="description",
     owner_ids=owner_ids,
     search_paths=("name", "description"),
+    list_page="/",  # the web app's start page lists your projects
 )  # fmt: skip

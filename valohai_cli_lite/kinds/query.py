@@ -1,6 +1,7 @@
 """Client-side filtering, sorting and limiting of listings, for any RecordKind.
 
-The API's server-side filters are not documented, so vh-lite filters on the client.
+Filters the server is not known to apply run on the client, and those it is asked to apply
+are checked again here (some servers ignore them).
 Everything here works on pages (lists of dicts) so that output can stream and fetching stops
 as soon as enough items are in hand.
 """
@@ -32,7 +33,9 @@ class SortKey(NamedTuple):
 
 
 class ListQuery(NamedTuple):
-    owners: tuple[str, ...] = ()  # any of these (a name or an id), any case
+    # What every listed record must meet on the client (--owner; what the server was asked
+    # to filter, for a server that does not).
+    conditions: tuple[Callable[[Record], bool], ...] = ()
     search: str | None = None
     sort: SortKey | None = None
     limit: int | None = None
@@ -40,7 +43,7 @@ class ListQuery(NamedTuple):
     @property
     def filters(self) -> bool:
         """Whether the answer depends on more than the first `limit` records."""
-        return bool(self.owners) or self.search is not None or self.sort is not None
+        return bool(self.conditions) or self.search is not None or self.sort is not None
 
 
 def owned_by(kind: RecordKind, record: Record, owners: set[str]) -> bool:
@@ -51,11 +54,10 @@ def owned_by(kind: RecordKind, record: Record, owners: set[str]) -> bool:
 
 
 def _matches(query: ListQuery, kind: RecordKind) -> Callable[[Record], bool]:
-    owners = {owner.casefold() for owner in query.owners}
     needle = query.search.casefold() if query.search else None
 
     def match(record: Record) -> bool:
-        if owners and not owned_by(kind, record, owners):
+        if not all(condition(record) for condition in query.conditions):
             return False
         if needle is not None:
             text = "\n".join(str(get_path(record, path) or "") for path in kind.search_paths)

@@ -1,0 +1,228 @@
+"""The one list path and the one show path, for any RecordKind.
+
+A kind's command module turns its flags into ListOptions or ShowOptions (plus, where the kind
+lives inside a project, a Scope) and calls run_list or run_show: every page is fetched (a
+progress bar on a terminal), filtered, sorted and limited, then rendered in any format; one
+record is found by id, by counter or by name and shown, or opened in the browser.
+"""
+
+import re
+from collections.abc import Callable
+from typing import Any, NamedTuple
+from urllib.parse import quote
+
+import typer
+
+from ..client import DEFAULT_PAGE_SIZE, ValohaiClient, with_query
+from ..client.hosts import api_url
+from ..context import AppContext
+from ..errors import ApiError, UsageError, VhLiteError
+from ..kinds.fields import get_path
+from ..kinds.kind import Record, RecordKind
+from ..kinds.query import ListQuery, SortKey, apply_query, owned_by
+from ..output.render import OutputFormat, write_record, write_records
+from ..text import safe_link
+from .options import DEFAULT_MAX_CONCURRENCY, format_and_fields
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_COUNTER = re.compile(r"#?([0-9]+)")
+
+
+class Scope(NamedTuple):
+    """Where records of a kind that lives inside another are listed and counted."""
+
+    params: dict[str, Any]  # the list's server-side filters (project=<id>, status=...)
+    id: str | None = None  # what counters count within: `show N` is "{endpoint}{id}:{N}/"
+    label: str = ""  # for messages: " in project acme/x"
+
+
+# Finds the Scope once the client is there (it may need requests: a project's name -> id).
+ScopeFinder = Callable[[AppContext, ValohaiClient], Scope]
+
+
+class ListOptions(NamedTuple):
+    kind: RecordKind
+    format: OutputFormat
+    fields: list[str] | None
+    query: ListQuery
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    web: bool = False  # open the web app's list instead
+
+
+def list_options(
+    ctx: typer.Context,
+    kind: RecordKind,
+    *,
+    fmt: OutputFormat | None,
+    as_json: bool,
+    fields: str | None,
+    search: str | None,
+    sort: str | None,
+    limit: int | None,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    web: bool = False,
+    conditions: tuple[Callable[[Record], bool], ...] = (),
+) -> ListOptions:
+    """A listing's options from its flags, each checked before any request is made."""
+    output_format, chosen_fields = format_and_fields(ctx, fmt, as_json, fields, kind)
+    if search is not None and not search.strip():
+        raise UsageError("--search needs a value; an empty one matches nothing")
+    sort_key = SortKey.parse(sort, kind) if sort else None
+    query = ListQuery(conditions, search, sort_key, limit)
+    return ListOptions(kind, output_format, chosen_fields, query, max_concurrency, web)
+
+
+def run_list(opts: ListOptions, app: AppContext, scope: ScopeFinder | None = None) -> None:
+    kind = opts.kind
+    with app.api_client() as (client, creds):
+        if opts.web and kind.list_page is not None:
+            open_in_browser(app, creds.host + kind.list_page)
+            return
+        where = scope(app, client) if scope else Scope({})
+        # When the first `limit` records are exactly the answer, fetch no more than that.
+        wanted = None if opts.query.filters else opts.query.limit
+        url = api_url(creds.host, kind.endpoint)
+        url = with_query(url, where.params) if where.params else url
+        # Last time's page size and total let the second round of requests go with the first.
+        cache = app.paging_cache
+        pages = client.iter_pages(
+            url,
+            page_size=min(DEFAULT_PAGE_SIZE, wanted) if wanted else DEFAULT_PAGE_SIZE,
+            max_concurrency=opts.max_concurrency,
+            stop_after=wanted,
+            guess=cache.get(url) if opts.max_concurrency > 1 else None,
+            learned=lambda seen: cache.put(url, seen),
+        )
+        shown = app.with_progress(
+            pages,
+            kind.noun,
+            # The rows themselves show the progress of a streamed listing on a terminal.
+            streams_to_stdout=opts.format in (OutputFormat.jsonl, OutputFormat.table),
+            wanted=wanted,
+        )
+        chosen = apply_query(shown, opts.query, kind)
+        write_records(app.io, chosen, opts.format, kind, opts.fields, link_base=creds.host)
+
+
+class ShowOptions(NamedTuple):
+    kind: RecordKind
+    ref: str  # an id, a name (OWNER/NAME), or a counter (N, #N)
+    format: OutputFormat
+    fields: list[str] | None
+    web: bool = False  # open the record's page instead
+
+
+def show_options(
+    ctx: typer.Context,
+    kind: RecordKind,
+    ref: str,
+    *,
+    fmt: OutputFormat | None,
+    as_json: bool,
+    fields: str | None,
+    web: bool,
+) -> ShowOptions:
+    if not ref.strip() or ref.endswith("/"):
+        what = "counter (N or #N) or id" if kind.by_counter else "id or name"
+        what = "id, name, or OWNER/NAME" if kind.owner_ids else what
+        raise UsageError(f"{kind.plural} show needs a {kind.noun} {what}")
+    output_format, chosen_fields = format_and_fields(ctx, fmt, as_json, fields, kind)
+    return ShowOptions(kind, ref, output_format, chosen_fields, web)
+
+
+def run_show(opts: ShowOptions, app: AppContext, scope: ScopeFinder | None = None) -> None:
+    kind, view = opts.kind, None
+    with app.api_client() as (client, creds):
+        where = scope(app, client) if scope else Scope({})
+        counter = _COUNTER.fullmatch(opts.ref) if kind.by_counter else None
+        if counter is not None:
+            number = counter.group(1)
+            record = get_one(client, kind, f"{where.id}:{number}", f"#{number}{where.label}")
+        elif kind.has_detail and _UUID.match(opts.ref):
+            record = get_one(client, kind, opts.ref, opts.ref)
+        else:
+            record = find_by_name(app, client, kind, opts.ref, where.params)
+            if kind.has_detail and not opts.web and record.get("id"):
+                # The detail object says more; what it leaves null the list entry, fetched a
+                # moment ago, fills in for the views. JSON stays as sent.
+                found = record
+                record = get_one(client, kind, str(found["id"]), str(found["id"]))
+                view = {**record, **{k: v for k, v in found.items() if record.get(k) is None}}
+    if opts.web:
+        url = safe_link(get_path(record, kind.link_path or ""), creds.host)
+        if url is None:
+            raise VhLiteError(f"the server sent no web address for this {kind.noun}")
+        open_in_browser(app, url)
+        return
+    write_record(app.io, record, opts.format, kind, opts.fields, link_base=creds.host, view=view)
+
+
+def get_one(client: ValohaiClient, kind: RecordKind, ident: str, label: str) -> Record:
+    try:
+        return client.get_object(f"{kind.endpoint}{quote(ident, safe=':')}/")
+    except ApiError as exc:
+        if exc.status == 404:
+            raise VhLiteError(f"{kind.noun} {label} not found (or not visible to you)") from None
+        raise
+
+
+def find_by_name(
+    app: AppContext,
+    client: ValohaiClient,
+    kind: RecordKind,
+    wanted: str,
+    params: dict[str, Any] | None = None,
+) -> Record:
+    """The one record whose name (any of kind.name_paths) is `wanted`, or OWNER/NAME when
+    the kind has owners (OWNER a username or, in older data, an id)."""
+    owner, name = wanted.rpartition("/")[::2] if kind.owner_ids else ("", wanted)
+    url = api_url(client.host, kind.endpoint)
+    pages = client.iter_pages(
+        with_query(url, params) if params else url, max_concurrency=DEFAULT_MAX_CONCURRENCY
+    )
+    everything = [r for page in app.with_progress(pages, kind.noun) for r in page]
+    matches = [
+        r for r in everything
+        if any(get_path(r, path) == name for path in kind.name_paths)
+        and (not owner or owned_by(kind, r, {owner.casefold()}))
+    ]  # fmt: skip
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise VhLiteError(
+            f"no {kind.noun} named {wanted!r}{_did_you_mean(everything, kind, name)}",
+            hint=f"see 'vh-lite {kind.plural} list --search TEXT'",
+        )
+    candidates = ", ".join(
+        f"{wanted if not kind.owner_ids else _owner_name(kind, r) + '/' + name} "
+        f"({get_path(r, 'id')})"
+        for r in matches
+    )
+    raise VhLiteError(
+        f"{wanted!r} matches {len(matches)} {kind.plural}: {candidates}",
+        hint=f"use {'OWNER/NAME or ' if kind.owner_ids else ''}the {kind.noun} id",
+    )
+
+
+def _owner_name(kind: RecordKind, record: Record) -> str:
+    ids = kind.owner_ids(record) if kind.owner_ids else ()
+    return ids[0] if ids else "?"
+
+
+def _did_you_mean(records: list[Record], kind: RecordKind, name: str) -> str:
+    """'; did you mean X?' with the names closest to `name`: same letters in another case
+    first, then similar spellings."""
+    import difflib
+
+    found = (get_path(r, path) for r in records for path in kind.name_paths)
+    names = sorted({str(n) for n in found if n is not None})
+    same = [n for n in names if n.casefold() == name.casefold()]
+    close = same or difflib.get_close_matches(name, names, n=3, cutoff=0.7)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
+def open_in_browser(app: AppContext, url: str) -> None:
+    if app.services.open_browser(url):
+        app.io.message(f"Opened {url} in your browser.")
+    else:
+        app.io.message(f"Open {url} in your browser.")
