@@ -126,9 +126,15 @@ def root(
 
 
 # Other words the root answers to: `vh project list` is what users of `vh` type.
-ROOT_ALIASES = {"project": "projects"}
+ROOT_ALIASES = {"project": "projects", "execution": "executions", "environment": "environments"}
+# The nouns: their word, help, command module and verbs, each group built the same way.
+NOUNS = {
+    "projects": ("Work with Valohai projects.", ("list", "show")),
+    "executions": ("A project's executions: list them, show one.", ("list", "show")),
+    "environments": ("The environments executions run in.", ("list",)),
+}
 # Top-level command words (aliases included), each built on its own.
-COMMAND_WORDS = frozenset({"login", "logout", "auth", "projects", "api", *ROOT_ALIASES})
+COMMAND_WORDS = frozenset({"login", "logout", "auth", "api", *NOUNS, *ROOT_ALIASES})
 
 
 def _aliased(aliases: dict[str, str]) -> Any:
@@ -151,6 +157,8 @@ def build_app(command: str | None = None) -> typer.Typer:
     only login. Help, completion, typos and the reference generator get the whole tree
     (command=None).
     """
+    import importlib
+
     app = typer.Typer(
         name="vh-lite",
         help=HELP,
@@ -191,16 +199,14 @@ def build_app(command: str | None = None) -> typer.Typer:
         from .commands import api
 
         app.command("api")(api.api_command)
-    if word in (None, "projects"):
-        from .commands import projects
-
-        projects_app = typer.Typer(
-            help="Work with Valohai projects.", no_args_is_help=True, cls=_aliased({"ls": "list"})
-        )
-        projects_app.command("list")(projects.list_command)
-        projects_app.command("show")(projects.show_command)
-        projects_app.callback()(group_options)
-        app.add_typer(projects_app, name="projects")
+    for noun, (text, verbs) in NOUNS.items():
+        if word in (None, noun):
+            module = importlib.import_module(f".commands.{noun}", __package__)
+            group = typer.Typer(help=text, no_args_is_help=True, cls=_aliased({"ls": "list"}))
+            for verb in verbs:
+                group.command(verb)(getattr(module, f"{verb}_command"))
+            group.callback()(group_options)
+            app.add_typer(group, name=noun)
     return app
 
 

@@ -143,6 +143,14 @@ def relative_time(iso: Any, now: datetime | None = None) -> str:
     return "just now"
 
 
+def duration_text(seconds: Any) -> str:
+    """Seconds as h:mm:ss (hours beyond a day keep counting); '' for anything else."""
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+        return ""
+    minutes, second = divmod(round(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{second:02d}"
+
+
 def parse_timestamp(value: Any) -> datetime | None:
     """The API's timestamps (ISO 8601, usually with a Z) as an aware datetime (UTC when the
     text names no zone), or None if `value` is not one: read one way for sorting and display."""

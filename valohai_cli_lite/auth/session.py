@@ -40,6 +40,7 @@ class ActiveCredentials(NamedTuple):
     # What to do when the server rejects the token: depends on where the token came from.
     rejected_hint: str
     username: str | None = None
+    user_id: int | None = None  # saved at login (environment tokens have none)
     # Connection settings the profile saved at login (environment tokens have none).
     ca_file: str | None = None
     allow_insecure_http: bool = False
@@ -161,7 +162,7 @@ def resolve_credentials(
     return ActiveCredentials(
         profile.host, token, source, profile.token_store,
         rejected_hint="the stored token may have expired or been revoked; log in again: "
-        f"{login_command(choice.name)}", username=profile.username,
+        f"{login_command(choice.name)}", username=profile.username, user_id=profile.user_id,
         ca_file=profile.ca_file, allow_insecure_http=profile.allow_insecure_http,
         profile=choice,
     )  # fmt: skip

@@ -47,6 +47,13 @@ FormatOption = Annotated[
     ),
 ]  # fmt: skip
 JsonOption = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
+ProjectOption = Annotated[
+    str | None,
+    typer.Option(
+        "--project", metavar="PROJECT", envvar=["VH_PROJECT", "VALOHAI_PROJECT"],
+        show_default=False, help="The project: a name, OWNER/NAME or id.",
+    ),
+]  # fmt: skip
 WebOption = Annotated[
     bool, typer.Option("--web", help="Open the page in the Valohai web app instead.")
 ]
@@ -116,6 +123,22 @@ def kind_options(kind: RecordKind) -> KindOptions:
             "--limit", "-L", metavar="N", min=1, show_default=False,
             help=f"Show at most this many {kind.plural} (after filtering and sorting).",
         ),
+    )  # fmt: skip
+
+
+def choices_option(name: str, choices: tuple[str, ...], help: str) -> Any:
+    """A repeatable option taking one of `choices` (any case), completed from them."""
+
+    def check(values: list[str] | None) -> list[str]:
+        chosen = [value.strip().lower() for value in values or []]
+        unknown = sorted(set(chosen) - set(choices))
+        if unknown:
+            raise typer.BadParameter(f"{', '.join(unknown)}; choose from {', '.join(choices)}")
+        return chosen
+
+    return typer.Option(
+        name, metavar=name.lstrip("-").upper(), show_default=False, help=help, callback=check,
+        autocompletion=lambda incomplete: [c for c in choices if c.startswith(incomplete)],
     )  # fmt: skip
 
 

@@ -7,12 +7,13 @@ record is found by id, by counter or by name and shown, or opened in the browser
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import typer
 
+from ..auth.session import ActiveCredentials
 from ..client import DEFAULT_PAGE_SIZE, ValohaiClient, with_query
 from ..client.hosts import api_url
 from ..context import AppContext
@@ -29,15 +30,14 @@ _COUNTER = re.compile(r"#?([0-9]+)")
 
 
 class Scope(NamedTuple):
-    """Where records of a kind that lives inside another are listed and counted."""
+    """Where a kind that lives inside another is listed and counted: the server-side filters
+    for the parent (?project=<id>) and --mine, and the same conditions checked on the client,
+    since some servers (minihai) ignore them."""
 
-    params: dict[str, Any]  # the list's server-side filters (project=<id>, status=...)
-    id: str | None = None  # what counters count within: `show N` is "{endpoint}{id}:{N}/"
+    params: dict[str, Any]
+    conditions: tuple[Callable[[Record], bool], ...] = ()
+    id: str | None = None  # the parent's id: `show N` is "{endpoint}{id}:{N}/"
     label: str = ""  # for messages: " in project acme/x"
-
-
-# Finds the Scope once the client is there (it may need requests: a project's name -> id).
-ScopeFinder = Callable[[AppContext, ValohaiClient], Scope]
 
 
 class ListOptions(NamedTuple):
@@ -47,6 +47,9 @@ class ListOptions(NamedTuple):
     query: ListQuery
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     web: bool = False  # open the web app's list instead
+    parent: str | None = None  # the parent's id, name or OWNER/NAME (--project)
+    mine: bool = False  # only the user's own (--mine)
+    params: Mapping[str, Any] = {}  # other server-side filters (ordering, status)
 
 
 def list_options(
@@ -62,6 +65,9 @@ def list_options(
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     web: bool = False,
     conditions: tuple[Callable[[Record], bool], ...] = (),
+    parent: str | None = None,
+    mine: bool = False,
+    params: dict[str, Any] | None = None,
 ) -> ListOptions:
     """A listing's options from its flags, each checked before any request is made."""
     output_format, chosen_fields = format_and_fields(ctx, fmt, as_json, fields, kind)
@@ -69,20 +75,66 @@ def list_options(
         raise UsageError("--search needs a value; an empty one matches nothing")
     sort_key = SortKey.parse(sort, kind) if sort else None
     query = ListQuery(conditions, search, sort_key, limit)
-    return ListOptions(kind, output_format, chosen_fields, query, max_concurrency, web)
+    parent = _parent_ref(kind, parent)
+    return ListOptions(
+        kind, output_format, chosen_fields, query, max_concurrency, web, parent, mine,
+        params or {},
+    )  # fmt: skip
 
 
-def run_list(opts: ListOptions, app: AppContext, scope: ScopeFinder | None = None) -> None:
+def _parent_ref(kind: RecordKind, ref: str | None) -> str | None:
+    if kind.parent is None:
+        return None
+    if ref is None or not ref.strip():
+        noun = kind.parent.noun
+        raise UsageError(f"which {noun}? pass --{noun} NAME (or set VH_{noun.upper()})")
+    return ref.strip()
+
+
+def _scope(
+    app: AppContext,
+    client: ValohaiClient,
+    creds: ActiveCredentials,
+    kind: RecordKind,
+    parent: str | None,
+    mine: bool = False,
+) -> Scope:
+    params: dict[str, Any] = {}
+    checks: list[Callable[[Record], bool]] = []
+    ident = None
+    if kind.parent is not None and parent is not None:
+        field = kind.parent.noun
+        ident = (
+            parent if is_id(parent) else str(find_by_name(app, client, kind.parent, parent)["id"])
+        )
+        params[field] = ident
+        checks.append(lambda r: r.get(field) is None or str(_id_of(r.get(field))) == ident)
+    if mine and kind.creator_id is not None:
+        creator_id = kind.creator_id
+        me = str(creds.user_id if creds.user_id is not None else client.me().get("id"))
+        params["creator"] = me
+        checks.append(lambda r: creator_id(r) is None or str(creator_id(r)) == me)
+    label = f" in {kind.parent.noun} {parent}" if kind.parent and parent else ""
+    return Scope(params, tuple(checks), ident, label)
+
+
+def _id_of(value: Any) -> Any:
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def run_list(opts: ListOptions, app: AppContext) -> None:
     kind = opts.kind
     with app.api_client() as (client, creds):
         if opts.web and kind.list_page is not None:
             open_in_browser(app, creds.host + kind.list_page)
             return
-        where = scope(app, client) if scope else Scope({})
+        where = _scope(app, client, creds, kind, opts.parent, opts.mine)
+        query = opts.query._replace(conditions=opts.query.conditions + where.conditions)
         # When the first `limit` records are exactly the answer, fetch no more than that.
-        wanted = None if opts.query.filters else opts.query.limit
+        wanted = None if query.filters else query.limit
         url = api_url(creds.host, kind.endpoint)
-        url = with_query(url, where.params) if where.params else url
+        params = {**where.params, **opts.params}
+        url = with_query(url, params) if params else url
         # Last time's page size and total let the second round of requests go with the first.
         cache = app.paging_cache
         pages = client.iter_pages(
@@ -100,7 +152,7 @@ def run_list(opts: ListOptions, app: AppContext, scope: ScopeFinder | None = Non
             streams_to_stdout=opts.format in (OutputFormat.jsonl, OutputFormat.table),
             wanted=wanted,
         )
-        chosen = apply_query(shown, opts.query, kind)
+        chosen = apply_query(shown, query, kind)
         write_records(app.io, chosen, opts.format, kind, opts.fields, link_base=creds.host)
 
 
@@ -110,6 +162,7 @@ class ShowOptions(NamedTuple):
     format: OutputFormat
     fields: list[str] | None
     web: bool = False  # open the record's page instead
+    parent: str | None = None  # what a counter counts within (--project)
 
 
 def show_options(
@@ -121,27 +174,30 @@ def show_options(
     as_json: bool,
     fields: str | None,
     web: bool,
+    parent: str | None = None,
 ) -> ShowOptions:
-    if not ref.strip() or ref.endswith("/"):
+    by_counter = kind.by_counter and _COUNTER.fullmatch(ref) is not None
+    if not ref.strip() or ref.endswith("/") or not (kind.name_paths or by_counter or is_id(ref)):
         what = "counter (N or #N) or id" if kind.by_counter else "id or name"
         what = "id, name, or OWNER/NAME" if kind.owner_ids else what
         raise UsageError(f"{kind.plural} show needs a {kind.noun} {what}")
     output_format, chosen_fields = format_and_fields(ctx, fmt, as_json, fields, kind)
-    return ShowOptions(kind, ref, output_format, chosen_fields, web)
+    parent = _parent_ref(kind, parent) if by_counter else None
+    return ShowOptions(kind, ref, output_format, chosen_fields, web, parent)
 
 
-def run_show(opts: ShowOptions, app: AppContext, scope: ScopeFinder | None = None) -> None:
+def run_show(opts: ShowOptions, app: AppContext) -> None:
     kind, view = opts.kind, None
     with app.api_client() as (client, creds):
-        where = scope(app, client) if scope else Scope({})
         counter = _COUNTER.fullmatch(opts.ref) if kind.by_counter else None
         if counter is not None:
+            where = _scope(app, client, creds, kind, opts.parent)
             number = counter.group(1)
             record = get_one(client, kind, f"{where.id}:{number}", f"#{number}{where.label}")
-        elif kind.has_detail and _UUID.match(opts.ref):
+        elif kind.has_detail and is_id(opts.ref):
             record = get_one(client, kind, opts.ref, opts.ref)
         else:
-            record = find_by_name(app, client, kind, opts.ref, where.params)
+            record = find_by_name(app, client, kind, opts.ref)
             if kind.has_detail and not opts.web and record.get("id"):
                 # The detail object says more; what it leaves null the list entry, fetched a
                 # moment ago, fills in for the views. JSON stays as sent.
@@ -157,6 +213,11 @@ def run_show(opts: ShowOptions, app: AppContext, scope: ScopeFinder | None = Non
     write_record(app.io, record, opts.format, kind, opts.fields, link_base=creds.host, view=view)
 
 
+def is_id(text: str) -> bool:
+    """Whether `text` is an object id (a UUID) rather than a name or a counter."""
+    return _UUID.match(text) is not None
+
+
 def get_one(client: ValohaiClient, kind: RecordKind, ident: str, label: str) -> Record:
     try:
         return client.get_object(f"{kind.endpoint}{quote(ident, safe=':')}/")
@@ -166,19 +227,12 @@ def get_one(client: ValohaiClient, kind: RecordKind, ident: str, label: str) -> 
         raise
 
 
-def find_by_name(
-    app: AppContext,
-    client: ValohaiClient,
-    kind: RecordKind,
-    wanted: str,
-    params: dict[str, Any] | None = None,
-) -> Record:
+def find_by_name(app: AppContext, client: ValohaiClient, kind: RecordKind, wanted: str) -> Record:
     """The one record whose name (any of kind.name_paths) is `wanted`, or OWNER/NAME when
     the kind has owners (OWNER a username or, in older data, an id)."""
     owner, name = wanted.rpartition("/")[::2] if kind.owner_ids else ("", wanted)
-    url = api_url(client.host, kind.endpoint)
     pages = client.iter_pages(
-        with_query(url, params) if params else url, max_concurrency=DEFAULT_MAX_CONCURRENCY
+        api_url(client.host, kind.endpoint), max_concurrency=DEFAULT_MAX_CONCURRENCY
     )
     everything = [r for page in app.with_progress(pages, kind.noun) for r in page]
     matches = [

@@ -23,12 +23,31 @@ class Column(NamedTuple):
     # What people see, when that is more than the field: a fallback for a null, an id where
     # there is no name, seconds as h:mm:ss. None: the field's value.
     value: Callable[[Record], Any] | None = None
-    optional: bool = False  # a detail row left out when there is nothing to show
-    # The colour of a value on a terminal, as an SGR code ("32": green); None: no colour.
+    # Left out when there is nothing to show: a detail row, or a table column blank in every
+    # row of the first page (a field only some servers send).
+    optional: bool = False
+    # The colour of a value on a terminal ("green", "red", "yellow", "cyan"); None: none.
     color: Callable[[Any], str | None] | None = None
 
     def of(self, record: Record) -> Any:
         return self.value(record) if self.value is not None else get_path(record, self.path)
+
+
+def blank(value: Any) -> bool:
+    """Nothing to show: no value, an empty text, an empty object or list."""
+    return value is None or value == "" or (isinstance(value, dict | list) and not value)
+
+
+def first_of(*paths: str) -> Callable[[Record], Any]:
+    """A record's first value along `paths` that is there and not an object: the same fact
+    where servers put it in different places (creator_name or creator.username, a nested
+    project's name or the bare id minihai sends)."""
+
+    def value(record: Record) -> Any:
+        found = (get_path(record, path) for path in paths)
+        return next((v for v in found if not blank(v) and not isinstance(v, dict)), None)
+
+    return value
 
 
 class RecordKind(NamedTuple):
@@ -42,7 +61,7 @@ class RecordKind(NamedTuple):
     detail_rows: Sequence[Column]  # the one-object view
     sort_keys: Mapping[str, SortType]  # --sort FIELD
     time_fields: frozenset[str]  # shown as "3 days ago" on a terminal
-    title_path: str  # the one-object view's title
+    title: Column  # the one-object view's title
     # How a sort key reads a record when that is more than its field (owner: a name or id).
     sort_values: Mapping[str, Callable[[Record], Any]] = {}
     link_path: str | None = "urls.display"  # where a record's web page URL lives
@@ -56,6 +75,11 @@ class RecordKind(NamedTuple):
     owner_ids: Callable[[Record], Sequence[str]] | None = None
     by_counter: bool = False
     has_detail: bool = True
+    # A kind listed within another (executions within a project): that kind, whose noun is
+    # both the list's filter (?project=<id>) and the record's field holding it (nested or
+    # a bare id).
+    parent: RecordKind | None = None
+    creator_id: Callable[[Record], Any] | None = None  # whose it is, for --mine (?creator=)
     list_page: str | None = None  # the web app's page listing them (--web), below the host
 
     @property

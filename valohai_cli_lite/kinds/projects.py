@@ -111,7 +111,7 @@ PROJECT = RecordKind(
     },
     sort_values={"owner": owner_name, "execution_count": executions},
     time_fields=frozenset({"ctime", "mtime", "last_execution_ctime"}),
-    title_path="name",
+    title=Column("", "name"),
     link_column="name",
     flexible_column="description",
     owner_ids=owner_ids,

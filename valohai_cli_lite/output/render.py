@@ -13,8 +13,8 @@ from enum import Enum
 from itertools import chain
 from typing import IO, TYPE_CHECKING
 
-from ..kinds.fields import cell_text, get_path, select_fields
-from ..kinds.kind import Column, Record, RecordKind
+from ..kinds.fields import cell_text, select_fields
+from ..kinds.kind import Column, Record, RecordKind, blank
 from ..text import relative_time, safe_link, sanitize, terminal_safe, tsv_escape
 
 if TYPE_CHECKING:
@@ -254,7 +254,7 @@ def write_record(
 
 
 def _detail_rows(kind: RecordKind, record: Record) -> list[Column]:
-    return [row for row in kind.detail_rows if not (row.optional and row.of(record) in (None, ""))]
+    return [row for row in kind.detail_rows if not (row.optional and blank(row.of(record)))]
 
 
 def _print_detail(
@@ -278,9 +278,9 @@ def _print_detail(
         text = sanitize(cell_text(url or (None if row.path == kind.link_path else value)))
         if row.path in kind.time_fields and value:
             text = f"{text} ({relative_time(value)})"
-        cell = Text(text)
+        cell = Text(text, style=(row.color and row.color(value)) or "")
         if url and io.hyperlinks:
             cell.stylize(Style(link=url))
         grid.add_row(Text(row.header), cell)
-    title = Text(sanitize(cell_text(get_path(record, kind.title_path))) or kind.noun)
+    title = Text(sanitize(cell_text(kind.title.of(record))) or kind.noun)
     io.console().print(Panel(grid, title=title, title_align="left", expand=False))

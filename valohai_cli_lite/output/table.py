@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 GAP = "  "  # between columns
 MIN_FLEXIBLE = 10  # the shrinking column is never cut below this many cells
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
+SGR = {"red": "31", "green": "32", "yellow": "33", "cyan": "36"}  # what kinds colour with
 
 
 def cell_for_person(kind: RecordKind, path: str, value: Any) -> str:
@@ -59,12 +60,17 @@ def stream_table(
     ellipsis = "…" if encoding is None or _encodable("…", encoding) else "..."
 
     def cells_of(record: Record) -> list[str]:
-        cells = _cells(kind, columns, record)
+        cells = [cell_for_person(kind, column.path, column.of(record)) for column in columns]
         if encoding is None:
             return cells
         return [c.encode(encoding, "backslashreplace").decode(encoding) for c in cells]
 
     rows = [cells_of(record) for record in first]
+    # A column only some servers fill (a creator) is left out when the first page has none.
+    kept = [i for i, c in enumerate(columns) if not c.optional or any(row[i] for row in rows)]
+    if len(kept) < len(columns):
+        columns = [columns[i] for i in kept]
+        rows = [[row[i] for i in kept] for row in rows]
     numeric = [
         any(isinstance(v, int | float) for v in values)
         and all(isinstance(v, int | float | None) for v in values)
@@ -79,6 +85,7 @@ def stream_table(
     ).rstrip()
     io.write((f"{BOLD}{header}{RESET}" if io.styled else header) + "\n")
     link_at = [column.path == kind.link_column for column in columns]
+    colored = [column if column.color and io.color_enabled() else None for column in columns]
     count = 0
     pages_with_cells = itertools.chain(
         [zip(first, rows, strict=True)],
@@ -90,8 +97,13 @@ def stream_table(
         lines: list[str] = []
         for record, cells in page:
             parts = []
-            for cell, width, right, linked in zip(cells, widths, numeric, link_at, strict=True):
+            for cell, width, right, linked, painted in zip(
+                cells, widths, numeric, link_at, colored, strict=True
+            ):
                 text = _fit(cell, width, right=right, cell_len=cell_len, ellipsis=ellipsis)
+                if painted is not None and painted.color is not None:
+                    sgr = SGR.get(painted.color(painted.of(record)) or "")
+                    text = _around(text, f"\x1b[{sgr}m", RESET) if sgr else text
                 parts.append(link(record, text) if linked else text)
             lines.append(GAP.join(parts).rstrip() + "\n")
             if len(lines) >= 200:
@@ -102,10 +114,6 @@ def stream_table(
         count += len(lines)
         io.flush()
     return count
-
-
-def _cells(kind: RecordKind, columns: Sequence[Column], record: Record) -> list[str]:
-    return [cell_for_person(kind, column.path, column.of(record)) for column in columns]
 
 
 def fit_widths(
@@ -171,8 +179,12 @@ def _linker(io: IOStreams, kind: RecordKind, link_base: str | None) -> Any:
         url = safe_link(get_path(record, kind.link_path or ""), link_base)
         if url is None:
             return text
-        stripped = text.rstrip(" ")
-        padding = text[len(stripped) :]
-        return f"\x1b]8;id={next(ids)};{url}\x1b\\{stripped}\x1b]8;;\x1b\\{padding}"
+        return _around(text, f"\x1b]8;id={next(ids)};{url}\x1b\\", "\x1b]8;;\x1b\\")
 
     return link
+
+
+def _around(cell: str, before: str, after: str) -> str:
+    """A padded cell's text between two escape sequences, its padding left outside."""
+    stripped = cell.rstrip(" ")
+    return f"{before}{stripped}{after}{cell[len(stripped) :]}"

@@ -1,0 +1,86 @@
+"""executions list and executions show: a project's executions, on the generic paths."""
+
+from typing import Annotated
+
+import typer
+
+from ..kinds.executions import EXECUTION, STATUSES, UNFINISHED
+from .options import (
+    DEFAULT_MAX_CONCURRENCY,
+    FormatOption,
+    JsonOption,
+    MaxConcurrencyOption,
+    ProfileOption,
+    ProjectOption,
+    WebOption,
+    app_context,
+    choices_option,
+    kind_options,
+)
+from .records import list_options, run_list, run_show, show_options
+
+_OPTIONS = kind_options(EXECUTION)
+CHOICES = (*STATUSES, "incomplete")
+STATUS_HELP = f"Only executions in this status; incomplete: {', '.join(UNFINISHED)}. Repeatable."
+FieldsOption = Annotated[str | None, _OPTIONS.fields]
+
+
+def list_command(
+    ctx: typer.Context,
+    project: ProjectOption = None,
+    status: Annotated[list[str] | None, choices_option("--status", CHOICES, STATUS_HELP)] = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only executions you created.")] = False,
+    fmt: FormatOption = None,
+    as_json: JsonOption = False,
+    fields: FieldsOption = None,
+    search: Annotated[str | None, _OPTIONS.search] = None,
+    sort: Annotated[str | None, _OPTIONS.sort] = None,
+    limit: Annotated[int | None, _OPTIONS.limit] = None,
+    max_concurrency: MaxConcurrencyOption = DEFAULT_MAX_CONCURRENCY,
+    profile: ProfileOption = None,
+) -> None:
+    """List a project's executions, newest first (all pages).
+
+    Examples:
+      vh-lite executions list --project my-project
+      vh-lite executions list --project acme/my-project --status error --mine
+      vh-lite executions list --project my-project --sort -duration --limit 5 --json
+    """  # fmt: skip
+    app = app_context(ctx, profile)
+    wanted = set(status or [])
+    wanted = (wanted - {"incomplete"}) | (set(UNFINISHED) if "incomplete" in wanted else set())
+    # Asked of the server as `vh` asks, and checked here too (minihai ignores filters).
+    opts = list_options(
+        ctx, EXECUTION, fmt=fmt, as_json=as_json, fields=fields, search=search, sort=sort,
+        limit=limit, max_concurrency=max_concurrency, parent=project, mine=mine,
+        params={"ordering": "-counter", "deleted": "false", "status": sorted(wanted)},
+        conditions=(lambda execution: execution.get("status") in wanted,) if wanted else (),
+    )  # fmt: skip
+    run_list(opts, app)
+
+
+def show_command(
+    ctx: typer.Context,
+    counter: Annotated[
+        str, typer.Argument(metavar="N", help="The execution's counter (N or #N), or its id.")
+    ],
+    project: ProjectOption = None,
+    fmt: FormatOption = None,
+    as_json: JsonOption = False,
+    fields: FieldsOption = None,
+    web: WebOption = False,
+    profile: ProfileOption = None,
+) -> None:
+    """Show one execution of a project: status, step, duration, parameters and more.
+
+    Examples:
+      vh-lite executions show 42 --project my-project
+      vh-lite executions show 42 --project my-project --json
+      vh-lite executions show 42 --project my-project --web
+    """  # fmt: skip
+    app = app_context(ctx, profile)
+    opts = show_options(
+        ctx, EXECUTION, counter, fmt=fmt, as_json=as_json, fields=fields, web=web,
+        parent=project,
+    )  # fmt: skip
+    run_show(opts, app)
