@@ -61,27 +61,6 @@ def test_each_command_word_builds_only_its_part_and_every_part_exists() -> None:
         assert set(built.commands) == {aliases.get(word, word)}  # type: ignore[attr-defined]
 
 
-def test_typer_reads_no_string_annotations() -> None:
-    """Typer compiles string annotations on every run (see commands/__init__.py)."""
-    import inspect
-
-    callbacks: list[Any] = []
-    pending = [build_app()]
-    while pending:
-        app = pending.pop()
-        callbacks += [app.registered_callback.callback] if app.registered_callback else []
-        callbacks += [info.callback for info in app.registered_commands]
-        pending += [group.typer_instance for group in app.registered_groups if group.typer_instance]
-    assert len(callbacks) >= 10
-    for callback in callbacks:
-        stringly = [
-            name
-            for name, annotation in inspect.get_annotations(callback).items()
-            if isinstance(annotation, str)
-        ]
-        assert not stringly, f"{callback.__module__}.{callback.__qualname__}: {stringly}"
-
-
 class Exited(Exception):
     def __init__(self, code: int) -> None:
         self.code = code

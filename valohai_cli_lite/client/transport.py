@@ -108,11 +108,6 @@ class Transport:
         import ssl
 
         ca_file = self.settings.ca_file
-        if not ca_file and urlsplit(self.host).scheme == "http":
-            # Loading the CA bundle costs time on every run and a plain-http host never needs
-            # it (redirects never leave the origin). A bare verifying context still fails
-            # closed should anything ever try TLS with it.
-            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         environ = self.settings.environ if self.settings.environ is not None else {}
         try:
             if self.settings.trust_cache is not None:
