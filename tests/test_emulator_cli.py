@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_emulator_support import (
@@ -12,6 +13,7 @@ from test_emulator_support import (
     call,
     cli_serving,
     detail_url,
+    executions_url,
     make_certificate,
     post_form,
     projects_url,
@@ -125,6 +127,27 @@ def _ignore_paging(base_url: str) -> None:
     assert len(page["results"]) == 7  # type: ignore[arg-type]
 
 
+def _executions(query: str, base_url: str) -> dict[str, Any]:
+    answer = call(executions_url(base_url, query), token=CLI_TOKEN)
+    assert answer.status == 200
+    page: dict[str, Any] = answer.json()
+    return page
+
+
+def _older_executions(base_url: str) -> None:
+    page = _executions(f"project={project_id(2)}", base_url)
+    assert page["count"] == 5  # --executions 5
+    assert all("creator_id" not in e and "outputs" in e for e in page["results"])
+    assert _page(base_url)["results"][2]["execution_count"] == 5  # type: ignore[index]
+
+
+def _ignore_filters(base_url: str) -> None:
+    page = _executions(f"project={project_id(2)}&status=error&ordering=counter", base_url)
+    first = call(projects_url(base_url, "limit=1"), token=CLI_TOKEN).json()["results"][0]
+    assert page["count"] == first["execution_count"]
+    assert {e["project"]["id"] for e in page["results"]} == {project_id(0)}
+
+
 @pytest.mark.parametrize(
     ("flags", "check"),
     [
@@ -134,6 +157,8 @@ def _ignore_paging(base_url: str) -> None:
         (["--next-alias"], _next_alias),
         (["--envelope", "bare"], _bare_envelope),
         (["--ignore-paging"], _ignore_paging),
+        (["--executions", "5", "--execution-shape", "older"], _older_executions),
+        (["--ignore-filters"], _ignore_filters),
     ],
     ids=lambda value: value[0] if isinstance(value, list) else "",
 )
@@ -171,6 +196,7 @@ def test_flags_fill_the_config() -> None:
             "--detail-counts", "filled", "--legacy-data", "--refusal-status", "401",
             "--next-alias", "--envelope", "bare", "--ignore-paging",
             "--tls-cert", "c.pem", "--tls-key", "k.pem",
+            "--executions", "100000", "--execution-shape", "2025", "--ignore-filters",
         ]
     )  # fmt: skip
 
@@ -185,7 +211,18 @@ def test_flags_fill_the_config() -> None:
         True,
     )
     assert (config.tls_cert, config.tls_key) == ("c.pem", "k.pem")
+    assert (config.executions, config.execution_shape, config.ignore_filters) == (
+        100_000,
+        "2025",
+        True,
+    )
     defaults, plain = EmulatorConfig(), build_config([])
+    assert (plain.executions, plain.execution_shape, plain.ignore_filters) == (None, "mixed", False)
+    assert (defaults.executions, defaults.execution_shape, defaults.ignore_filters) == (
+        None,
+        "mixed",
+        False,
+    )
     assert (plain.detail_counts, plain.legacy_data, plain.refusal_status) == (
         defaults.detail_counts,
         defaults.legacy_data,
@@ -206,6 +243,9 @@ def test_flags_fill_the_config() -> None:
         ["--envelope", "xml"],
         ["--detail-counts", "0"],
         ["--tls-key", "k"],
+        ["--executions", "-1"],
+        ["--executions", "many"],
+        ["--execution-shape", "2019"],
     ],
 )
 def test_bad_flag_values_are_usage_errors(

@@ -108,6 +108,14 @@ def detail_url(base_url: str, project: str) -> str:
     return f"{base_url}/api/v0/projects/{project}/"
 
 
+def executions_url(base_url: str, query: str = "") -> str:
+    return f"{base_url}/api/v0/executions/" + (f"?{query}" if query else "")
+
+
+def environments_url(base_url: str, query: str = "") -> str:
+    return f"{base_url}/api/v0/environments/" + (f"?{query}" if query else "")
+
+
 def all_pages(url: str) -> list[dict[str, Any]]:
     """Every page from `url` on, following `next` links."""
     pages = []

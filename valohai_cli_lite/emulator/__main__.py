@@ -12,6 +12,7 @@ from valohai_cli_lite.client.hosts import is_loopback_host
 from valohai_cli_lite.emulator.config import (
     DETAIL_COUNTS_CHOICES,
     ENVELOPE_CHOICES,
+    EXECUTION_SHAPE_CHOICES,
     REFUSAL_STATUS_CHOICES,
 )
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig, TLSSetupError
@@ -80,6 +81,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many projects exist (default: %(default)s)",
     )
     parser.add_argument(
+        "--executions",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help="how many executions every project has (default: each project's own execution_count)",
+    )
+    parser.add_argument(
+        "--execution-shape",
+        choices=EXECUTION_SHAPE_CHOICES,
+        default=defaults.execution_shape,
+        help="serve executions in the older shape (valohai-cli's fixtures), the 2025 shape, or "
+        "both alternating by counter (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--ignore-filters",
+        action="store_true",
+        help="ignore the execution list's project/status/creator/ordering filters as minihai "
+        "does: every request gets the first project's executions, newest first",
+    )
+    parser.add_argument(
         "--page-size",
         type=_positive_int,
         default=defaults.page_size,
@@ -131,12 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=ENVELOPE_CHOICES,
         default=defaults.envelope,
         help="'drf': paged {count, next, previous, results}; 'bare': {results} with every "
-        "project in one answer, like a client's test double (default: %(default)s)",
+        "entry in one answer, like a client's test double (default: %(default)s)",
     )
     parser.add_argument(
         "--ignore-paging",
         action="store_true",
-        help="ignore limit/offset: one page with every project, next/previous null",
+        help="ignore limit/offset: one page with every entry, next/previous null",
     )
     parser.add_argument(
         "--detail-counts",
@@ -198,6 +219,9 @@ def _parse(argv: Sequence[str] | None) -> tuple[EmulatorConfig, bool]:
         record_requests=False,  # a long-running emulator must not grow without bound
         token=args.token,
         projects=args.projects,
+        executions=args.executions,
+        execution_shape=args.execution_shape,
+        ignore_filters=args.ignore_filters,
         page_size=args.page_size,
         max_limit=args.max_limit,
         latency_ms=args.latency_ms,

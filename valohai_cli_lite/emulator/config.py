@@ -11,10 +11,16 @@ from valohai_cli_lite.emulator.data import EmulatedUser, default_users
 # "filled": they carry the same numbers as the list entry.
 DetailCounts = Literal["null", "filled"]
 # "drf": Django REST Framework's {"count", "next", "previous", "results"} pages;
-# "bare": {"results": [...every project...]}, as a client's test double answers.
+# "bare": {"results": [...every entry...]}, as a client's test double answers.
 Envelope = Literal["drf", "bare"]
 
+# Which of the two real execution shapes to serve: "older" (valohai-cli's fixtures: 15 keys,
+# `outputs`, no creator), "2025" (44 keys, the full environment, creator_id/creator_name), or
+# "mixed": both in one listing, alternating by counter, as a client must cope with.
+ExecutionShape = Literal["older", "2025", "mixed"]
+
 DETAIL_COUNTS_CHOICES: tuple[DetailCounts, ...] = ("null", "filled")
+EXECUTION_SHAPE_CHOICES: tuple[ExecutionShape, ...] = ("older", "2025", "mixed")
 ENVELOPE_CHOICES: tuple[Envelope, ...] = ("drf", "bare")
 # Statuses that get-token may answer a 2FA/SSO refusal with; the real one is not known.
 REFUSAL_STATUS_CHOICES = (400, 401, 403)
@@ -26,6 +32,10 @@ class EmulatorConfig:
 
     token: str = "emulator-token"  # noqa: S105 - the emulator's documented default
     projects: int = 25
+    # How many executions every project has (its `execution_count` says so too); None: each
+    # project has its own number, as its `execution_count` says.
+    executions: int | None = None
+    execution_shape: ExecutionShape = "mixed"
     # The page size when a request gives no `limit`; also the cap on `limit` unless
     # `max_limit` is set, as on a server that refuses to hand out everything at once.
     page_size: int = 100
@@ -52,17 +62,22 @@ class EmulatorConfig:
     # Build `next`/`previous` with another name for this same server (127.0.0.1 <-> localhost,
     # same port), as a self-hosted install behind a proxy does when it gets its own host wrong.
     next_origin_alias: bool = False
-    # The list's envelope, and whether `limit`/`offset` are ignored (one page holding every
-    # project, `count` the total, `next`/`previous` null), as in the docs' sample response.
+    # Every list's envelope, and whether `limit`/`offset` are ignored (one page holding every
+    # entry, `count` the total, `next`/`previous` null), as in the docs' sample response.
     envelope: Envelope = "drf"
     ignore_paging: bool = False
+    # Ignore the execution list's project/status/creator/ordering filters as minihai does:
+    # every request gets the first project's executions, newest first.
+    ignore_filters: bool = False
     # What `GET projects/{id}/` puts in the per-project counters; see DetailCounts.
     detail_counts: DetailCounts = "null"
-    # Serve generated projects as older data has them: `owner` a bare integer id, a relative
-    # `url`, empty `urls` (valohai-cli's test fixtures, Valohai's minihai mock).
+    # Serve generated projects (also those nested in executions) as older data has them:
+    # `owner` a bare integer id, a relative `url`, empty `urls` (valohai-cli's test fixtures,
+    # Valohai's minihai mock).
     legacy_data: bool = False
     # Serve `url` and `urls.*` relative to the host (`/p/demo/project-0001/`), as minihai's
-    # `url` is; with legacy_data, `urls` stays empty.
+    # `url` is, in projects, executions (every link in them) and environments; with
+    # legacy_data, a project's `urls` stays empty.
     relative_urls: bool = False
     # The status get-token answers `{"code": "has_2fa" | "has_external_identity"}` with.
     refusal_status: int = 400
