@@ -14,6 +14,7 @@ from conftest import read_tsv, read_tsv_records
 
 from valohai_cli_lite.kinds.projects import PROJECT
 from valohai_cli_lite.output.render import OutputFormat, write_record, write_records
+from valohai_cli_lite.output.table import WIDTH_SAMPLE
 from valohai_cli_lite.terminal.iostreams import IOStreams
 
 TRICKY = 'commas, "quotes"\ttabs\nnewlines\r\nand ünïcødé [bold]markup[/bold] \x1b[31mred'
@@ -183,13 +184,18 @@ def test_a_big_listing_is_spooled_to_a_file_and_comes_out_whole(
 
 def test_the_table_shows_each_page_before_waiting_for_the_next() -> None:
     streams, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "dumb"})
-    seen_before_page_two: list[str] = []
+    seen: list[str] = []  # what was on screen while the next page was awaited
+    # Widths come from the first WIDTH_SAMPLE rows: a page of tiny pages is waited for until
+    # there are that many, a page that holds them is printed at once.
+    sizes = (2, 3, WIDTH_SAMPLE, 1)
 
     def pages() -> Any:
-        yield [{**PROJECTS[0], "name": f"first-{i}"} for i in range(3)]
-        seen_before_page_two.append(out.getvalue())  # what was on screen while waiting
-        yield [{**PROJECTS[0], "name": "second"}]
+        for number, size in enumerate(sizes):
+            yield [{**PROJECTS[0], "name": f"page{number}-{i}"} for i in range(size)]
+            seen.append(out.getvalue())
 
     write_records(streams, pages(), OutputFormat.table, PROJECT)
-    assert all(f"first-{i}" in seen_before_page_two[0] for i in range(3))
-    assert "second" in out.getvalue() and len(out.getvalue().splitlines()) == 5
+    assert seen[0] == seen[1] == ""  # 2 + 3 rows: too few to measure the columns on
+    assert all(f"page{p}-{i}" in seen[2] for p in range(3) for i in range(sizes[p]))
+    assert "page3-0" not in seen[2] and "page3-0" in out.getvalue()
+    assert len(out.getvalue().splitlines()) == 1 + sum(sizes)

@@ -1,9 +1,10 @@
 """The one list path and the one show path, for any RecordKind.
 
-A kind's command module turns its flags into ListOptions or ShowOptions (plus, where the kind
-lives inside a project, a Scope) and calls run_list or run_show: every page is fetched (a
-progress bar on a terminal), filtered, sorted and limited, then rendered in any format; one
-record is found by id, by counter or by name and shown, or opened in the browser.
+A kind's command module turns its flags into ListOptions or ShowOptions and calls run_list or
+run_show: every page is fetched (a progress bar on a terminal), filtered, sorted and limited,
+then rendered in any format; one record is found by id, by counter or by name and shown, or
+opened in the browser. A kind that lives within another (executions in a project) is listed
+and counted within it (Scope).
 """
 
 import re
@@ -248,10 +249,10 @@ def find_by_name(app: AppContext, client: ValohaiClient, kind: RecordKind, wante
             hint=f"see 'vh-lite {kind.plural} list --search TEXT'",
         )
     candidates = ", ".join(
-        f"{wanted if not kind.owner_ids else _owner_name(kind, r) + '/' + name} "
-        f"({get_path(r, 'id')})"
+        f"{_owner_name(kind, r)}/{name} ({get_path(r, 'id')})" if kind.owner_ids
+        else str(get_path(r, "id"))
         for r in matches
-    )
+    )  # fmt: skip
     raise VhLiteError(
         f"{wanted!r} matches {len(matches)} {kind.plural}: {candidates}",
         hint=f"use {'OWNER/NAME or ' if kind.owner_ids else ''}the {kind.noun} id",
@@ -276,7 +277,5 @@ def _did_you_mean(records: list[Record], kind: RecordKind, name: str) -> str:
 
 
 def open_in_browser(app: AppContext, url: str) -> None:
-    if app.services.open_browser(url):
-        app.io.message(f"Opened {url} in your browser.")
-    else:
-        app.io.message(f"Open {url} in your browser.")
+    opened = app.services.open_browser(url)
+    app.io.message(f"{'Opened' if opened else 'Open'} {url} in your browser.")

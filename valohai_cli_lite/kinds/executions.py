@@ -42,7 +42,8 @@ EXECUTION = RecordKind(
         "counter", "id", "status", "step", "duration", "ctime", "end_time", "creator_name",
     )),
     table_columns=(
-        Column("#", "counter"), Column("STATUS", "status", color=status_color),
+        Column("#", "counter"),
+        Column("STATUS", "status", color=status_color, width=max(map(len, STATUSES))),
         Column("STEP", "step"), Column("DURATION", "duration", _duration),
         Column("CREATED", "ctime"), Column("CREATOR", "creator_name", creator, optional=True),
     ),

@@ -28,6 +28,8 @@ class Column(NamedTuple):
     optional: bool = False
     # The colour of a value on a terminal ("green", "red", "yellow", "cyan"); None: none.
     color: Callable[[Any], str | None] | None = None
+    # At least this wide in the table, whatever the first page holds (the longest status).
+    width: int = 0
 
     def of(self, record: Record) -> Any:
         return self.value(record) if self.value is not None else get_path(record, self.path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from itertools import chain
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from ..kinds.fields import cell_text, select_fields
 from ..kinds.kind import Column, Record, RecordKind, blank
@@ -160,61 +160,24 @@ def write_records(
 
 
 def _spooled(io: IOStreams, chunks: Iterable[str], *, empty_message: str | None) -> None:
-    """Every chunk first, then all of it on stdout (through the pager on a terminal)."""
-    spool = _Spool()
-    try:
+    """Every chunk first (in memory, then in a temporary file past SPOOL_IN_MEMORY), then all
+    of it on stdout (through the pager on a terminal)."""
+    import tempfile
+
+    with tempfile.SpooledTemporaryFile(
+        SPOOL_IN_MEMORY, "w+", encoding="utf-8", newline=""
+    ) as spool:
         for chunk in chunks:
             spool.write(chunk)
-        if spool.empty:
+        if not spool.tell():
             if empty_message and io.is_stderr_tty:
                 io.message(empty_message)
             return
         io.page()
-        for block in spool.blocks():
+        spool.seek(0)
+        while block := spool.read(1 << 16):
             io.write(block)
         io.flush()
-    finally:
-        spool.close()
-
-
-class _Spool:
-    """Text kept in memory up to SPOOL_IN_MEMORY characters, then in a temporary file (not
-    tempfile.SpooledTemporaryFile: importing tempfile costs every small listing ~2 ms)."""
-
-    def __init__(self) -> None:
-        self._chunks: list[str] = []
-        self._size = 0
-        self._file: IO[str] | None = None
-
-    @property
-    def empty(self) -> bool:
-        return self._size == 0
-
-    def write(self, text: str) -> None:
-        self._size += len(text)
-        if self._file is not None:
-            self._file.write(text)
-            return
-        self._chunks.append(text)
-        if self._size > SPOOL_IN_MEMORY:
-            import tempfile
-
-            # Closed by close(), which _spooled always calls.
-            self._file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115
-            self._file.writelines(self._chunks)
-            self._chunks = []
-
-    def blocks(self) -> Iterator[str]:
-        if self._file is None:
-            yield from self._chunks
-            return
-        self._file.seek(0)
-        while block := self._file.read(1 << 16):
-            yield block
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
 
 
 def write_record(

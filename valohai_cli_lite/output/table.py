@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 GAP = "  "  # between columns
 MIN_FLEXIBLE = 10  # the shrinking column is never cut below this many cells
+WIDTH_SAMPLE = 50  # rows the column widths are measured on (more if the first page has more)
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 SGR = {"red": "31", "green": "32", "yellow": "33", "cyan": "36"}  # what kinds colour with
 
@@ -51,7 +52,11 @@ def stream_table(
     """Print the table as pages arrive; returns how many rows were printed."""
     cell_len = _cell_len
     page_iter = iter(pages)
-    first = next(page_iter, [])
+    first: list[Record] = []
+    for page in page_iter:  # enough rows to measure, even from a server of tiny pages
+        first += page
+        if len(first) >= WIDTH_SAMPLE:
+            break
     if not first:
         return 0
     # A terminal whose encoding is not Unicode (LANG=C) shows what it cannot encode as
@@ -127,7 +132,7 @@ def fit_widths(
     flexible column (the description) takes what is left and shrinks first, then the
     widest others, never below their header."""
     natural = [
-        max([cell_len(column.header), *(cell_len(row[i]) for row in rows)])
+        max([cell_len(column.header), column.width, *(cell_len(row[i]) for row in rows)])
         for i, column in enumerate(columns)
     ]
     widths = list(natural)
