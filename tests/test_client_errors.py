@@ -64,6 +64,8 @@ def test_parse_retry_after() -> None:
          "check the host URL, including any path prefix"),
         (httpx.Response(502, html="<h1>Bad</h1>"), ApiError, "502 Bad Gateway",
          "the server or a proxy in front of it failed; try again later"),
+        (httpx.Response(500, html="<h1>Oops</h1>"), ApiError, "500 Internal Server Error",
+         "the server or a proxy in front of it failed; try again later"),
         (httpx.Response(429, json={}), ApiError, "429",
          "the server is rate-limiting; try again later"),
         (httpx.Response(200, text="{trunc"), ApiError, "not valid JSON",

@@ -1,5 +1,5 @@
-"""client/pagination.py and concurrent_pages.py: every page, in order, by offset or by
-`next`, one or several at a time, and no more."""
+"""client/paging.py: every page, in order, by offset or by `next`, one or several at a time,
+and no more."""
 
 from __future__ import annotations
 

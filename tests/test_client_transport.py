@@ -51,7 +51,7 @@ def test_same_origin_redirect_is_followed() -> None:
     respx.get(f"{HOST}/api/v0/users/me").respond(301, headers={"Location": "/api/v0/users/me/"})
     respx.get(ME).respond(json={"id": 1, "username": "u"})
     with ValohaiClient(HOST, TEST_TOKEN) as client:
-        body = client.request("GET", f"{HOST}/api/v0/users/me")
+        body = client.get(f"{HOST}/api/v0/users/me")
     assert body == {"id": 1, "username": "u"}
 
 
@@ -86,7 +86,7 @@ def test_gives_up_after_four_attempts_and_never_retries_a_post() -> None:
     settings, slept = _recording()
     with ValohaiClient(HOST, settings=settings) as client:
         with pytest.raises(ApiError, match="503"):
-            client.request("GET", ME)
+            client.get(ME)
         with pytest.raises(ApiError, match="503"):
             client.get_token("u", "p")
     assert gets.call_count == 4 and len(slept) == 3

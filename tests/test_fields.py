@@ -32,6 +32,9 @@ def test_select_fields_keeps_nesting() -> None:
     assert select_fields(OBJ, ["owner", "owner.id"]) == {"owner": OBJ["owner"]}
     assert select_fields(OBJ, ["owner.id", "owner"]) == {"owner": OBJ["owner"]}
     assert select_fields({}, ["urls.display"]) == {"urls": {"display": None}}
+    # A path below a field chosen whole adds nothing to it, and the data stays as it came.
+    assert select_fields(OBJ, ["owner", "owner.email"]) == {"owner": {"id": 1, "username": "me"}}
+    assert OBJ["owner"] == {"id": 1, "username": "me"}
 
 
 def test_fields_are_checked_against_the_known_ones_and_what_is_below_them() -> None:

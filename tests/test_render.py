@@ -118,6 +118,12 @@ def test_table_links_names_and_fits_the_width() -> None:
     visible = re.sub(r"\x1b\]8;[^\x1b]*\x1b\\|\x1b\[[0-9;]*m", "", text)
     assert all(len(line) <= 60 for line in visible.splitlines())
     assert "…" in visible  # the description shrinks, cut with an ellipsis
+    # Where the other columns leave it less, the description keeps its minimum width (and the
+    # terminal wraps) rather than vanish.
+    long_name = {**PROJECTS[0], "name": "n" * 45, "description": "0123456789abcdef"}
+    io, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "dumb"}, width=60)
+    write_records(io, [[long_name]], OutputFormat.table, PROJECT)
+    assert out.getvalue().splitlines()[1].endswith("  012345678…")
 
 
 def test_tsv_is_one_line_per_record_with_escapes_never_quotes() -> None:
@@ -199,3 +205,14 @@ def test_the_table_shows_each_page_before_waiting_for_the_next() -> None:
     assert all(f"page{p}-{i}" in seen[2] for p in range(3) for i in range(sizes[p]))
     assert "page3-0" not in seen[2] and "page3-0" in out.getvalue()
     assert len(out.getvalue().splitlines()) == 1 + sum(sizes)
+
+
+def test_a_link_with_control_characters_never_reaches_the_terminal() -> None:
+    hostile = {**PROJECTS[0], "urls": {"display": "https://app.example/p/x/\x1b[2J\x07"}}
+    for fmt in ("table", "plain"):
+        streams, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "xterm"})
+        write_records(streams, [[hostile]], OutputFormat(fmt), PROJECT)
+        assert "\x1b[2J" not in out.getvalue() and "\x07" not in out.getvalue()
+    streams, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "xterm"})
+    write_records(streams, [PROJECTS[:1]], OutputFormat.table, PROJECT)
+    assert "\x1b]8;id=1;" in out.getvalue()  # a printable link is a link

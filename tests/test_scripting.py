@@ -120,6 +120,11 @@ def test_filters_sort_and_limit_compose(
     )
     assert [p["id"] for p in json.loads(out)] == [p["id"] for p in expected]
     assert len(expected) == 3
+    # A sort needs every page even with a limit and no filter: the last names are on page 3.
+    emulator.requests.clear()
+    last = ok(cli, "projects", "list", "--sort", "-name", "--limit", "2", "--fields", "name")
+    assert last.split() == ["project-0249", "project-0247"]
+    assert len(emulator.requests) == 3
     bad = cli.run("projects", "list", "--sort", "nonsense")
     assert bad.returncode == 2 and "sortable fields" in bad.stderr
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import ssl
 import subprocess
@@ -54,6 +55,17 @@ def test_a_cache_others_can_write_to_is_not_used(tmp_path: Path) -> None:
     assert context.cert_store_stats()["x509_ca"] > 100
 
 
+def test_without_owners_and_modes_to_check_the_bundle_is_loaded_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has no os.getuid: a cache directory cannot be shown to be private there."""
+    monkeypatch.delattr(os, "getuid")
+    assert hashed_directory(Path(certifi.where()), tmp_path) is None
+    context = tls_context(None, {}, tmp_path)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 100
+
+
 def test_https_with_a_private_ca_through_the_environment_and_the_cache(
     cli: InProcessCli, certificate: Certificate
 ) -> None:
@@ -94,7 +106,10 @@ def test_a_bundle_with_trusted_certificate_blocks_is_loaded_as_it_is(
         assert len(listed.stdout.splitlines()) == 3
 
 
-@pytest.mark.parametrize("content", [None, b"not a certificate\n"])
+CUT_SHORT = b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.parametrize("content", [None, b"not a certificate\n", CUT_SHORT])
 def test_an_unusable_ssl_cert_file_is_one_clear_line(
     cli: InProcessCli, certificate: Certificate, tmp_path: Path, content: bytes | None
 ) -> None:

@@ -3,24 +3,17 @@
 import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from . import version_line
 from .auth.config import PROFILE_ENV
 from .commands.options import complete_profiles
-from .errors import (
-    EXIT_ERROR,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    StdoutClosed,
-    VhLiteError,
-    redact,
-)
+from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, StdoutClosed, VhLiteError, redact
 
 if TYPE_CHECKING:
-    from .context import Services
+    from .context import AppContext, Services
     from .terminal.iostreams import IOStreams
 
 HELP = """vh-lite: a fast, safe command-line client for the Valohai API.
@@ -28,13 +21,6 @@ HELP = """vh-lite: a fast, safe command-line client for the Valohai API.
 Log in once with `vh-lite login`, then `vh-lite projects list`.
 Exit codes: 0 ok, 1 error, 2 usage, 4 authentication needed or rejected, 130 interrupted.
 """
-
-
-class Bootstrap(NamedTuple):
-    """What run() hands the root command (as click's ctx.obj) to build the AppContext from."""
-
-    io: "IOStreams"
-    services: "Services"
 
 
 def _show_version(ctx: typer.Context, value: bool) -> None:
@@ -52,7 +38,6 @@ def root(
             "-p",
             metavar="NAME",
             envvar=PROFILE_ENV,
-            show_default=False,
             autocompletion=complete_profiles,
             help="Profile to use; each holds one host, user and token (default: the one "
             "'auth switch' chose, else 'default').",
@@ -82,7 +67,6 @@ def root(
             "--ca-file",
             envvar="VH_CA_FILE",
             metavar="PATH",
-            show_default=False,
             help="Trust this PEM bundle (a private CA) for TLS; login saves it in the profile.",
         ),
     ] = None,
@@ -106,27 +90,28 @@ def root(
 ) -> None:
     from .auth.config import validate_profile_name
     from .auth.session import ProfileChoice
-    from .context import AppContext, GlobalOptions
+    from .context import GlobalOptions
 
-    boot: Bootstrap = ctx.obj
+    app: AppContext = ctx.obj  # made by run(); the root fills in the global options
     if no_color:
-        boot.io.disable_color()
+        app.io.disable_color()
     choice = None
     if profile is not None:
         from typer._click.core import ParameterSource
 
         from_env = ctx.get_parameter_source("profile") == ParameterSource.ENVIRONMENT
         choice = ProfileChoice(validate_profile_name(profile), "env" if from_env else "flag")
-    options = GlobalOptions(
+    app.options = GlobalOptions(
         profile=choice, timeout=timeout, debug=debug,
         ca_file=str(Path(ca_file).expanduser().absolute()) if ca_file else None,
         allow_insecure_http=allow_insecure_http,
     )  # fmt: skip
-    ctx.obj = AppContext(boot.io, options, boot.services)
 
 
 # Other words the root answers to: `vh project list` is what users of `vh` type.
 ROOT_ALIASES = {"project": "projects", "execution": "executions", "environment": "environments"}
+# Commands that are no group: their word and module (the function is <word>_command).
+COMMANDS = {"login": "login", "logout": "auth", "api": "api"}
 # The nouns: their word, help, command module and verbs, each group built the same way.
 NOUNS = {
     "projects": ("Work with Valohai projects.", ("list", "show")),
@@ -134,7 +119,7 @@ NOUNS = {
     "environments": ("The environments executions run in.", ("list",)),
 }
 # Top-level command words (aliases included), each built on its own.
-COMMAND_WORDS = frozenset({"login", "logout", "auth", "api", *NOUNS, *ROOT_ALIASES})
+COMMAND_WORDS = frozenset({*COMMANDS, "auth", *NOUNS, *ROOT_ALIASES})
 
 
 def _aliased(aliases: dict[str, str]) -> Any:
@@ -150,13 +135,9 @@ def _aliased(aliases: dict[str, str]) -> Any:
 
 
 def build_app(command: str | None = None) -> typer.Typer:
-    """The Typer app; with `command`, only the part of the tree that command needs.
-
-    Typer introspects every registered command's signature when the click command is made,
-    so a run of `vh-lite projects list` builds only the projects group, and `vh-lite login`
-    only login. Help, completion, typos and the reference generator get the whole tree
-    (command=None).
-    """
+    """The Typer app; with `command`, only the part of the tree that command needs, since
+    Typer introspects every registered command's signature when the click command is made.
+    Help, completion, typos and the reference generator get the whole tree (command=None)."""
     import importlib
 
     app = typer.Typer(
@@ -172,14 +153,10 @@ def build_app(command: str | None = None) -> typer.Typer:
 
     app.callback()(root)
     word = ROOT_ALIASES.get(command, command) if command in COMMAND_WORDS else None
-    if word in (None, "login"):
-        from .commands import login
-
-        app.command("login")(login.login_command)
-    if word in (None, "logout"):
-        from .commands import auth
-
-        app.command("logout")(auth.logout_command)
+    for name, module_name in COMMANDS.items():
+        if word in (None, name):
+            module = importlib.import_module(f".commands.{module_name}", __package__)
+            app.command(name)(getattr(module, f"{name}_command"))
     if word in (None, "auth"):
         from .commands import auth, login
 
@@ -188,17 +165,10 @@ def build_app(command: str | None = None) -> typer.Typer:
             no_args_is_help=True,
         )
         auth_app.command("login")(login.login_command)
-        auth_app.command("logout")(auth.logout_command)
-        auth_app.command("status")(auth.status_command)
-        auth_app.command("list")(auth.list_command)
-        auth_app.command("switch")(auth.switch_command)
-        auth_app.command("token")(auth.token_command)
+        for verb in ("logout", "status", "list", "switch", "token"):
+            auth_app.command(verb)(getattr(auth, f"{verb}_command"))
         auth_app.callback()(group_options)
         app.add_typer(auth_app, name="auth")
-    if word in (None, "api"):
-        from .commands import api
-
-        app.command("api")(api.api_command)
     for noun, (text, verbs) in NOUNS.items():
         if word in (None, noun):
             module = importlib.import_module(f".commands.{noun}", __package__)
@@ -219,6 +189,9 @@ def click_command(app: typer.Typer) -> Any:
         def get_metavar(self, *_args: Any, **_kwargs: Any) -> str:
             return ""
 
+    def fixed(metavar: str) -> Any:
+        return lambda *_args, **_kwargs: metavar
+
     command = typer.main.get_command(app)
     pending = [command]
     while pending:
@@ -226,17 +199,10 @@ def click_command(app: typer.Typer) -> Any:
         pending.extend(getattr(current, "commands", {}).values())
         for param in current.params:
             if param.param_type_name == "argument" and param.metavar:
-                param.make_metavar = _fixed_metavar(param.metavar)  # type: ignore[method-assign]
+                param.make_metavar = fixed(param.metavar)  # type: ignore[method-assign]
                 if isinstance(param.type, StringParamType):
                     param.type = PlainText()
     return command
-
-
-def _fixed_metavar(metavar: str) -> Any:
-    def make_metavar(*_args: Any, **_kwargs: Any) -> str:
-        return metavar
-
-    return make_metavar
 
 
 # The root options that take a value, so command_word can skip their values. A test checks
@@ -248,12 +214,10 @@ def command_word(args: list[str], environ: Mapping[str, str]) -> str | None:
     """The first command word on the command line (skipping global options), if any."""
     if any(name.endswith("_COMPLETE") for name in environ):
         return None  # shell completion needs the whole tree
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in OPTIONS_WITH_VALUES:
-            skip = True
+    remaining = iter(args)
+    for arg in remaining:
+        if arg in OPTIONS_WITH_VALUES:
+            next(remaining, None)  # its value
         elif not arg.startswith("-"):
             return arg if arg in COMMAND_WORDS else None
         elif arg in ("-h", "--help"):
@@ -288,15 +252,13 @@ def run(args: list[str], io: "IOStreams", services: "Services | None" = None) ->
     """Run one command line; returns the exit code. Every expected failure ends here."""
     from typer._click import exceptions as click_exceptions
 
-    from .context import Services
+    from .context import AppContext, GlobalOptions
 
-    services = services or Services()
+    app = AppContext(io, GlobalOptions(), services)
     try:
-        command = click_command(build_app(command_word(args, services.environ)))
+        command = click_command(build_app(command_word(args, app.environ)))
         with _help_colours(args):
-            code = command.main(
-                args=args, prog_name="vh-lite", standalone_mode=False, obj=Bootstrap(io, services)
-            )
+            code = command.main(args=args, prog_name="vh-lite", standalone_mode=False, obj=app)
         code = code if isinstance(code, int) else EXIT_OK
     except VhLiteError as exc:
         from .hints import explain
@@ -322,7 +284,7 @@ def run(args: list[str], io: "IOStreams", services: "Services | None" = None) ->
     except (StdoutClosed, BrokenPipeError):  # `| head`: the reader has what it wanted
         code = EXIT_OK
     except Exception as exc:  # a bug: short report; the traceback only with --debug
-        if "--debug" in args or _truthy(services.environ.get("VH_DEBUG", "")):
+        if "--debug" in args or _truthy(app.environ.get("VH_DEBUG", "")):
             import traceback
 
             io.write_err(redact("".join(traceback.format_exception(exc))))

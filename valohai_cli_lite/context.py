@@ -1,9 +1,6 @@
-"""AppContext: what every command's run function gets, made once per run by the root command.
-
-It carries the IOStreams, the global options and the collaborators a command needs (config
-and credential stores, a client factory, the environment, a sleep function), so a command's
-logic can run, and be tested, without a process: tests replace any of them through Services.
-"""
+"""AppContext: what every command's run function gets, made once per run, so a command's
+logic can run, and be tested, without a process: tests replace any collaborator through
+Services."""
 
 from __future__ import annotations
 
@@ -40,9 +37,6 @@ class GlobalOptions(NamedTuple):
     allow_insecure_http: bool = False
 
 
-ClientFactory = Callable[[str, ClientSettings], ValohaiClient]
-
-
 def _valohai_client(host: str, settings: ClientSettings) -> ValohaiClient:
     return ValohaiClient(host, settings=settings)
 
@@ -63,7 +57,8 @@ class Services(NamedTuple):
     config_dir: Path | None = None  # None: VH_LITE_CONFIG_DIR, else the platform's config dir
     keyring: KeyringLoader | None = None  # None: the system keyring
     sleep: Callable[[float], None] = time.sleep  # between retries
-    client: ClientFactory = _valohai_client  # (host, settings) -> a client without a token
+    # (host, settings) -> a client without a token
+    client: Callable[[str, ClientSettings], ValohaiClient] = _valohai_client
     # Opens a URL in the user's browser; False when none could be opened.
     open_browser: Callable[[str], bool] = _open_in_browser
 
@@ -83,10 +78,6 @@ class AppContext:
     def profile_choice(self, *, for_login: bool = False) -> ProfileChoice:
         """The profile this run works with, and how it was chosen (session.choose_profile)."""
         return choose_profile(self.options.profile, self.environ, self.config, for_login=for_login)
-
-    @property
-    def profile(self) -> str:
-        return self.profile_choice().name
 
     @property
     def environ(self) -> Mapping[str, str]:
@@ -147,9 +138,6 @@ class AppContext:
             environ=self.environ,
         )
 
-    def new_client(self, host: str, settings: ClientSettings) -> ValohaiClient:
-        return self.services.client(host, settings)
-
     @contextmanager
     def api_client(self) -> Iterator[tuple[ValohaiClient, ActiveCredentials]]:
         """A client for the credentials in force; failures inside get hints for the user."""
@@ -157,7 +145,7 @@ class AppContext:
         settings = self.client_settings(
             ca_file=creds.ca_file, allow_insecure_http=creds.allow_insecure_http
         )
-        with self.new_client(creds.host, settings) as client:
+        with self.services.client(creds.host, settings) as client:
             client.use_token(creds.token)
             try:
                 yield client, creds

@@ -18,11 +18,6 @@ from pathlib import Path
 from .terminal.iostreams import IOStreams
 
 
-def _vh_lite() -> list[str]:
-    script = Path(sys.executable).parent / "vh-lite"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "valohai_cli_lite"]
-
-
 def _step(io: IOStreams, title: str, shown: str) -> None:
     heading = f"\033[1m# {title}\033[0m" if io.color_enabled() else f"# {title}"
     io.write_line(f"\n{heading}\n$ {shown}")
@@ -32,26 +27,16 @@ def main() -> int:
     io = IOStreams.system()
     token = "demo-" + secrets.token_hex(16)
     emulator = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "valohai_cli_lite.emulator",
-            "--port",
-            "0",
-            "--token",
-            token,
-            "--projects",
-            "250",
-            "--page-size",
-            "100",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+        [sys.executable, "-m", "valohai_cli_lite.emulator",
+         "--port", "0", "--token", token, "--projects", "250", "--page-size", "100"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     config_dir = tempfile.mkdtemp(prefix="vh-lite-demo-")
     env = {k: v for k, v in os.environ.items() if k not in ("VH_API_TOKEN", "VALOHAI_TOKEN")}
     env["VH_LITE_CONFIG_DIR"] = config_dir
     env["VH_PROFILE"] = "demo"
+    script = Path(sys.executable).parent / "vh-lite"
+    vh_lite = [str(script)] if script.exists() else [sys.executable, "-m", "valohai_cli_lite"]
     try:
         assert emulator.stdout is not None
         url = emulator.stdout.readline().strip()
@@ -61,9 +46,12 @@ def main() -> int:
         io.write_line(f"Emulator running at {url}: 250 projects, at most 100 per page.")
         io.write_line(f"Config directory for this demo: {config_dir}")
 
-        def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        def run(
+            *args: str, stdin: str | None = None, capture: bool = False
+        ) -> subprocess.CompletedProcess[str]:
+            command = [*vh_lite, *args]
             return subprocess.run(
-                [*_vh_lite(), *args], input=stdin, env=env, text=True, check=False
+                command, input=stdin, env=env, text=True, capture_output=capture, check=False
             )
 
         # --insecure-storage keeps the demo out of your real keyring (no unlock prompt, nothing
@@ -85,13 +73,7 @@ def main() -> int:
         _step(io, "Projects as JSON (first 2)", "vh-lite projects list --json --limit 2")
         run("projects", "list", "--json", "--limit", "2")
         _step(io, "Every page is fetched", "vh-lite projects list --json | python -c 'len(...)'")
-        listing = subprocess.run(
-            [*_vh_lite(), "projects", "list", "--json"],
-            env=env,
-            text=True,
-            capture_output=True,
-            check=False,
-        )
+        listing = run("projects", "list", "--json", capture=True)
         if listing.returncode != 0:
             io.write_err(listing.stderr)
             return 1

@@ -19,13 +19,26 @@ class VhLiteError(Exception):
 
     exit_code = EXIT_ERROR
 
-    def __init__(self, message: str, *, hint: str | None = None, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        reason: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         # A word for what went wrong, so advice can be added above the layer that failed
         # (hints.py): "plain-http", "list-changed", "foreign-next", network reasons...
         self.reason = reason
+        self.status = status  # the HTTP status, when the server answered
+        self.code = code  # the API's machine-readable error code, e.g. "has_2fa"
+        # What the server asked for with Retry-After (a 429 or 503 that was not retried).
+        self.retry_after = retry_after
 
 
 class UsageError(VhLiteError):
@@ -39,54 +52,20 @@ class AuthError(VhLiteError):
 
     exit_code = EXIT_AUTH
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        hint: str | None = None,
-        status: int | None = None,
-        code: str | None = None,
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.status = status  # the HTTP status, when the server said no
-        self.code = code  # the API's machine-readable error code, e.g. "has_2fa"
-
 
 class ApiError(VhLiteError):
     """The API answered with an error status or a body we cannot use."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        hint: str | None = None,
-        retry_after: float | None = None,
-        reason: str | None = None,
-    ) -> None:
-        super().__init__(message, hint=hint, reason=reason)
-        self.status = status
-        # The API's machine-readable error code, e.g. "has_2fa" from get-token.
-        self.code = code
-        # What the server asked for with Retry-After (a 429 or 503 that was not retried).
-        self.retry_after = retry_after
-
 
 class NetworkError(VhLiteError):
-    """The request never got a usable HTTP answer (DNS, refused, TLS, timeout)."""
+    """The request never got a usable HTTP answer (DNS, refused, TLS, timeout).
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        hint: str | None = None,
-        timed_out: bool = False,
-        reason: str = "other",
-    ) -> None:
-        # Network reasons: "dns", "refused", "tls-verify" (a certificate that does not
-        # verify), "not-tls" (TLS to a plain-http port), "disconnected", "timeout", "other".
-        super().__init__(message, hint=hint, reason="timeout" if timed_out else reason)
+    Its reasons: "dns", "refused", "tls-verify" (a certificate that does not verify),
+    "not-tls" (TLS to a plain-http port), "disconnected", "timeout", "other".
+    """
+
+    def __init__(self, message: str, *, timed_out: bool = False, reason: str = "other") -> None:
+        super().__init__(message, reason="timeout" if timed_out else reason)
         self.timed_out = timed_out
 
 
@@ -120,11 +99,8 @@ def register_secret(value: str) -> None:
 
 
 def check_token(token: str, source: str) -> str:
-    """A token is printable ASCII without spaces; anything else is refused without showing it.
-
-    Such a value could not go into an HTTP header anyway, and the error httpx raises for it
-    would quote the header, token included.
-    """
+    """A token is printable ASCII without spaces; anything else is refused without showing it
+    (it could not go into an HTTP header, and httpx's error for it would quote the header)."""
     if not token or not all("!" <= ch <= "~" for ch in token):
         raise AuthError(
             f"the token from {source} is not a valid API token (it must be printable ASCII "

@@ -8,17 +8,6 @@ from __future__ import annotations
 
 from .errors import ApiError, AuthError, NetworkError, VhLiteError
 
-_NETWORK_HINTS = {
-    "timeout": "check the host and your network, or raise --timeout",
-    "dns": "check the spelling of the host name, and your network connection",
-    "refused": "check the host URL and port: is the server running there?",
-    "tls-verify": "if the server uses a private certificate authority, trust it with "
-    "--ca-file PATH",
-    "not-tls": "if the server speaks plain http, use an http:// URL",
-    "disconnected": "if the server expects TLS, use an https:// URL",
-    "other": "check the host URL and your network connection",
-}
-
 
 def explain(exc: VhLiteError, *, rejected_hint: str | None = None) -> VhLiteError:
     """`exc` with a hint for the user, unless it already has one."""
@@ -33,6 +22,15 @@ _BY_REASON = {
     "list-changed": "run the command again",
     "foreign-next": "the server may be misconfigured behind a proxy",
     "not-json": "is the host a Valohai installation?",
+    # A NetworkError's reasons.
+    "timeout": "check the host and your network, or raise --timeout",
+    "dns": "check the spelling of the host name, and your network connection",
+    "refused": "check the host URL and port: is the server running there?",
+    "tls-verify": "if the server uses a private certificate authority, trust it with "
+    "--ca-file PATH",
+    "not-tls": "if the server speaks plain http, use an http:// URL",
+    "disconnected": "if the server expects TLS, use an https:// URL",
+    "other": "check the host URL and your network connection",
 }
 
 
@@ -41,11 +39,9 @@ def _hint_for(exc: VhLiteError, rejected_hint: str | None) -> str | None:
         return _BY_REASON[exc.reason]
     if isinstance(exc, AuthError):
         return rejected_hint if exc.status == 401 else None
-    if isinstance(exc, NetworkError):
-        return _NETWORK_HINTS.get(exc.reason or "other", _NETWORK_HINTS["other"])
-    if not isinstance(exc, ApiError):
-        return None
-    if exc.status is None:
+    if isinstance(exc, NetworkError):  # a reason with no advice of its own
+        return _BY_REASON["other"]
+    if not isinstance(exc, ApiError) or exc.status is None:
         return None
     if exc.status == 404:
         return "check the host URL, including any path prefix"

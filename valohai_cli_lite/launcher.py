@@ -25,30 +25,21 @@ def main() -> None:
 
 
 def collect_garbage_less_often() -> None:
-    """Let the cycle collector run every 100,000 allocations instead of every 700.
-
-    Loading Typer and httpx creates some 40,000 objects that live until the end, and with
-    the default threshold the collector runs ~60 times over them while they are made: ~6 ms
-    of a 90 ms run (docs/performance.md). Reference counting still frees everything that is
-    not a cycle at once, and the rare cycles (an exception's traceback, a thread's future)
-    are still collected, only in bigger batches, so memory stays bounded: the same peak RSS
-    at 100,000 projects.
-    """
+    """Let the cycle collector run every 100,000 allocations instead of every 700: loading
+    Typer and httpx makes tens of thousands of objects that live to the end, which the
+    default would scan again and again (docs/performance.md). Cycles are still collected,
+    only in bigger batches, so memory stays bounded."""
     import gc
 
     gc.set_threshold(100_000)
 
 
 def exit_now(code: int, last_output: str = "") -> None:
-    """Flush the streams and leave without the interpreter's teardown.
-
-    Tearing down the ~400 modules Typer and httpx bring in (and running their atexit hooks)
-    costs ~40 ms a run: more than everything vh-lite itself does for a typical command.
-    Nothing is lost: config and credential files are closed and fsynced when written. Page
-    fetchers still running after an early stop (a --limit) are abandoned with the process.
-    When coverage is measuring this process (the test suite), its data is saved first,
-    since os._exit skips the atexit hook that would save it.
-    """
+    """Flush the streams and leave without the interpreter's teardown, which costs more than
+    a typical command (docs/performance.md). Nothing is lost: config and credential files
+    are closed and fsynced when written; page fetchers still running after an early stop
+    (a --limit) go with the process. os._exit skips the atexit hook that saves coverage
+    data (the test suite), so that is saved first."""
     from .errors import OutputError, StdoutClosed
 
     try:
@@ -60,11 +51,10 @@ def exit_now(code: int, last_output: str = "") -> None:
         pass  # the reader has what it wanted
     except Exception as exc:  # data that never got out must not end in success
         if code == 0:
-            error = exc if isinstance(exc, OutputError) else None
-            if error is None:
-                error = OutputError(exc if isinstance(exc, OSError) else None)
+            if not isinstance(exc, OutputError):
+                exc = OutputError(exc if isinstance(exc, OSError) else None)
             with contextlib.suppress(Exception):
-                sys.stderr.write(f"vh-lite: error: {error.message}\n")
+                sys.stderr.write(f"vh-lite: error: {exc.message}\n")
             code = 1
     # stderr: if even that fails there is no one left to tell.
     with contextlib.suppress(Exception):

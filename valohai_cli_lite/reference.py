@@ -19,22 +19,17 @@ when this file and `--help` disagree. Exit codes: see [exit codes](exit-codes.md
 
 def _option_row(param: Any) -> str:
     names = ", ".join(f"`{opt}`" for opt in [*param.opts, *param.secondary_opts])
-    if not param.is_flag and param.metavar:
-        names += f" `{param.metavar}`"
     choices = getattr(param.type, "choices", None)
-    if not param.is_flag and not param.metavar and choices:
-        names += " `CHOICE`"
+    if not param.is_flag and (param.metavar or choices):
+        names += f" `{param.metavar or 'CHOICE'}`"
     text = " ".join((param.help or "").split())
     if choices:
         text += " One of: " + ", ".join(f"`{getattr(c, 'value', c)}`" for c in choices) + "."
     if param.envvar:
         text += f" (env `{param.envvar}`)"
     default = param.default
-    if (
-        param.show_default is not False
-        and default not in (None, False, "", ())
-        and (not callable(default))
-    ):
+    hidden = param.show_default is False or callable(default)
+    if not hidden and default not in (None, False, "", ()):
         text += f" [default: {default}]"
     escaped = text.replace("|", "\\|")  # a pipe would end the table cell
     return f"| {names} | {escaped} |"
@@ -77,13 +72,11 @@ def render_reference() -> str:
 
     def walk(command: Any, path: list[str], parent: Any) -> None:
         ctx = Context(command, info_name=path[-1], parent=parent)
+        if parent is None or not isinstance(command, TyperGroup):  # groups: only the root
+            lines.extend(_section(path, command, ctx))
         if isinstance(command, TyperGroup):
-            if parent is None:
-                lines.extend(_section(path, command, ctx))
             for name in command.list_commands(ctx):
                 walk(command.get_command(ctx, name), [*path, name], ctx)
-        else:
-            lines.extend(_section(path, command, ctx))
 
     walk(root, ["vh-lite"], None)
     return "\n".join(lines).rstrip() + "\n"

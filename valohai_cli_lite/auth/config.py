@@ -6,19 +6,18 @@ can be logged in to app.valohai.com and a self-hosted installation at once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import ConfigError, UsageError
-from .files import locked, read_profiles_file, write_json_atomically
+from .files import locked, read_profiles_file, user_config_dir, write_json_atomically
 
-CONFIG_DIR_ENV = "VH_LITE_CONFIG_DIR"
 PROFILE_ENV = "VH_PROFILE"
 DEFAULT_PROFILE = "default"
-CONFIG_FILE_NAME = "config.json"
 CONFIG_FORMAT_VERSION = 1
 ACTIVE_KEY = "active_profile"  # top level of config.json: the profile `auth switch` chose
 
@@ -26,12 +25,10 @@ _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """`$VH_LITE_CONFIG_DIR`, else the user config dir (dirs.py; honours XDG_CONFIG_HOME)."""
-    override = environ.get(CONFIG_DIR_ENV)
+    """`$VH_LITE_CONFIG_DIR`, else the user config dir (honours XDG_CONFIG_HOME)."""
+    override = environ.get("VH_LITE_CONFIG_DIR")
     if override:
         return Path(override).expanduser().absolute()
-    from .files import user_config_dir
-
     return user_config_dir(environ)
 
 
@@ -68,55 +65,43 @@ class Profile(NamedTuple):
     def in_keyring(self) -> bool:
         return self.token_store == "keyring"  # noqa: S105 (a store name, not a secret)
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Profile:
-        values = {k: v for k, v in data.items() if k in cls._fields}
-        if not isinstance(values.get("host"), str):
-            raise ValueError("missing host")
-        return cls(**values)
-
 
 class ConfigStore:
     """Reads and updates config.json; every update is a locked read-modify-write."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.path = directory / CONFIG_FILE_NAME
-
-    def _load_raw(self) -> dict[str, Any]:
-        return read_profiles_file(self.path)
+        self.path = directory / "config.json"
 
     def profile_names(self) -> list[str]:
-        return sorted(self._load_raw()["profiles"])
+        return sorted(read_profiles_file(self.path)["profiles"])
 
     def get(self, name: str) -> Profile | None:
-        return self._profile_in(self._load_raw(), name)
+        return self._profile_in(read_profiles_file(self.path), name)
 
     def profiles(self) -> dict[str, Profile]:
-        """Every profile by name, sorted by name."""
-        data = self._load_raw()
+        data = read_profiles_file(self.path)
         found = {name: self._profile_in(data, name) for name in sorted(data["profiles"])}
         return {name: profile for name, profile in found.items() if profile is not None}
 
     def active_profile(self) -> str | None:
         """The profile `auth switch` made the default, if any."""
-        active = self._load_raw().get(ACTIVE_KEY)
+        active = read_profiles_file(self.path).get(ACTIVE_KEY)
         return active if isinstance(active, str) and _PROFILE_NAME.match(active) else None
 
     def set_active_profile(self, name: str | None) -> None:
-        def change(data: dict[str, Any]) -> None:
+        with self._rewriting() as data:
             if name is None:
                 data.pop(ACTIVE_KEY, None)
             else:
                 data[ACTIVE_KEY] = name
 
-        self._rewrite(change)
-
-    def _rewrite(self, change: Callable[[dict[str, Any]], None]) -> None:
+    @contextlib.contextmanager
+    def _rewriting(self) -> Iterator[dict[str, Any]]:
         """One locked read-modify-write of config.json, in the current format version."""
         with locked(self.directory):
-            data = self._load_raw()
-            change(data)
+            data = read_profiles_file(self.path)
+            yield data
             data["version"] = CONFIG_FORMAT_VERSION
             write_json_atomically(self.path, data)
 
@@ -124,7 +109,7 @@ class ConfigStore:
         """ConfigError now if config.json cannot be written (a read-only or full directory),
         so a command can fail before it changes anything anywhere else."""
         with locked(self.directory):
-            write_json_atomically(self.path, self._load_raw())
+            write_json_atomically(self.path, read_profiles_file(self.path))
 
     def _profile_in(self, data: dict[str, Any], name: str) -> Profile | None:
         raw = data["profiles"].get(name)
@@ -133,7 +118,9 @@ class ConfigStore:
         try:
             if not isinstance(raw, dict):
                 raise ValueError("not an object")
-            return Profile.from_json(raw)
+            if not isinstance(raw.get("host"), str):
+                raise ValueError("missing host")
+            return Profile(**{k: v for k, v in raw.items() if k in Profile._fields})
         except (TypeError, ValueError) as exc:
             raise ConfigError(
                 f"{self.path}: profile {name!r} is malformed ({exc})",
@@ -142,8 +129,7 @@ class ConfigStore:
 
     def update(self, name: str, change: Callable[[Profile | None], Profile | None]) -> None:
         """Apply `change` to one profile (None deletes it), keeping every other profile intact."""
-
-        def apply(data: dict[str, Any]) -> None:
+        with self._rewriting() as data:
             new = change(self._profile_in(data, name))
             if new is None:
                 data["profiles"].pop(name, None)
@@ -151,5 +137,3 @@ class ConfigStore:
                 data["profiles"][name] = {
                     k: v for k, v in new._asdict().items() if v is not None and v is not False
                 }
-
-        self._rewrite(apply)

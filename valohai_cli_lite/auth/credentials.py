@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, cast
 
 from ..errors import AuthError, ConfigError, check_token
 from .config import login_command
@@ -22,12 +22,11 @@ if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
 KEYRING_SERVICE = "vh-lite"
-CREDENTIALS_FILE_NAME = "credentials.json"
-KEYRING_TIMEOUT_ENV = "VH_KEYRING_TIMEOUT"
 DEFAULT_KEYRING_TIMEOUT = 5.0
+SECRET_SERVICE_BACKEND = "keyring.backends.SecretService.Keyring"  # noqa: S105 (a class path)
 
-StoreKind = Literal["keyring", "file"]
 T = TypeVar("T")
+KeyringLoader = Callable[[str | None], "KeyringBackend"]
 
 
 class KeyringUnavailable(Exception):
@@ -35,15 +34,14 @@ class KeyringUnavailable(Exception):
 
 
 class StoredAt(NamedTuple):
-    kind: StoreKind
+    kind: Literal["keyring", "file"]
     description: str  # shown to users: "the system keyring (SecretService)" or a file path
     keyring_backend: str | None = None
 
 
 def keyring_timeout(environ: Mapping[str, str]) -> float:
-    """VH_KEYRING_TIMEOUT seconds, else the default."""
     try:
-        return float(environ.get(KEYRING_TIMEOUT_ENV, DEFAULT_KEYRING_TIMEOUT))
+        return float(environ.get("VH_KEYRING_TIMEOUT", DEFAULT_KEYRING_TIMEOUT))
     except ValueError:
         return DEFAULT_KEYRING_TIMEOUT
 
@@ -54,8 +52,10 @@ def _with_deadline(call: Callable[[], T], timeout: float) -> T:
     def target() -> None:
         try:
             outcome["value"] = call()
-        except Exception as exc:  # reported below as a reason, never re-raised raw
+        except KeyringUnavailable as exc:
             outcome["error"] = exc
+        except Exception as exc:  # said in a user's words, never re-raised raw
+            outcome["error"] = KeyringUnavailable(_describe_keyring_error(exc))
 
     # A daemon thread: if the keyring hangs, the process can still exit after we give up.
     worker = threading.Thread(target=target, name="vh-lite-keyring", daemon=True)
@@ -64,12 +64,8 @@ def _with_deadline(call: Callable[[], T], timeout: float) -> T:
     if worker.is_alive():
         raise KeyringUnavailable(f"the system keyring did not answer within {timeout:g} s")
     if "error" in outcome:
-        exc = outcome["error"]
-        if isinstance(exc, KeyringUnavailable):
-            raise exc
-        raise KeyringUnavailable(_describe_keyring_error(exc))
-    value: T = outcome["value"]
-    return value
+        raise outcome["error"]
+    return cast(T, outcome["value"])
 
 
 # keyring's exception names (and secretstorage's) -> what happened, in a user's words.
@@ -96,10 +92,9 @@ def _backend_name(backend: KeyringBackend) -> str:
     return f"{type(backend).__module__}.{type(backend).__name__}"
 
 
-def _describe_backend(name: str) -> str:
-    # "keyring.backends.SecretService.Keyring" -> "SecretService"
-    parts = name.split(".")
-    return parts[-2] if len(parts) >= 2 else name
+def _describe_backend(backend: KeyringBackend) -> str:
+    # keyring.backends.SecretService.Keyring -> "SecretService"
+    return type(backend).__module__.rpartition(".")[2]
 
 
 def system_keyring(
@@ -112,16 +107,13 @@ def system_keyring(
     every installed backend is the slowest part of `import keyring` + first use.
     PYTHON_KEYRING_BACKEND still wins, as keyring users expect (keyring reads it itself).
     """
-    import keyring
     import keyring.core
     from keyring.backends import chainer, fail, null
 
     backend: KeyringBackend | None = None
     if recorded and not environ.get("PYTHON_KEYRING_BACKEND"):
-        try:
+        with contextlib.suppress(Exception):  # gone or not viable now: discover afresh
             backend = keyring.core.load_keyring(recorded)
-        except Exception:  # that backend is gone or not viable now: discover afresh
-            backend = None
     if backend is None:
         backend = keyring.get_keyring()
     empty_chain = isinstance(backend, chainer.ChainerBackend) and not backend.backends
@@ -130,26 +122,22 @@ def system_keyring(
     return backend
 
 
-SECRET_SERVICE_BACKEND = "keyring.backends.SecretService.Keyring"  # noqa: S105 (a class path)
-
-
-def _read_secret_service(service: str, account: str) -> str | None:
-    """Read the item keyring's SecretService backend wrote, through secretstorage (the
-    library that backend uses) without importing keyring: ~50 ms less on every command.
+def _read_secret_service(account: str) -> str | None:
+    """Read the item keyring's SecretService backend wrote through secretstorage (which that
+    backend uses), without importing keyring, which is much slower.
 
     Only the default collection, where keyring reads, writes and deletes (an item with the
-    same attributes elsewhere may be a stale copy). Its lock state is not asked for: a
-    locked collection's items are locked, and reading one raises LockedException. Returns
-    None when the item is not there (keyring may have been configured to use another
-    collection); raises KeyringUnavailable when it is locked, so the caller falls back to
-    keyring itself, which knows how to ask for an unlock.
+    same attributes elsewhere may be a stale copy). None when the item is not there (keyring
+    may use another collection). Its lock state is not asked for: reading a locked item
+    raises, and KeyringUnavailable then sends the caller to keyring itself, which knows how
+    to ask for an unlock.
     """
     import secretstorage
 
     connection = secretstorage.dbus_init()
     try:
         default = secretstorage.Collection(connection)  # the "default" alias
-        for item in default.search_items({"service": service, "username": account}):
+        for item in default.search_items({"service": KEYRING_SERVICE, "username": account}):
             try:
                 secret: bytes = item.get_secret()
             except secretstorage.LockedException as exc:
@@ -160,17 +148,9 @@ def _read_secret_service(service: str, account: str) -> str | None:
         connection.close()
 
 
-KeyringLoader = Callable[[str | None], "KeyringBackend"]
-
-
 class CredentialStore:
-    """Stores one token per profile in the keyring or, as a fallback, in credentials.json.
-
-    `keyring` loads the backend to use (given the one recorded at login, if any); by default
-    the system keyring. `fast_secret_service` allows reading a Secret Service item through
-    secretstorage directly (off when PYTHON_KEYRING_BACKEND picks a backend, or in tests).
-    `debug` receives a line saying how a token was read.
-    """
+    """One token per profile, in the keyring or, as a fallback, in credentials.json. `debug`
+    receives a line saying how a token was read."""
 
     def __init__(
         self,
@@ -182,20 +162,18 @@ class CredentialStore:
         debug: Callable[[str], None] | None = None,
     ) -> None:
         self.directory = directory
-        self.file_path = directory / CREDENTIALS_FILE_NAME
+        self.file_path = directory / "credentials.json"
         self._keyring = keyring
         self._fast_secret_service = fast_secret_service
         self._timeout = timeout
-        self._debug = debug or _ignore
-
-    # -- keyring -------------------------------------------------------------------------
+        self._debug = debug or (lambda _text: None)
 
     def _keyring_account(self, profile: str) -> str:
         # The keyring is shared by every config directory of this user; naming the directory
         # keeps a demo or test (VH_LITE_CONFIG_DIR=/tmp/...) from overwriting a real login.
         return f"{profile} ({self.directory})"
 
-    def save_to_keyring(self, profile: str, token: str) -> StoredAt:
+    def _save_to_keyring(self, profile: str, token: str) -> StoredAt:
         account = self._keyring_account(profile)
 
         def store() -> KeyringBackend:
@@ -203,16 +181,15 @@ class CredentialStore:
             backend.set_password(KEYRING_SERVICE, account, token)
             return backend
 
-        name = _backend_name(_with_deadline(store, self._timeout))
-        return StoredAt("keyring", f"the system keyring ({_describe_backend(name)})", name)
+        backend = _with_deadline(store, self._timeout)
+        description = f"the system keyring ({_describe_backend(backend)})"
+        return StoredAt("keyring", description, _backend_name(backend))
 
     def _load_from_keyring(self, profile: str, recorded_backend: str | None) -> str | None:
         account = self._keyring_account(profile)
         if recorded_backend == SECRET_SERVICE_BACKEND and self._fast_secret_service:
             try:
-                token = _with_deadline(
-                    lambda: _read_secret_service(KEYRING_SERVICE, account), self._timeout
-                )
+                token = _with_deadline(lambda: _read_secret_service(account), self._timeout)
             except KeyringUnavailable as exc:
                 self._debug(f"reading the Secret Service directly failed ({exc})")
                 token = None  # locked, or something unusual: let keyring itself handle it
@@ -220,9 +197,9 @@ class CredentialStore:
                 self._debug("token read from the Secret Service directly (secretstorage)")
                 return token
 
-        def load() -> tuple[str | None, str]:
+        def load() -> tuple[str | None, KeyringBackend]:
             backend = self._keyring(recorded_backend)
-            return backend.get_password(KEYRING_SERVICE, account), _backend_name(backend)
+            return backend.get_password(KEYRING_SERVICE, account), backend
 
         token, backend = _with_deadline(load, self._timeout)
         self._debug(f"token read through keyring ({_describe_backend(backend)} backend)")
@@ -243,28 +220,18 @@ class CredentialStore:
 
         return _with_deadline(delete, self._timeout)
 
-    # -- file ----------------------------------------------------------------------------
-
-    def _file_data(self) -> dict[str, Any]:
-        return read_profiles_file(self.file_path)
-
-    def save_to_file(self, profile: str, token: str) -> StoredAt:
+    def _save_to_file(self, profile: str, token: str) -> StoredAt:
         with locked(self.directory):
-            data = self._file_data()
+            data = read_profiles_file(self.file_path)
             data["profiles"][profile] = {"token": token}
             write_json_atomically(self.file_path, data)
         return StoredAt("file", str(self.file_path))
-
-    def _load_from_file(self, profile: str) -> str | None:
-        entry = self._file_data()["profiles"].get(profile)
-        token = entry.get("token") if isinstance(entry, dict) else None
-        return token if isinstance(token, str) and token else None
 
     def _delete_from_file(self, profile: str) -> bool:
         if not self.file_path.exists():
             return False
         with locked(self.directory):
-            data = self._file_data()
+            data = read_profiles_file(self.file_path)
             if profile not in data["profiles"]:
                 return False
             del data["profiles"][profile]
@@ -277,8 +244,6 @@ class CredentialStore:
                     raise ConfigError(f"cannot remove {self.file_path}: {exc.strerror}") from None
         return True
 
-    # -- what commands use ---------------------------------------------------------------
-
     def save(
         self, profile: str, token: str, *, prefer_keyring: bool, replaces_keyring: bool = False
     ) -> tuple[StoredAt, str | None]:
@@ -290,25 +255,23 @@ class CredentialStore:
         or remove that token, KeyringUnavailable propagates and nothing changes, rather than
         leave the old token orphaned there.
         """
-        fallback_reason: str | None = None
         if prefer_keyring:
             try:
-                stored = self.save_to_keyring(profile, token)
+                stored = self._save_to_keyring(profile, token)
             except KeyringUnavailable as exc:
                 if replaces_keyring:
                     raise
-                fallback_reason = str(exc)
-            else:
-                self._delete_from_file(profile)
-                return stored, None
+                return self._save_to_file(profile, token), str(exc)
+            self._delete_from_file(profile)
+            return stored, None
         if replaces_keyring:
             self._delete_from_keyring(profile)
-        stored = self.save_to_file(profile, token)
-        if not prefer_keyring and not replaces_keyring:
+        stored = self._save_to_file(profile, token)
+        if not replaces_keyring:
             # A deliberate file login; a keyring copy from an older login goes if it can.
             with contextlib.suppress(KeyringUnavailable):
                 self._delete_from_keyring(profile)
-        return stored, fallback_reason
+        return stored, None
 
     def load(self, profile: str, store: str | None, recorded_backend: str | None) -> str:
         """The profile's token from where login put it; AuthError when it cannot be had."""
@@ -322,9 +285,10 @@ class CredentialStore:
                 ) from None
             where = "the system keyring"
         else:
-            token = self._load_from_file(profile)
+            entry = read_profiles_file(self.file_path)["profiles"].get(profile)
+            token = entry.get("token") if isinstance(entry, dict) else None
             where = str(self.file_path)
-        if not token:
+        if not isinstance(token, str) or not token:
             raise AuthError(
                 f"the token of profile {profile!r} is missing from {where}",
                 hint=f"log in again: {login_command(profile)}",
@@ -348,7 +312,3 @@ class CredentialStore:
         if self._delete_from_file(profile):
             removed.append(str(self.file_path))
         return removed
-
-
-def _ignore(_text: str) -> None:
-    pass

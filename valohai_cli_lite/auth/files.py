@@ -1,9 +1,8 @@
 """Where vh-lite keeps its files, and how: private directories, atomic writes and a lock, so
 concurrent runs never lose or truncate state.
 
-platformdirs knows every platform, and costs ~12 ms to import. On Linux the answer is the XDG
-rule, which is computed here directly (a test holds it equal to platformdirs'); elsewhere
-platformdirs answers.
+platformdirs knows every platform but is slow to import: on Linux the XDG rule is computed here
+directly, as platformdirs computes it; elsewhere platformdirs answers.
 """
 
 from __future__ import annotations
@@ -63,39 +62,30 @@ def ensure_private_dir(path: Path) -> None:
         raise ConfigError(f"cannot create the config directory {path}: {exc.strerror}") from None
 
 
-def read_json_file(path: Path) -> dict[str, Any] | None:
-    """The file's JSON object, None when it does not exist; a clear error when it is unusable."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    if not text.strip():  # an empty file (a crash, a `touch`): nothing stored yet
-        return None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})",
-            hint="fix or move the file away; vh-lite never overwrites a file it cannot read",
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} does not hold a JSON object", hint="fix or move the file away")
-    return data
+_UNREADABLE_HINT = "fix or move the file away; vh-lite never overwrites a file it cannot read"
 
 
 def read_profiles_file(path: Path) -> dict[str, Any]:
     """A state file whose "profiles" maps profile names to objects (config.json and
-    credentials.json both are); {"profiles": {}} when missing. Other top-level keys are kept
-    so a write never drops what a newer version stored."""
-    data = read_json_file(path) or {}
+    credentials.json both are); {"profiles": {}} when missing or empty (a crash, a `touch`).
+    Other top-level keys are kept so a write never drops what a newer version stored."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})", hint=_UNREADABLE_HINT
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} does not hold a JSON object", hint="fix or move the file away")
     data.setdefault("profiles", {})
     if not isinstance(data["profiles"], dict):
-        raise ConfigError(
-            f"{path}: 'profiles' is not an object",
-            hint="fix or move the file away; vh-lite never overwrites a file it cannot read",
-        )
+        raise ConfigError(f"{path}: 'profiles' is not an object", hint=_UNREADABLE_HINT)
     return data
 
 
@@ -136,15 +126,10 @@ def locked(directory: Path) -> Iterator[None]:
     except OSError as exc:
         raise ConfigError(f"cannot open the lock file {lock_path}: {exc.strerror}") from None
     try:
-        try:
+        if sys.platform != "win32":  # Windows: no flock; atomic renames still prevent torn files
             import fcntl
-        except ImportError:  # Windows: no flock; atomic renames still prevent torn files.
-            yield
-            return
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released when the descriptor is closed
+        yield
     finally:
         os.close(fd)

@@ -39,9 +39,9 @@ class ActiveCredentials(NamedTuple):
     source_kind: str  # "env", "keyring" or "file"
     # What to do when the server rejects the token: depends on where the token came from.
     rejected_hint: str
+    # What the profile saved at login (environment tokens have none).
     username: str | None = None
-    user_id: int | None = None  # saved at login (environment tokens have none)
-    # Connection settings the profile saved at login (environment tokens have none).
+    user_id: int | None = None
     ca_file: str | None = None
     allow_insecure_http: bool = False
     profile: ProfileChoice | None = None  # None for a token from the environment
@@ -50,32 +50,28 @@ class ActiveCredentials(NamedTuple):
         return f"ActiveCredentials(host={self.host!r}, source={self.source!r})"
 
 
-def env_token(environ: Mapping[str, str]) -> tuple[str, str] | None:
-    """(variable name, token) of the first token variable that is set and non-empty."""
-    for name in TOKEN_ENV_VARS:
+def _first_set(environ: Mapping[str, str], names: tuple[str, ...]) -> tuple[str, str] | None:
+    for name in names:
         value = environ.get(name, "").strip()
         if value:
             return name, value
     return None
 
 
+def env_token(environ: Mapping[str, str]) -> tuple[str, str] | None:
+    return _first_set(environ, TOKEN_ENV_VARS)
+
+
 def env_host_setting(environ: Mapping[str, str]) -> tuple[str, str] | None:
     """(variable name, normalised host) of the first host variable that is set."""
-    for name in HOST_ENV_VARS:
-        value = environ.get(name, "").strip()
-        if value:
-            return name, normalize_host(value)
-    return None
-
-
-def env_host(environ: Mapping[str, str]) -> str | None:
-    found = env_host_setting(environ)
-    return found[1] if found else None
+    found = _first_set(environ, HOST_ENV_VARS)
+    return (found[0], normalize_host(found[1])) if found else None
 
 
 def default_host(profile: Profile | None, environ: Mapping[str, str]) -> str:
     """VH_HOST, then VALOHAI_HOST, then the profile's host, then app.valohai.com."""
-    return env_host(environ) or (profile.host if profile else DEFAULT_HOST)
+    found = env_host_setting(environ)
+    return found[1] if found else (profile.host if profile else DEFAULT_HOST)
 
 
 def choose_profile(
@@ -131,13 +127,12 @@ def resolve_credentials(
     if from_env is not None:
         var, token = from_env
         check_token(token, f"the {var} environment variable")
-        host = env_host(environ)
-        if host is None:
+        profile = None
+        if env_host_setting(environ) is None:
             store = config()
-            choice = choose_profile(explicit, {}, store)
-            host = default_host(store.get(choice.name), {})
+            profile = store.get(choose_profile(explicit, {}, store).name)
         return ActiveCredentials(
-            host, token, f"the {var} environment variable", "env",
+            default_host(profile, environ), token, f"the {var} environment variable", "env",
             rejected_hint=f"the token in {var} may have expired or been revoked: "
             f"update or unset {var}",
         )  # fmt: skip

@@ -43,10 +43,9 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 def error_message_from_body(body: Any) -> str | None:
     """The human part of a DRF error body, in any of the shapes the API uses."""
     if isinstance(body, dict):
-        if isinstance(body.get("detail"), str):
-            return str(body["detail"])
-        if isinstance(body.get("message"), str):
-            return str(body["message"])
+        for key in ("detail", "message"):
+            if isinstance(body.get(key), str):
+                return str(body[key])
         parts: list[str] = []
         for key, value in body.items():
             if key == "code":
@@ -110,7 +109,8 @@ def raise_for_status(response: httpx.Response) -> None:
 
 
 def decode_json(response: httpx.Response) -> Any:
-    """The decoded body of a successful answer; ApiError when it is not JSON."""
+    """The decoded body of a successful answer (raise_for_status); ApiError if it is not JSON."""
+    raise_for_status(response)
     try:
         return response.json()
     except ValueError:

@@ -2,17 +2,14 @@
 or several at once.
 
 The functions here take `fetch(url, params)`, which returns a page's decoded JSON body (or
-raises), so paging knows nothing about HTTP and can be tested with a dict of pages. Pages by
-offset go several at a time: how many is found out (Window), early requests are sent with
-the first page for a far server (EarlyPages), 429s are waited out without holding a place,
-and every page is still yielded in order.
+raises), so paging knows nothing about HTTP and can be tested with a dict of pages.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypedDict
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..errors import ApiError
@@ -54,11 +51,21 @@ class PagingGuess(NamedTuple):
     items there were, and whether the first page kept the reader waiting (`far`). With a far
     server, the second round of requests goes out with the first. With a near one it would
     buy nothing: the first page would be back before they were sent, and their threads would
-    only slow the first rows down (~6 ms on a 2-core machine)."""
+    only slow the first rows down."""
 
     step: int
     total: int
     far: bool
+
+
+class PagingOptions(TypedDict, total=False):
+    """iter_pages' keyword arguments, for the methods that pass them on."""
+
+    page_size: int
+    max_concurrency: int
+    stop_after: int | None
+    guess: PagingGuess | None
+    learned: Callable[[PagingGuess], None] | None
 
 
 def page_count(body: dict[str, Any]) -> int | None:
@@ -68,13 +75,12 @@ def page_count(body: dict[str, Any]) -> int | None:
 
 def page_results(body: Any, url: str) -> list[dict[str, Any]]:
     """The page's items; anything but a list of objects is the wrong envelope, an error."""
+    path = urlsplit(url).path
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-        raise ApiError(f"the server's answer to {urlsplit(url).path} is not a paginated list")
+        raise ApiError(f"the server's answer to {path} is not a paginated list")
     results: list[dict[str, Any]] = body["results"]
     if not all(isinstance(item, dict) for item in results):
-        raise ApiError(
-            f"the server's answer to {urlsplit(url).path} lists something that is not an object"
-        )
+        raise ApiError(f"the server's answer to {path} lists something that is not an object")
     return results
 
 
@@ -100,7 +106,7 @@ def iter_pages(
     With a `guess` from last time, the first pages after the first are asked for while the
     first is still on its way, hiding a round trip; they are used only if the first page
     confirms the page size, otherwise dropped. `learned` hears what this list looks like,
-    including whether the first page took long enough (pages.FAR) for that to matter; so
+    including whether the first page took long enough (FAR) for that to matter; so
     `fetch` should have its connection pool set up before the first call.
     """
     query = parse_qs(urlsplit(url).query)
@@ -108,55 +114,57 @@ def iter_pages(
     first_params: dict[str, Any] = {} if "limit" in query else {"limit": page_size}
     if "offset" not in query:
         first_params["offset"] = 0
-    start = _offset_in(query)  # a path may ask to begin later than the first item
+    asked_offset = (query.get("offset") or ["0"])[0]  # a path may begin later than the first
+    start = int(asked_offset) if asked_offset.isascii() and asked_offset.isdecimal() else 0
     rest = {k: v for k, v in query.items() if k not in ("offset", "limit")}
-    early = None
-    if (
-        guess is not None and guess.far and guess.total > guess.step and max_concurrency > 1
-        and "limit" not in query and "offset" not in query
-    ):  # fmt: skip
-        early = EarlyPages.ask(fetch, base_url, rest, guess, max_concurrency, stop_after)
-    sent = time.monotonic()
+    by_offset = None  # the requests for pages by offset, once there are any
+    plain = max_concurrency > 1 and "limit" not in query and "offset" not in query
+    if plain and guess is not None and guess.far and guess.total > guess.step:
+        by_offset = _OffsetRequests(fetch, base_url, rest, guess.step, max_concurrency)
+        end = guess.total if stop_after is None else min(guess.total, stop_after)
+        # Modestly: with the first page, four requests are out, as many as a cautious
+        # gateway allows; the Window takes over from there.
+        for offset in range(guess.step, end, guess.step)[: min(EARLY, max_concurrency - 1)]:
+            by_offset.early.append(_Slot(offset, by_offset.ask(offset)))
     try:
+        sent = time.monotonic()
         body = fetch(url, first_params)
-    except BaseException:
-        if early:
-            early.drop()
-        raise
-    far = time.monotonic() - sent >= FAR
-    first = page_results(body, url)
-    total = page_count(body)
-    natural = stop_after is None and "limit" not in query and not start
-    if learned is not None and natural and total is not None and total > len(first):
-        learned(PagingGuess(len(first), total, far))
-    yield Page(first, total)
-    if not first or (stop_after is not None and len(first) >= stop_after):
-        if early:
-            early.drop()
-        return
-    if max_concurrency > 1 and total is not None and total > len(first):
-        end = total if stop_after is None else min(total, start + stop_after)
-        offsets = range(start + len(first), end, len(first))
-        later = pages_by_offset(
-            fetch, base_url, rest, len(first), offsets, max_concurrency, total,
-            early=early.confirmed(len(first), offsets) if early else None,
-        )  # fmt: skip
-    else:
-        if early:
-            early.drop()
-        later = _pages_by_next(fetch, url, body, base_url, query, page_size, start)
-    try:
-        for page in later:
-            if page.results and page.results[0] == first[0]:
-                # A server that ignores limit/offset answers the first page again: going on
-                # would list it over and over.
-                raise ApiError(
-                    f"the server answered the first page of {urlsplit(url).path} again for a "
-                    "later one: it does not page by limit and offset"
-                )
-            yield page
+        far = time.monotonic() - sent >= FAR
+        first = page_results(body, url)
+        total = page_count(body)
+        natural = stop_after is None and "limit" not in query and not start
+        if learned is not None and natural and total is not None and total > len(first):
+            learned(PagingGuess(len(first), total, far))
+        yield Page(first, total)
+        if not first or (stop_after is not None and len(first) >= stop_after):
+            return
+        if max_concurrency > 1 and total is not None and total > len(first):
+            end = total if stop_after is None else min(total, start + stop_after)
+            offsets = range(start + len(first), end, len(first))
+            if by_offset is None or by_offset.step != len(first):  # no guess, or a wrong one
+                if by_offset is not None:
+                    by_offset.close()
+                by_offset = _OffsetRequests(fetch, base_url, rest, len(first), max_concurrency)
+            later = pages_by_offset(by_offset, offsets, max_concurrency, total)
+        else:
+            if by_offset is not None:
+                by_offset.close()
+            later = _pages_by_next(fetch, url, body, base_url, query, page_size, start)
+        try:
+            for page in later:
+                if page.results and page.results[0] == first[0]:
+                    # A server that ignores limit/offset answers the first page again: going
+                    # on would list it over and over.
+                    raise ApiError(
+                        f"the server answered the first page of {urlsplit(url).path} again "
+                        "for a later one: it does not page by limit and offset"
+                    )
+                yield page
+        finally:
+            later.close()
     finally:
-        later.close()
+        if by_offset is not None:
+            by_offset.close()
 
 
 def _pages_by_next(
@@ -174,12 +182,11 @@ def _pages_by_next(
     visited: set[str] = set()
     while True:
         total = page_count(body)
-        next_url = body.get("next")
+        link = body.get("next")
+        # DRF sends absolute links; a relative one is resolved against this page.
+        next_url = urljoin(current, link) if isinstance(link, str) and link else None
         params: dict[str, Any] | None = None
-        if isinstance(next_url, str) and next_url:
-            # DRF sends absolute links; a relative one is resolved against this page.
-            next_url = urljoin(current, next_url)
-        if isinstance(next_url, str) and next_url and not same_origin(next_url, base_url):
+        if next_url is not None and not same_origin(next_url, base_url):
             # A server behind a proxy may build links with the wrong scheme or host. The
             # token goes nowhere else; while the total is known, offsets on the host itself
             # reach the same pages.
@@ -190,7 +197,7 @@ def _pages_by_next(
                     reason="foreign-next",
                 )
             next_url = None
-        if isinstance(next_url, str) and next_url:
+        if next_url is not None:
             if next_url in visited:
                 raise ApiError(f"the server's pagination loops back to {next_url}")
             visited.add(next_url)
@@ -209,68 +216,27 @@ def _pages_by_next(
             return
 
 
-def _offset_in(query: dict[str, list[str]]) -> int:
-    values = query.get("offset") or ["0"]
-    text = values[0]
-    return int(text) if text.isascii() and text.isdecimal() else 0
+class _OffsetRequests:
+    """Requests for a list's pages by offset, `step` items each, on a pool of threads. A 429
+    comes back as _Throttled, with how many requests were out when it came (the gateway's
+    limit is below that). `early`: the pages asked for with the first one (iter_pages)."""
 
-
-class EarlyPages:
-    """Pages asked for while the first one is still on its way (see pagination.iter_pages)."""
-
-    def __init__(self, pool: Any, slots: list[_Slot], step: int, fetcher: _OffsetFetcher) -> None:
-        self.pool, self.slots, self.step, self.fetcher = pool, slots, step, fetcher
-
-    @classmethod
-    def ask(
-        cls,
-        fetch: Fetch,
-        base_url: str,
-        query: dict[str, Any],
-        guess: PagingGuess,
-        max_concurrency: int,
-        stop_after: int | None,
-    ) -> EarlyPages:
-        """The pages after the first, as `guess` says they will be (the caller has decided
-        that asking early pays: a far server, more than one page, no limit/offset asked)."""
+    def __init__(
+        self, fetch: Fetch, base_url: str, query: dict[str, Any], step: int, threads: int
+    ) -> None:
+        import threading
         from concurrent.futures import ThreadPoolExecutor
 
-        end = guess.total if stop_after is None else min(guess.total, stop_after)
-        # Modestly: with the first page, four requests are out, as many as a cautious
-        # gateway allows; the Window takes over from there.
-        offsets = list(range(guess.step, end, guess.step))[: min(EARLY, max_concurrency - 1)]
-        pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="vh-lite-page")
-        fetcher = _OffsetFetcher(fetch, base_url, query, guess.step)
-        slots = [_Slot(o, pool.submit(fetcher, o)) for o in offsets]
-        return cls(pool, slots, guess.step, fetcher)
-
-    def confirmed(self, step: int, offsets: range) -> EarlyPages | None:
-        """These pages, if the first page confirmed the guess; otherwise none (dropped)."""
-        if self.pool is None or step != self.step:
-            self.drop()
-            return None
-        wanted = set(offsets)
-        self.slots = [slot for slot in self.slots if slot.offset in wanted]
-        return self
-
-    def drop(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = None
-
-
-class _OffsetFetcher:
-    """Fetches the page at an offset; a 429 comes back as _Throttled for the scheduler, with
-    how many requests were out when it came (the gateway's limit is below that)."""
-
-    def __init__(self, fetch: Fetch, base_url: str, query: dict[str, Any], step: int) -> None:
-        import threading
-
         self.fetch, self.base_url, self.query, self.step = fetch, base_url, query, step
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vh-lite-page")
+        self.early: list[_Slot] = []
         self.in_flight = 0
         self._lock = threading.Lock()
 
-    def __call__(self, offset: int) -> Any:
+    def ask(self, offset: int) -> Future[Any]:
+        return self.pool.submit(self._fetch, offset)
+
+    def _fetch(self, offset: int) -> Any:
         params = {**self.query, "limit": self.step, "offset": offset}
         with self._lock:
             self.in_flight += 1
@@ -283,6 +249,10 @@ class _OffsetFetcher:
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+    def close(self) -> None:
+        """Drop the requests that have not started (a stop, a limit, an error, Ctrl-C)."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 class Window:
@@ -297,7 +267,6 @@ class Window:
     """
 
     START = 8
-    WAITED = FAR  # less than this is not waiting on a slow link
 
     def __init__(self, ceiling: int) -> None:
         self.ceiling = max(1, ceiling)
@@ -308,7 +277,7 @@ class Window:
     def read(self, waited: float) -> None:
         """A page was read after waiting `waited` seconds for it."""
         self._read += 1
-        if waited >= self.WAITED:
+        if waited >= FAR:
             self._last_wait = self._read
         if self._read - self._last_wait < self.size:
             self.size = min(self.ceiling, self.size + 2)
@@ -317,11 +286,6 @@ class Window:
         """A 429 came back while `in_flight` requests (itself included) were out."""
         self.ceiling = max(1, min(self.ceiling, in_flight - 1))
         self.size = min(self.size, self.ceiling)
-
-
-def _failed(slot: _Slot) -> bool:
-    future = slot.future
-    return future is not None and future.done() and future.exception() is not None
 
 
 class _Throttled(NamedTuple):
@@ -354,14 +318,7 @@ MIN_BUFFERED = 8
 
 
 def pages_by_offset(
-    fetch: Fetch,
-    base_url: str,
-    query: dict[str, Any],
-    step: int,
-    offsets: range,
-    max_concurrency: int,
-    total: int,
-    early: EarlyPages | None = None,
+    requests: _OffsetRequests, offsets: range, max_concurrency: int, total: int
 ) -> Generator[Page, None, None]:
     """Fetch the pages at `offsets` concurrently (how many at once: Window, at most
     `max_concurrency`) and yield them in order.
@@ -372,20 +329,14 @@ def pages_by_offset(
     means items moved between pages, so some would be lost or doubled.
     """
     from collections import deque
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    fetch_at = early.fetcher if early else _OffsetFetcher(fetch, base_url, query, step)
-    if early is not None:  # pages already on their way: the rest follow them
-        pool = early.pool
-        slots: deque[_Slot] = deque(early.slots)
-        asked = {slot.offset for slot in early.slots}
-        fresh = iter([offset for offset in offsets if offset not in asked])
-    else:
-        pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="vh-lite-page")
-        slots = deque()
-        fresh = iter(offsets)
+    # Pages already on their way (those still wanted) come first; the rest follow them.
+    slots = deque(slot for slot in requests.early if slot.offset in offsets)
+    asked = {slot.offset for slot in slots}
+    fresh = (offset for offset in offsets if offset not in asked)
     window = Window(max_concurrency)
-    buffered = max(MIN_BUFFERED, BUFFERED_ITEMS // max(step, 1))
+    buffered = max(MIN_BUFFERED, BUFFERED_ITEMS // max(requests.step, 1))
 
     def schedule() -> list[Future[Any]]:
         """Throttled pages wait their turn; free places go to them first, then new pages.
@@ -428,47 +379,44 @@ def pages_by_offset(
             if len(out) >= window.size:
                 return out
             if slot.future is None and slot.not_before <= now:
-                slot.future = pool.submit(fetch_at, slot.offset)
+                slot.future = requests.ask(slot.offset)
                 out.append(slot.future)
         while failed is None and len(out) < window.size and len(slots) < window.size + buffered:
             offset = next(fresh, None)
             if offset is None:
                 break
-            submitted = pool.submit(fetch_at, offset)
+            submitted = requests.ask(offset)
             slots.append(_Slot(offset, submitted))
             out.append(submitted)
         return out
 
-    try:
-        schedule()
-        while slots:
-            head = slots[0]
-            started = time.monotonic()
-            while True:
-                outstanding = schedule()
-                if head.future is not None and head.future.done():
-                    if _failed(head) or not isinstance(head.future.result(), _Throttled):
-                        break
-                    continue  # throttled since schedule() looked: it goes back in line
-                delays = [s.not_before for s in slots if s.future is None]
-                timeout = max(0.0, min(delays) - time.monotonic()) if delays else None
-                if outstanding:
-                    wait(outstanding, timeout=timeout, return_when=FIRST_COMPLETED)
-                elif timeout is not None:
-                    time.sleep(timeout)
-            window.read(time.monotonic() - started)
-            slots.popleft()
-            body = head.future.result()
-            results = page_results(body, base_url)
-            if page_count(body) != total:
-                raise ApiError(
-                    f"the list changed while it was being read ({total} items, then "
-                    f"{page_count(body)})",
-                    reason="list-changed",
-                )
-            yield Page(results, total)
-            if not results:
-                return
-    finally:
-        # Stopped early (a limit, an error, Ctrl-C): drop what has not started yet.
-        pool.shutdown(wait=False, cancel_futures=True)
+    schedule()
+    while slots:
+        head = slots[0]
+        started = time.monotonic()
+        while True:
+            outstanding = schedule()
+            if head.future is not None and head.future.done():
+                raised = head.future.exception() is not None
+                if raised or not isinstance(head.future.result(), _Throttled):
+                    break
+                continue  # throttled since schedule() looked: it goes back in line
+            delays = [s.not_before for s in slots if s.future is None]
+            timeout = max(0.0, min(delays) - time.monotonic()) if delays else None
+            if outstanding:
+                wait(outstanding, timeout=timeout, return_when=FIRST_COMPLETED)
+            elif timeout is not None:
+                time.sleep(timeout)
+        window.read(time.monotonic() - started)
+        slots.popleft()
+        body = head.future.result()
+        results = page_results(body, requests.base_url)
+        if page_count(body) != total:
+            raise ApiError(
+                f"the list changed while it was being read ({total} items, then "
+                f"{page_count(body)})",
+                reason="list-changed",
+            )
+        yield Page(results, total)
+        if not results:
+            return

@@ -1,6 +1,5 @@
-"""What each host's project list looked like last time (page size, total, and whether the
-first page kept the reader waiting), to ask for the second round of pages with the first
-when the server is far (client/pages.PagingGuess).
+"""What each list (by its URL) looked like last time, a paging.PagingGuess: with a far
+server, the second round of pages is then asked for with the first.
 
 A cache, nothing more: in the user's cache directory, never holding anything secret (a host
 and three numbers), written only when the numbers change, and any problem with it is ignored.
@@ -15,15 +14,14 @@ from pathlib import Path
 
 from .paging import PagingGuess
 
-FILE_NAME = "paging.json"
-# Hosts remembered; beyond this the least recently changed are forgotten, so a cache that
+# Lists remembered; beyond this the least recently changed are forgotten, so a cache that
 # has seen many servers (test servers on a new port each time) stays a few KiB.
 MAX_HOSTS = 32
 
 
 class PagingCache:
     def __init__(self, directory: Path) -> None:
-        self.path = directory / FILE_NAME
+        self.path = directory / "paging.json"
 
     def _read(self) -> dict[str, list[int]]:
         try:

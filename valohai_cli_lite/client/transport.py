@@ -32,8 +32,6 @@ USER_AGENT = f"vh-lite/{__version__} (python {sys.version_info[0]}.{sys.version_
 # Retries: only requests that are safe to repeat, only for failures that may pass.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-DEFAULT_MAX_ATTEMPTS = 4
-DEFAULT_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 
 
@@ -44,8 +42,8 @@ class ClientSettings(NamedTuple):
     ca_file: str | None = None  # a PEM bundle for a private CA, instead of the public ones
     allow_insecure_http: bool = False  # plain http to a host that is not loopback
     debug: Callable[[str], None] | None = None  # receives one line per request/response/retry
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    backoff: float = DEFAULT_BACKOFF  # seconds before the first retry; doubles each time
+    max_attempts: int = 4  # of a request that may be retried
+    backoff: float = 0.5  # seconds before the first retry; doubles each time
     sleep: Callable[[float], None] = time.sleep  # tests pass one that only records the wait
     # Told, in a line for people, when a retry waits a second or more (on a terminal).
     notice: Callable[[str], None] | None = None
@@ -89,11 +87,6 @@ class Transport:
                 self._http.close()
                 self._http = None
 
-    def open(self) -> None:
-        """Set up the connection pool now (httpx's, with its imports and TLS context: ~15 ms)
-        rather than inside the first request, where it would count as network time."""
-        self._client()
-
     def check_plain_http(self) -> None:
         """Refuse plain http beyond loopback before anything, password or token, is sent."""
         plain = urlsplit(self.host).scheme == "http"
@@ -107,17 +100,15 @@ class Transport:
     def _tls_context(self) -> ssl.SSLContext | bool:
         import ssl
 
+        from .trust import tls_context, trust_source
+
         ca_file = self.settings.ca_file
-        environ = self.settings.environ if self.settings.environ is not None else {}
+        environ = self.settings.environ or {}
         try:
             if self.settings.trust_cache is not None:
-                from .trust import tls_context
-
                 return tls_context(ca_file, environ, self.settings.trust_cache)
             return ssl.create_default_context(cafile=ca_file) if ca_file else True
         except (OSError, ssl.SSLError) as exc:
-            from .trust import trust_source
-
             kind, named = trust_source(ca_file, environ)
             if kind == "--ca-file":
                 raise UsageError(f"cannot use the CA file {named}: {exc}") from None
@@ -174,21 +165,20 @@ class Transport:
         attempts = self.settings.max_attempts
         attempt = 1
         while True:
+            may_retry = retryable and attempt < attempts
             try:
                 response = self._send_following_redirects(
                     method, url, form=form, json_body=json_body, authenticated=authenticated
                 )
             except RetryableTransportError as exc:
-                if not retryable or attempt >= attempts:
+                if not may_retry:
                     raise exc.error from None
                 wait = self._backoff(attempt, None)
                 reason = exc.error.message
             else:
                 if response.status_code == 429 and not retry_throttled:
-                    return response  # the caller schedules the retry (client/concurrent_pages.py)
-                if not (
-                    retryable and response.status_code in RETRY_STATUSES and attempt < attempts
-                ):
+                    return response  # the caller schedules the retry (paging.pages_by_offset)
+                if not may_retry or response.status_code not in RETRY_STATUSES:
                     return response
                 wait = self._backoff(attempt, response.headers.get("Retry-After"))
                 if wait > MAX_RETRY_AFTER:
@@ -230,14 +220,13 @@ class Transport:
         """Send and read the whole response of one attempt within --timeout.
 
         httpx's timeouts apply to each read, so a server trickling a byte a second would
-        never time out; the body is read chunk by chunk against one deadline instead. (Headers
-        trickled byte by byte are bounded only per read.)
+        never time out. Connecting and each read of the headers get at most the time that is
+        left (headers trickled byte by byte are bounded only per read); the body is then
+        checked against the deadline chunk by chunk.
         """
         import httpx
 
         deadline = started + self.settings.timeout
-        # Connecting and each read of the headers get at most the time that is left; the body
-        # is then checked against the deadline chunk by chunk.
         remaining = max(0.001, deadline - time.monotonic())
         request.extensions["timeout"] = httpx.Timeout(remaining).as_dict()
         response = client.send(request, stream=True)
@@ -280,11 +269,9 @@ class Transport:
                     )
                 headers["Authorization"] = f"Token {self.token}"
             client = self._client()
-            debugging = self.settings.debug is not None
-            if debugging:
-                self._debug(f"> {method} {url}")
-                if authenticated:
-                    self._debug("> Authorization: Token [redacted]")
+            self._debug(f"> {method} {url}")
+            if authenticated:
+                self._debug("> Authorization: Token [redacted]")
             started = time.monotonic()
             try:
                 request = client.build_request(
@@ -303,12 +290,11 @@ class Transport:
                 if kind in ("tls-verify", "not-tls"):
                     raise error from None  # a retry would meet the same certificate
                 raise RetryableTransportError(error) from None
-            if debugging:
-                self._debug(
-                    f"< {response.status_code} {response.reason_phrase} "
-                    f"({(time.monotonic() - started) * 1000:.0f} ms, "
-                    f"{response.headers.get('content-length', '?')} bytes)"
-                )
+            self._debug(
+                f"< {response.status_code} {response.reason_phrase} "
+                f"({(time.monotonic() - started) * 1000:.0f} ms, "
+                f"{response.headers.get('content-length', '?')} bytes)"
+            )
             if response.is_redirect and response.next_request is not None:
                 target = str(response.next_request.url)
                 if not same_origin(target, self.host):

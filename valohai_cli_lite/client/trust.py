@@ -1,10 +1,10 @@
 """The TLS trust store, in a form OpenSSL loads lazily.
 
-Verifying against certifi's bundle (what httpx does) means parsing ~150 certificates on every
-https run: ~15-20 ms before the first byte is sent. OpenSSL can instead look certificates up
-in a "hashed directory" (one file per certificate, named after the hash of its subject) and
-reads only the ones a handshake needs. This module builds such a directory once per bundle
-under the user's cache directory and rebuilds it when the bundle changes.
+Verifying against certifi's bundle (what httpx does) means parsing every certificate in it
+on every https run, before the first byte is sent (docs/performance.md). OpenSSL can instead
+look certificates up in a "hashed directory" (one file per certificate, named after the hash
+of its subject) and reads only the ones a handshake needs. This module builds such a
+directory once per bundle under the user's cache directory, and anew when the bundle changes.
 
 The trust is exactly the bundle's: the same certificates (certifi's, or SSL_CERT_FILE's, or
 --ca-file's), the same verification (hostname checked, CERT_REQUIRED). Anything unexpected
@@ -31,7 +31,6 @@ _PEM = re.compile(rb"-----BEGIN CERTIFICATE-----\s+(.+?)\s+-----END CERTIFICATE-
 # VisibleString. Anything else is hashed as it is.
 _CANONICAL_STRINGS = {0x0C: "utf-8", 0x13: "latin-1", 0x14: "latin-1", 0x16: "latin-1",
                       0x1C: "utf-32-be", 0x1E: "utf-16-be", 0x1A: "latin-1"}  # fmt: skip
-_SPACES = b" \t\n\v\f\r"
 
 
 def trust_source(ca_file: str | None, environ: Mapping[str, str]) -> tuple[str, str | None]:
@@ -53,22 +52,21 @@ def tls_context(ca_file: str | None, environ: Mapping[str, str], cache: Path) ->
     kind, named = trust_source(ca_file, environ)
     if kind == "SSL_CERT_DIR":
         return ssl.create_default_context(capath=named)
-    source = named or _certifi_bundle()
-    directory = hashed_directory(Path(source), cache)
+    if named is None:
+        import certifi  # httpx's own dependency, and its default trust
+
+        named = certifi.where()
+    directory = hashed_directory(Path(named), cache)
     if directory is None:
-        return ssl.create_default_context(cafile=source)
+        return ssl.create_default_context(cafile=named)
     return ssl.create_default_context(capath=str(directory))
-
-
-def _certifi_bundle() -> str:
-    import certifi  # httpx's own dependency, and its default trust
-
-    return str(certifi.where())
 
 
 def hashed_directory(bundle: Path, cache: Path) -> Path | None:
     """The hashed directory for `bundle` under `cache`, built if missing; None when it
     cannot be had safely (the caller then loads the bundle itself)."""
+    if not hasattr(os, "getuid"):
+        return None  # Windows guards directories with ACLs, which _private cannot check
     try:
         stat = bundle.stat()
     except OSError:
@@ -81,7 +79,7 @@ def hashed_directory(bundle: Path, cache: Path) -> Path | None:
         return directory if _private(cache / "ca") else None
     try:
         return _build(bundle.read_bytes(), cache / "ca", directory)
-    except (OSError, ValueError):
+    except (OSError, ValueError, IndexError):  # IndexError: a malformed certificate
         return None
 
 
@@ -95,6 +93,7 @@ def _private(path: Path) -> bool:
 
 
 def _build(pem: bytes, parent: Path, directory: Path) -> Path | None:
+    import ssl
     import tempfile
 
     certificates = [base64.b64decode(b"".join(m.group(1).split())) for m in _PEM.finditer(pem)]
@@ -104,19 +103,16 @@ def _build(pem: bytes, parent: Path, directory: Path) -> Path | None:
         # Blocks the directory cannot carry (TRUSTED CERTIFICATE with its trust settings, a
         # CRL): only OpenSSL reading the bundle itself gives the same trust.
         raise ValueError("blocks other than plain certificates in the bundle")
+    names = [subject_hash(der) for der in certificates]  # before anything is written
     parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not _private(parent):
         return None
     building = Path(tempfile.mkdtemp(prefix=".building-", dir=parent))
     taken: dict[str, int] = {}
-    for der in certificates:
-        name = subject_hash(der)
+    for name, der in zip(names, certificates, strict=True):
         number = taken.get(name, 0)
         taken[name] = number + 1
-        text = base64.encodebytes(der).decode().replace("\n", "")
-        lines = [text[i : i + 64] for i in range(0, len(text), 64)]
-        body = "\n".join(["-----BEGIN CERTIFICATE-----", *lines, "-----END CERTIFICATE-----"])
-        (building / f"{name}.{number}").write_text(body + "\n", encoding="ascii")
+        (building / f"{name}.{number}").write_text(ssl.DER_cert_to_PEM_cert(der), encoding="ascii")
     (building / ".complete").write_text("", encoding="ascii")
     try:
         os.rename(building, directory)
@@ -137,40 +133,35 @@ def subject_hash(certificate: bytes) -> str:
     return f"{int.from_bytes(digest[:4], 'little'):08x}"
 
 
-def _read(data: bytes, at: int) -> tuple[int, int, int]:
-    """(tag, start of content, end of content) of the DER element at `at`."""
-    tag, length = data[at], data[at + 1]
-    at += 2
-    if length & 0x80:
-        size = length & 0x7F
-        length = int.from_bytes(data[at : at + size], "big")
-        at += size
-    if at + length > len(data):
-        raise ValueError("truncated DER")
-    return tag, at, at + length
-
-
-def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
-    """(tag, element start, content start, content end) of each element in a content."""
+def _elements(der: bytes) -> list[tuple[int, bytes]]:
+    """(tag, content) of each DER element in `der`, in order."""
     found = []
-    while start < end:
-        tag, content, after = _read(data, start)
-        found.append((tag, start, content, after))
-        start = after
+    at = 0
+    while at < len(der):
+        tag, length = der[at], der[at + 1]
+        at += 2
+        if length & 0x80:
+            size = length & 0x7F
+            length = int.from_bytes(der[at : at + size], "big")
+            at += size
+        if at + length > len(der):
+            raise ValueError("truncated DER")
+        found.append((tag, der[at : at + length]))
+        at += length
     return found
 
 
 def _subject(certificate: bytes) -> bytes:
-    _, content, _ = _read(certificate, 0)  # Certificate ::= SEQUENCE
-    _, tbs, tbs_end = _read(certificate, content)  # TBSCertificate ::= SEQUENCE
-    fields = _children(certificate, tbs, tbs_end)
+    """The content of the certificate's subject name: its RDNs."""
+    _, content = _elements(certificate)[0]  # Certificate ::= SEQUENCE
+    _, tbs = _elements(content)[0]  # TBSCertificate ::= SEQUENCE
+    fields = _elements(tbs)
     if fields and fields[0][0] == 0xA0:  # [0] EXPLICIT version
         fields = fields[1:]
-    # serialNumber, signature, issuer, validity, subject
-    tag, _, start, stop = fields[4]
+    tag, subject = fields[4]  # after serialNumber, signature, issuer, validity
     if tag != 0x30:
         raise ValueError("not a certificate subject")
-    return certificate[start:stop]
+    return subject
 
 
 def _der(tag: int, content: bytes) -> bytes:
@@ -185,32 +176,21 @@ def _canonical_value(tag: int, value: bytes) -> bytes:
     encoding = _CANONICAL_STRINGS.get(tag)
     if encoding is None:
         return _der(tag, value)
-    text = value.decode(encoding).encode("utf-8").strip(_SPACES)
-    out = bytearray()
-    spaced = False
-    for byte in text:
-        if byte in _SPACES:
-            if not spaced:
-                out.append(0x20)
-            spaced = True
-            continue
-        spaced = False
-        out.append(byte + 32 if 0x41 <= byte <= 0x5A else byte)
-    return _der(0x0C, bytes(out))
+    # As OpenSSL does: ASCII letters lower-cased; whitespace (its six ASCII characters, as
+    # bytes.split's) trimmed and each run of it made one space; other bytes kept.
+    text = value.decode(encoding).encode("utf-8")
+    return _der(0x0C, b" ".join(text.split()).lower())
 
 
 def _canonical_name(name: bytes) -> bytes:
     """Each RDN as a SET of canonical entries, concatenated (no outer SEQUENCE)."""
     canonical = b""
-    for tag, _, start, stop in _children(name, 0, len(name)):
+    for tag, rdn in _elements(name):
         if tag != 0x31:
             raise ValueError("not a relative distinguished name")
         entries = []
-        for _, _, entry_start, entry_stop in _children(name, start, stop):
-            (oid_tag, _, oid_start, oid_stop), (value_tag, _, v_start, v_stop) = _children(
-                name, entry_start, entry_stop
-            )
-            oid = _der(oid_tag, name[oid_start:oid_stop])
-            entries.append(_der(0x30, oid + _canonical_value(value_tag, name[v_start:v_stop])))
+        for _, entry in _elements(rdn):
+            (oid_tag, oid), (value_tag, value) = _elements(entry)
+            entries.append(_der(0x30, _der(oid_tag, oid) + _canonical_value(value_tag, value)))
         canonical += _der(0x31, b"".join(sorted(entries)))
     return canonical

@@ -41,7 +41,6 @@ def api_command(
             "--method",
             "-X",
             metavar="METHOD",
-            show_default=False,
             help="HTTP method (default: GET, or POST when --field is given).",
         ),
     ] = None,
@@ -51,7 +50,6 @@ def api_command(
             "--field",
             "-f",
             metavar="KEY=VALUE",
-            show_default=False,
             help="A parameter: in the query string for GET/HEAD/DELETE, else in a JSON body. "
             "Repeatable.",
         ),
@@ -108,13 +106,11 @@ def resolve_api_url(host: str, path: str) -> str:
         return path  # the client refuses to send the token to any other origin
     if "://" in path:
         raise UsageError(f"unsupported URL {path!r}")
-    if not (path.startswith(API_PREFIX) or path.startswith(API_PREFIX.rstrip("/") + "?")):
+    if not path.startswith((API_PREFIX, API_PREFIX.rstrip("/") + "?")):
         path = API_PREFIX + path.lstrip("/")
     # The API's paths end in a slash (DRF); `users/me` means `users/me/`.
     route, question, query = path.partition("?")
-    if not route.endswith("/"):
-        route += "/"
-    return host + route + question + query
+    return host + route.removesuffix("/") + "/" + question + query
 
 
 def run_api(opts: ApiOptions, app: AppContext) -> None:
@@ -127,17 +123,14 @@ def run_api(opts: ApiOptions, app: AppContext) -> None:
             pages = client.iter_pages(url, max_concurrency=opts.max_concurrency)
             io.write_json([item for page in app.with_progress(pages, "item") for item in page])
             return
-        fields = opts.fields
-        query = fields if opts.method in _QUERY_METHODS else None
-        body = {k: v[-1] if len(v) == 1 else v for k, v in fields.items()} if fields else None
-        response = client.send(
-            opts.method, url, params=query or None, json_body=None if query is not None else body
-        )
+        if opts.method in _QUERY_METHODS:
+            response = client.send(opts.method, url, params=opts.fields or None)
+        else:  # a key given once is a value, given more often a list
+            body = {k: v[0] if len(v) == 1 else v for k, v in opts.fields.items()}
+            response = client.send(opts.method, url, json_body=body or None)
         if opts.include:
-            io.write(f"HTTP/1.1 {response.status_code} {response.reason_phrase}\n")
-            for name, value in response.headers.items():
-                io.write(f"{name}: {value}\n")
-            io.write("\n")
+            headers = "".join(f"{name}: {value}\n" for name, value in response.headers.items())
+            io.write(f"HTTP/1.1 {response.status_code} {response.reason_phrase}\n{headers}\n")
         raise_for_status(response)
         text = response.text
         if not io.is_stdout_tty:  # a pipe gets the body exactly as it came, in UTF-8

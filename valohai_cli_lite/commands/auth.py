@@ -22,8 +22,6 @@ PROFILE_SOURCES = {
     "default": "the default profile",
 }
 
-# -- logout -------------------------------------------------------------------------------
-
 
 def logout_command(ctx: typer.Context, profile: ProfileOption = None) -> None:
     """Remove the stored token and the profile's settings.
@@ -36,7 +34,7 @@ def logout_command(ctx: typer.Context, profile: ProfileOption = None) -> None:
 
 
 def run_logout(app: AppContext) -> None:
-    name = app.profile
+    name = app.profile_choice().name
     profile = app.config.get(name)
     if profile is not None:
         # Fail before removing anything: a token deleted from the keyring while config.json
@@ -57,22 +55,16 @@ def run_logout(app: AppContext) -> None:
     if app.config.active_profile() == name:
         app.config.set_active_profile(None)
     host = profile.host if profile else DEFAULT_HOST
-    what = (
-        f"removed the token from {' and '.join(removed)}"
-        if removed
-        else "no stored token was found"
-    )
+    what = "no stored token was found"
+    if removed:
+        what = f"removed the token from {' and '.join(removed)}"
     io = app.io
     io.message(f"Logged out of {host} (profile '{name}'); {what}.")
     io.message(
         f"The token itself stays valid until it expires or you revoke it at {tokens_page(host)}"
     )
-    found = env_token(app.environ)
-    if found:
+    if found := env_token(app.environ):
         io.warning(f"{found[0]} is still set in your environment and still logs you in")
-
-
-# -- auth status --------------------------------------------------------------------------
 
 
 class StatusOptions(NamedTuple):
@@ -124,20 +116,17 @@ def _status_report(app: AppContext) -> tuple[dict[str, Any], VhLiteError | None]
                 profile_source=creds.profile.source if creds.profile else None,
             )  # fmt: skip
             user = client.me()
-    except AuthError as exc:
-        if not report["logged_in"]:  # not logged in (4)
-            report["error"] = exc.message
+    except VhLiteError as exc:
+        report["error"] = exc.message
+        if isinstance(exc, AuthError) and report["logged_in"]:
+            report["token_valid"] = False
+            return report, VhLiteError("the token was rejected by the server", hint=exc.hint)
+        if isinstance(exc, (NetworkError, ApiError)):
+            return report, VhLiteError(f"could not check the token: {exc.message}")
+        if isinstance(exc, AuthError):  # not logged in (4); else an unreadable config file (1)
             with contextlib.suppress(VhLiteError):
                 choice = app.profile_choice()
                 report.update(profile=choice.name, profile_source=choice.source)
-            return report, exc
-        report.update(token_valid=False, error=exc.message)
-        return report, VhLiteError("the token was rejected by the server", hint=exc.hint)
-    except (NetworkError, ApiError) as exc:
-        report["error"] = exc.message
-        return report, VhLiteError(f"could not check the token: {exc.message}")
-    except VhLiteError as exc:  # an unreadable config file (1)
-        report["error"] = exc.message
         return report, exc
     report.update(token_valid=True, username=user.get("username"), user_id=user.get("id"))
     return report, None
@@ -153,19 +142,14 @@ def _print_status(app: AppContext, report: dict[str, Any]) -> None:
     user = report["username"] or "unknown"
     if report["user_id"] is not None:
         user += f" (id {report['user_id']})"
-    lines = []
+    lines = [("Host", report["host"]), ("Token from", report["token_location"]),
+             ("User", user), ("Token", verdict)]  # fmt: skip
     if report["profile"]:
-        lines.append(
-            ("Profile", f"{report['profile']} ({PROFILE_SOURCES[report['profile_source']]})")
-        )
-    lines += [("Host", report["host"]), ("Token from", report["token_location"]),
-              ("User", user), ("Token", verdict)]  # fmt: skip
+        source = PROFILE_SOURCES[report["profile_source"]]
+        lines.insert(0, ("Profile", f"{report['profile']} ({source})"))
     width = max(len(label) for label, _ in lines)
     for label, value in lines:
         app.io.write_line(f"{label + ':':<{width + 1}} {sanitize(str(value))}")
-
-
-# -- auth token ---------------------------------------------------------------------------
 
 
 def token_command(ctx: typer.Context, profile: ProfileOption = None) -> None:
@@ -178,9 +162,6 @@ def token_command(ctx: typer.Context, profile: ProfileOption = None) -> None:
 
 def run_token(app: AppContext) -> None:
     app.io.write_line(app.active_credentials().token)
-
-
-# -- auth list ----------------------------------------------------------------------------
 
 
 class ListProfilesOptions(NamedTuple):
@@ -232,8 +213,7 @@ def run_list_profiles(opts: ListProfilesOptions, app: AppContext) -> None:
         app.io.write_json(rows)
     else:
         _print_profiles(app, rows, opts.check)
-    found = env_token(app.environ)
-    if found:
+    if found := env_token(app.environ):
         app.io.warning(f"{found[0]} is set in the environment: commands use it, not these profiles")
 
 
@@ -261,17 +241,11 @@ def _print_profiles(app: AppContext, rows: list[dict[str, Any]], checked: bool) 
         + ([verdicts[row["token_valid"]]] if checked else [])
         for row in rows
     ]  # fmt: skip
-    widths = [
-        max(len(sanitize(str(cell))) for cell in column) for column in zip(*table, strict=True)
-    ]
-    for cells in table:
-        padded = [
-            sanitize(str(cell)).ljust(width) for cell, width in zip(cells, widths, strict=True)
-        ]
+    cells = [[sanitize(str(cell)) for cell in line] for line in table]
+    widths = [max(map(len, column)) for column in zip(*cells, strict=True)]
+    for line in cells:
+        padded = [cell.ljust(width) for cell, width in zip(line, widths, strict=True)]
         app.io.write_line("  ".join(padded).rstrip())
-
-
-# -- auth switch --------------------------------------------------------------------------
 
 
 def switch_command(

@@ -1,13 +1,8 @@
-"""vh-lite login (also `auth login`): get a token, check it, store it.
-
-run_login goes through the steps in order: choose the profile and the host (checked at once
-on a terminal), confirm replacing an existing login, obtain a token (pasted, piped, from the
-browser's token page, or exchanged for a username and password), validate it with users/me,
-store it, report.
-"""
+"""vh-lite login (also `auth login`): choose the profile and host, get a token (pasted,
+piped, from the browser's token page, or for a username and password), check it, store it."""
 
 import re
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, NamedTuple
 
 import typer
 
@@ -19,15 +14,7 @@ from ..client.hosts import DEFAULT_HOST, api_url, normalize_host, tokens_page
 from ..context import AppContext
 from ..errors import ApiError, AuthError, NetworkError, UsageError, VhLiteError
 from ..hints import explain
-from ..terminal.prompts import (
-    ask,
-    ask_secret,
-    ask_token,
-    choose,
-    confirm,
-    read_password_from_stdin,
-    read_token_from_stdin,
-)
+from ..terminal import prompts
 from .options import ProfileOption, app_context
 
 # get-token answers these codes for accounts that cannot use a password from a client.
@@ -58,7 +45,6 @@ def login_command(
         typer.Option(
             "--host",
             metavar="URL",
-            show_default=False,
             help="Valohai installation URL (default: VH_HOST, the profile's host, else "
             "https://app.valohai.com).",
         ),
@@ -119,30 +105,44 @@ def run_login(opts: LoginOptions, app: AppContext) -> None:
             "--web needs a terminal to paste the token into",
             hint="in a script, use --with-token (token on stdin)",
         )
-    found = env_token(app.environ)
-    if found:
+    if found := env_token(app.environ):
         io.warning(
             f"{found[0]} is set in the environment; it takes precedence over stored logins "
             "until it is unset"
         )
     name = app.profile_choice(for_login=True).name
     previous = app.config.get(name)
-    logged_in = previous is not None and previous.token_store is not None
-    if logged_in and interactive and not opts.force and previous is not None:
-        who = f"{previous.username or 'an unknown user'} on {previous.host}"
-        if not confirm(io, f"Profile '{name}' is logged in as {who}. Replace that login?"):
+    old_login = previous if previous is not None and previous.token_store is not None else None
+    if old_login is not None and interactive and not opts.force:
+        who = f"{old_login.username or 'an unknown user'} on {old_login.host}"
+        if not prompts.confirm(io, f"Profile '{name}' is logged in as {who}. Replace that login?"):
             raise VhLiteError(f"login cancelled; profile '{name}' is unchanged")
     host, settings = _choose_host(
         app, previous, opts.host, ask_user=interactive and not opts.with_token
     )
-    with app.new_client(host, settings) as client:
+    with app.services.client(host, settings) as client:
+        token = _obtain_token(app, client, opts, interactive)
+        client.use_token(token)
         try:
-            token = _obtain_token(app, client, opts, interactive)
-            user = _validate(client, token)
-        except VhLiteError as exc:
-            explain(exc)
-            raise
-    stored, fallback_reason = _store(app, name, previous, token, opts.insecure_storage)
+            user = client.me()
+        except AuthError as exc:  # nothing is stored unless the server accepts the token
+            raise AuthError(
+                f"the server rejected the token ({exc.message}); nothing was stored"
+            ) from None
+    # config.json must be writable before the token goes anywhere, and an old token in an
+    # unreachable keyring blocks the login rather than being orphaned there.
+    app.config.check_writable()
+    try:
+        stored, fallback_reason = app.credentials.save(
+            name, token, prefer_keyring=not opts.insecure_storage,
+            replaces_keyring=previous is not None and previous.in_keyring,
+        )  # fmt: skip
+    except KeyringUnavailable as exc:
+        raise VhLiteError(
+            f"the current login of profile '{name}' is in the system keyring, which cannot be "
+            f"reached ({exc}); nothing was changed",
+            hint="unlock the keyring and try again, or run 'vh-lite logout' first",
+        ) from None
     user_id = user.get("id") if isinstance(user.get("id"), int) else None
     profile = Profile(
         host=host, username=str(user.get("username")), user_id=user_id,
@@ -157,10 +157,10 @@ def run_login(opts: LoginOptions, app: AppContext) -> None:
             "(readable only by you, mode 0600). Anyone who can read that file can use your "
             "Valohai account. Install/unlock a keyring, or use VH_API_TOKEN in CI."
         )
-    if previous is not None and previous.token_store is not None:
+    if old_login is not None:
         io.message(
             f"Replaced the previous login of profile '{name}' "
-            f"({previous.username or 'unknown user'} on {previous.host})."
+            f"({old_login.username or 'unknown user'} on {old_login.host})."
         )
     io.message(
         f"Logged in to {host} as {profile.username} (profile '{name}'). "
@@ -180,7 +180,7 @@ def _choose_host(
     default = default_host(previous, app.environ)
     while True:
         try:
-            typed = ask(app.io, "Valohai host", default=default)
+            typed = prompts.ask(app.io, "Valohai host", default=default)
             host = parse_host(typed)
             if "://" not in typed:
                 app.io.message(f"No scheme given: using {host}")
@@ -195,10 +195,10 @@ def _choose_host(
 def _connection_settings(app: AppContext, previous: Profile | None, host: str) -> ClientSettings:
     """Settings for the new login: a CA file and plain-http consent carry over from an
     earlier login to the same host."""
-    same_host = previous is not None and previous.host == host
+    if previous is None or previous.host != host:
+        return app.client_settings()
     return app.client_settings(
-        ca_file=previous.ca_file if previous and same_host else None,
-        allow_insecure_http=bool(previous and same_host and previous.allow_insecure_http),
+        ca_file=previous.ca_file, allow_insecure_http=previous.allow_insecure_http
     )
 
 
@@ -208,45 +208,39 @@ def _obtain_token(
     io = app.io
     if opts.with_token:
         if io.is_stdin_tty:
-            return ask_token(io, "Paste your API token (hidden)")
-        return read_token_from_stdin(io)
+            return prompts.ask_token(io, "Paste your API token (hidden)")
+        return prompts.read_token_from_stdin(io)
+    url = tokens_page(client.host)
     if opts.web:
-        return _token_from_the_web(app, client.host)
+        if app.services.open_browser(url):
+            io.message(f"Opened {url} in your browser: create a token there and paste it here.")
+        else:
+            io.message(f"Open {url} in your browser, create a token there and paste it here.")
+        return prompts.ask_token(io, "API token (hidden)")
     if opts.username is not None:
-        if opts.password_stdin and not io.is_stdin_tty:
-            return _token_for_password(app, client, opts.username, read_password_from_stdin(io))
-        if not io.is_stdin_tty:
-            raise UsageError(
-                "standard input is not a terminal; pass the password with --password-stdin"
-            )
-        return _password_login(app, client, opts.username, f"Password for {opts.username}")
+        if io.is_stdin_tty:
+            return _password_login(app, client, opts.username, f"Password for {opts.username}")
+        if opts.password_stdin:
+            password = prompts.read_password_from_stdin(io)
+            return _token_for_password(app, client, opts.username, password)
+        raise UsageError(
+            "standard input is not a terminal; pass the password with --password-stdin"
+        )
     if not interactive:
         raise UsageError(
             "standard input is not a terminal, so vh-lite cannot ask for credentials",
             hint="use --with-token (token on stdin) or --username NAME --password-stdin",
         )
     # An explicit choice, so a token is never pasted at a prompt that echoes it.
-    url = tokens_page(client.host)
     ways = [f"Paste an API token (create one at {url})", "Username and password"]
-    how = choose(io, "How do you want to log in?", ways)
-    if how == 1:
-        return ask_token(io, "API token (hidden)")
-    return _password_login(app, client, ask(io, "Username"), "Password (hidden)")
-
-
-def _token_from_the_web(app: AppContext, host: str) -> str:
-    url = tokens_page(host)
-    if app.services.open_browser(url):
-        app.io.message(f"Opened {url} in your browser: create a token there and paste it here.")
-    else:
-        app.io.message(f"Open {url} in your browser, create a token there and paste it here.")
-    return ask_token(app.io, "API token (hidden)")
+    if prompts.choose(io, "How do you want to log in?", ways) == 1:
+        return prompts.ask_token(io, "API token (hidden)")
+    return _password_login(app, client, prompts.ask(io, "Username"), "Password (hidden)")
 
 
 def _password_login(app: AppContext, client: ValohaiClient, username: str, prompt: str) -> str:
-    """Up to three tries at the password on a terminal."""
     for attempt in range(1, PASSWORD_TRIES + 1):
-        password = ask_secret(app.io, prompt)
+        password = prompts.ask_secret(app.io, prompt)
         try:
             return _token_for_password(app, client, username, password)
         except AuthError as exc:
@@ -265,14 +259,13 @@ def _token_for_password(
         # The status of this answer is not known (400, 401 and 403 are all plausible); like
         # the official client, the code decides.
         if exc.code in TOKEN_ONLY_CODES:
-            url = tokens_page(client.host)
             explanation = (
                 f"this account uses {TOKEN_ONLY_CODES[exc.code]}, so it cannot log in with a "
-                f"password; create a personal API token at {url}"
+                f"password; create a personal API token at {tokens_page(client.host)}"
             )
             if app.io.is_stdin_tty:
                 app.io.message(explanation[0].upper() + explanation[1:] + ".")
-                return ask_token(app.io, "Paste the API token (hidden)")
+                return prompts.ask_token(app.io, "Paste the API token (hidden)")
             host = "" if client.host == DEFAULT_HOST else f" --host {client.host}"
             raise AuthError(
                 explanation, hint=f"then run: vh-lite login{host} --with-token"
@@ -282,45 +275,11 @@ def _token_for_password(
         raise
 
 
-def _validate(client: ValohaiClient, token: str) -> dict[str, Any]:
-    """users/me with the new token: nothing is stored unless the server accepts it."""
-    client.use_token(token)
-    try:
-        return client.me()
-    except AuthError as exc:
-        raise AuthError(
-            f"the server rejected the token ({exc.message}); nothing was stored"
-        ) from None
-
-
-def _store(
-    app: AppContext, name: str, previous: Profile | None, token: str, insecure: bool
-) -> tuple[Any, str | None]:
-    """Store the token without leaving half a state: config.json must be writable before the
-    token goes anywhere, and an old token in an unreachable keyring blocks the login rather
-    than being orphaned there."""
-    app.config.check_writable()
-    try:
-        return app.credentials.save(
-            name, token, prefer_keyring=not insecure,
-            replaces_keyring=previous is not None and previous.in_keyring,
-        )  # fmt: skip
-    except KeyringUnavailable as exc:
-        raise VhLiteError(
-            f"the current login of profile '{name}' is in the system keyring, which cannot be "
-            f"reached ({exc}); nothing was changed",
-            hint="unlock the keyring and try again, or run 'vh-lite logout' first",
-        ) from None
-
-
-# -- the host a user types ---------------------------------------------------------------
-
-
 def parse_host(raw: str) -> str:
     """The normalised host, or a UsageError that says what looks wrong and what was meant."""
     text = raw.strip()
     if any(ch.isspace() for ch in text):
-        raise UsageError(f"{raw.strip()!r} has a space in it; a host URL has none")
+        raise UsageError(f"{text!r} has a space in it; a host URL has none")
     mistyped = _MISTYPED_SCHEME.match(text)
     if mistyped and "://" not in text:
         meant = f"{mistyped.group(1).lower()}://{mistyped.group(2)}"
@@ -332,7 +291,7 @@ def check_host(app: AppContext, host: str, settings: ClientSettings) -> None:
     """One quick request to the API root, no token, no retries: UsageError or NetworkError
     (with advice) when the host is not somewhere a login could work."""
     probe = settings._replace(max_attempts=1, timeout=min(settings.timeout, PROBE_TIMEOUT))
-    with app.new_client(host, probe) as client:
+    with app.services.client(host, probe) as client:
         try:
             client.check_plain_http()
             response = client.send("GET", api_url(host, ""), authenticated=False)

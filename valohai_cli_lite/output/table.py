@@ -1,5 +1,6 @@
-"""The table on a terminal, streamed: column widths from the first page and the terminal's
-width, then one line per record as pages arrive.
+"""The table on a terminal, streamed: column widths from the first page (its first 50 rows,
+from a server of tiny pages) and the terminal's width, then one line per record as pages
+arrive.
 
 rich's Table measures every cell of every row before it prints the first line: for 100,000
 projects that is tens of seconds and hundreds of megabytes. Here rich measures only what a
@@ -53,8 +54,8 @@ def stream_table(
     cell_len = _cell_len
     page_iter = iter(pages)
     first: list[Record] = []
-    for page in page_iter:  # enough rows to measure, even from a server of tiny pages
-        first += page
+    for more in page_iter:  # enough rows to measure, even from a server of tiny pages
+        first += more
         if len(first) >= WIDTH_SAMPLE:
             break
     if not first:

@@ -1,11 +1,6 @@
-"""IOStreams: the one owner of stdin, stdout and stderr and of every terminal decision.
-
-Made once per run (`IOStreams.system()` in the launcher, `IOStreams.test()` in tests) and
-carried on the app context. Whether a stream is a terminal, colour (NO_COLOR, --no-color,
-TERM=dumb), hyperlinks, width, encoding, prompts and the writing of data and messages all
-live here; no other module touches the standard streams or asks `isatty`. Modelled on the
-GitHub CLI's pkg/iostreams.
-"""
+"""IOStreams, made once per run: the one owner of stdin, stdout and stderr and of every terminal
+decision, so no other module touches the standard streams or asks `isatty`. Modelled on the
+GitHub CLI's pkg/iostreams."""
 
 from __future__ import annotations
 
@@ -13,13 +8,15 @@ import io
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 from ..errors import OutputError, StdoutClosed
 from ..text import json_text, sanitize
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+T = TypeVar("T")
 
 
 class _GuardedStdout:
@@ -36,22 +33,11 @@ class _GuardedStdout:
     def write(self, text: str) -> int:
         if self._stream is None:  # the shell closed it: `vh-lite ... >&-`
             raise OutputError()
-        try:
-            return self._stream.write(text)
-        except BrokenPipeError:
-            raise StdoutClosed from None
-        except OSError as exc:
-            raise OutputError(exc) from None
+        return _guarded(self._stream.write, text)
 
     def flush(self) -> None:
-        if self._stream is None:
-            return
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            raise StdoutClosed from None
-        except OSError as exc:
-            raise OutputError(exc) from None
+        if self._stream is not None:
+            _guarded(self._stream.flush)
 
     def isatty(self) -> bool:
         return _is_terminal(self._stream)
@@ -64,21 +50,23 @@ class _GuardedStdout:
         return getattr(self._stream, name)
 
 
+def _guarded(call: Callable[..., T], *args: str) -> T:
+    try:
+        return call(*args)
+    except BrokenPipeError:
+        raise StdoutClosed from None
+    except OSError as exc:
+        raise OutputError(exc) from None
+
+
 class TestStream(io.StringIO):
     """An in-memory stream for IOStreams.test(), with a settable encoding."""
 
     __test__ = False  # not a pytest test class
-
-    def __init__(self, initial: str = "", encoding: str = "utf-8") -> None:
-        super().__init__(initial)
-        self._encoding = encoding
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return self._encoding
+    encoding = "utf-8"  # an attribute, unlike StringIO's read-only one
 
     def reconfigure(self, *, encoding: str | None = None, errors: str | None = None) -> None:
-        self._encoding = encoding or self._encoding
+        self.encoding = encoding or self.encoding
 
 
 def _is_terminal(stream: object) -> bool:
@@ -113,17 +101,15 @@ class IOStreams:
         self.is_stdout_tty = stdout_tty
         self.is_stderr_tty = stderr_tty
         self.environ = environ
-        self._read_secret = read_secret
+        # A hidden answer from the terminal; EOFError at the end of input.
+        self.read_secret = read_secret
         self._terminal_width = terminal_width
         self._color_disabled = False
-        # The pager command for long output on a terminal (VH_PAGER, PAGER, less -FRX);
-        # None: no pager. IOStreams.test() has none unless a test sets one.
+        # The pager command for long output on a terminal (pager_command); None: no pager.
         self.pager: str | None = None
         self._pager_process: Any = None
         # Lines for stderr while the pager owns the screen, shown once it is done.
         self._deferred: list[str] = []
-
-    # -- construction ----------------------------------------------------------------------
 
     @classmethod
     def system(cls) -> IOStreams:
@@ -180,12 +166,9 @@ class IOStreams:
         width: int | None = 100,
         encoding: str = "utf-8",
     ) -> tuple[IOStreams, TestStream, TestStream, TestStream]:
-        """In-memory streams with the terminal flags a test wants: (io, stdin, stdout, stderr).
-
-        A secret prompt writes its text to stderr and reads a line from stdin, no echo.
-        """
-        stdin_stream = TestStream(stdin)
-        out, err = TestStream(encoding=encoding), TestStream(encoding=encoding)
+        """In-memory streams with the terminal flags a test wants: (io, stdin, stdout, stderr)."""
+        stdin_stream, out, err = TestStream(stdin), TestStream(), TestStream()
+        out.encoding = err.encoding = encoding
 
         def read_secret(prompt: str) -> str:
             err.write(prompt)
@@ -202,18 +185,12 @@ class IOStreams:
         )  # fmt: skip
         return streams, stdin_stream, out, err
 
-    # -- terminal facts --------------------------------------------------------------------
-
     def disable_color(self) -> None:
         """--no-color: one switch for every colour decision (tables, messages, progress)."""
         self._color_disabled = True
 
     def color_enabled(self, *, stderr: bool = False) -> bool:
-        """Colour only on a terminal, and never with NO_COLOR (any value), --no-color or
-        TERM=dumb."""
-        if self._color_disabled or "NO_COLOR" in self.environ:
-            return False
-        if self.environ.get("TERM") == "dumb":
+        if self._color_disabled or "NO_COLOR" in self.environ or self.environ.get("TERM") == "dumb":
             return False
         return self.is_stderr_tty if stderr else self.is_stdout_tty
 
@@ -222,10 +199,7 @@ class IOStreams:
         """Bold and the like on stdout (not colour): on a terminal that is not 'dumb'."""
         return self.is_stdout_tty and self.environ.get("TERM") != "dumb"
 
-    @property
-    def hyperlinks(self) -> bool:
-        """OSC 8 links on stdout: where styling is (a 'dumb' terminal prints garbage)."""
-        return self.styled
+    hyperlinks = styled  # OSC 8 links go where styling does (a 'dumb' terminal prints garbage)
 
     @property
     def stdout_encoding(self) -> str:
@@ -245,18 +219,16 @@ class IOStreams:
         return measured if measured and measured > 0 else None
 
     def progress_allowed(self, *, streams_to_stdout: bool) -> bool:
-        """A progress bar on stderr: only on a terminal, and not while streamed output
-        shares that terminal."""
+        """A bar on stderr: on a terminal, and not while streamed output shares it."""
         return self.is_stderr_tty and not (streams_to_stdout and self.is_stdout_tty)
 
     def console(self, *, stderr: bool = False) -> Console:
         """A rich Console bound to one of our streams, with our colour and width decisions."""
         from rich.console import Console
 
-        tty = self.is_stderr_tty if stderr else self.is_stdout_tty
         return Console(
             file=self.stderr if stderr else self.stdout,
-            force_terminal=tty,
+            force_terminal=self.is_stderr_tty if stderr else self.is_stdout_tty,
             no_color=not self.color_enabled(stderr=stderr),
             # rich uses 80 columns when it is told none.
             width=(None if stderr else self.width()) or 80,
@@ -265,8 +237,6 @@ class IOStreams:
             # Our environment, without a COLUMNS rich would take over our decision (even 0).
             _environ={k: v for k, v in self.environ.items() if k not in ("COLUMNS", "LINES")},
         )
-
-    # -- the pager -------------------------------------------------------------------------
 
     def page(self) -> None:
         """From here on, stdout goes through the pager, when stdout is a terminal and a pager
@@ -302,8 +272,6 @@ class IOStreams:
         for line in deferred:
             self._err_line(line)
 
-    # -- data on stdout --------------------------------------------------------------------
-
     def write(self, text: str) -> None:
         self.stdout.write(text)
 
@@ -321,10 +289,8 @@ class IOStreams:
     def use_utf8(self) -> None:
         """Data formats are UTF-8 whatever the locale says (LANG=C, PYTHONIOENCODING=ascii):
         a CSV must not turn 日本語 into escapes. Human output keeps the locale's encoding."""
-        if self.stdout_is_unicode:
-            return
         reconfigure = getattr(self.stdout, "reconfigure", None)
-        if reconfigure is not None:
+        if reconfigure is not None and not self.stdout_is_unicode:
             self.stdout.flush()
             reconfigure(encoding="utf-8", errors="strict")
 
@@ -333,29 +299,28 @@ class IOStreams:
         self.use_utf8()
         self.write_line(self.json_text(value, compact=not self.is_stdout_tty))
 
-    # -- messages on stderr ----------------------------------------------------------------
     # Every message may quote server text (a username, an error detail): all are sanitised.
 
     def _err_line(self, text: str) -> None:
         if self._pager_process is not None:  # not over the pager's screen: afterwards
             self._deferred.append(text)
-            return
-        self.stderr.write(text + "\n")
-        self.stderr.flush()
+        else:
+            self.write_err(text + "\n")
 
     def message(self, text: str) -> None:
         """A status line for people, always on stderr so stdout stays pure data."""
         self._err_line(sanitize(text))
 
+    def _labelled_line(self, label: str, color: str, text: str) -> None:
+        if self.color_enabled(stderr=True):
+            label = f"\x1b[{color}m{label}\x1b[0m"
+        self._err_line(f"{label} {sanitize(text)}")
+
     def warning(self, text: str) -> None:
-        color = self.color_enabled(stderr=True)
-        prefix = "\x1b[1;33mwarning:\x1b[0m" if color else "warning:"
-        self._err_line(f"{prefix} {sanitize(text)}")
+        self._labelled_line("warning:", "1;33", text)
 
     def error_line(self, text: str) -> None:
-        color = self.color_enabled(stderr=True)
-        prefix = "\x1b[1;31mvh-lite: error:\x1b[0m" if color else "vh-lite: error:"
-        self._err_line(f"{prefix} {sanitize(text)}")
+        self._labelled_line("vh-lite: error:", "1;31", text)
 
     def debug_line(self, text: str) -> None:
         """--debug output: one line per request, response and retry, tokens already redacted."""
@@ -366,20 +331,7 @@ class IOStreams:
         self.stderr.write(text)
         self.stderr.flush()
 
-    # -- input -----------------------------------------------------------------------------
-
     def prompt(self, text: str) -> str:
         """Show `text` on stderr and read one line ('' at the end of input)."""
-        self.stderr.write(text)
-        self.stderr.flush()
+        self.write_err(text)
         return self.stdin.readline()
-
-    def read_secret(self, prompt: str) -> str:
-        """A hidden answer from the terminal; EOFError at the end of input."""
-        return self._read_secret(prompt)
-
-    def read_line(self) -> str:
-        return self.stdin.readline()
-
-    def read_all(self) -> str:
-        return self.stdin.read()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -50,27 +50,17 @@ def wait_for_pager(process: subprocess.Popen[str]) -> None:
         if process.stdin is not None:
             process.stdin.close()
     # Ctrl-C reaches the pager too, and the pager decides when it ends (less stays, as it
-    # should): however often it is pressed, we wait, as git does.
-    with _sigint_ignored():
-        while True:
-            try:
-                process.wait()
-                break
-            except KeyboardInterrupt:  # pressed before the handler was changed
-                continue
-
-
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored meanwhile (only the main thread may change handlers)."""
+    # should): however often it is pressed, we wait, as git does. Only the main thread may
+    # change the handler.
     import signal
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main_thread else None
     try:
-        yield
+        while process.returncode is None:
+            with contextlib.suppress(KeyboardInterrupt):  # pressed before SIGINT was ignored
+                process.wait()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import contextlib
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING
 
 from ..client import Page
@@ -22,10 +23,9 @@ def pages_with_progress(
 ) -> Generator[list[Record], None, None]:
     """Yield each page's results; show a transient bar once more than one page is coming.
 
-    The bar shows only when IOStreams allows it (stderr on a terminal, and not while
-    `streams_to_stdout` output shares that terminal). `wanted` caps the expected total when
-    the caller will stop after that many items. Closing this generator (a caller that has
-    enough) closes `pages`, which stops fetching.
+    The bar shows only where IOStreams.progress_allowed says. `wanted` caps the expected
+    total when the caller will stop after that many items. Closing this generator (a caller
+    that has enough) closes `pages`, which stops fetching.
     """
     try:
         first = next(pages, None)
@@ -34,28 +34,22 @@ def pages_with_progress(
         total = first.total
         if total is not None and wanted is not None:
             total = min(total, wanted)
-        show = (
-            io.progress_allowed(streams_to_stdout=streams_to_stdout)
-            and total is not None
-            and total > len(first.results)
-        )
         done = len(first.results)
-        update, stop = _bar(io, noun, total or 0, done) if show else (_ignore, _nothing)
-        try:
+        allowed = io.progress_allowed(streams_to_stdout=streams_to_stdout)
+        show = allowed and total is not None and total > done
+        ignore = contextlib.nullcontext(lambda _count: None)
+        with _bar(io, noun, total or 0, done) if show else ignore as update:
             yield first.results
             for page in pages:
                 done += len(page.results)
                 update(done)
                 yield page.results
-        finally:
-            stop()
     finally:
         pages.close()
 
 
-def _bar(
-    io: IOStreams, noun: str, total: int, done: int
-) -> tuple[Callable[[int], None], Callable[[], None]]:
+@contextlib.contextmanager
+def _bar(io: IOStreams, noun: str, total: int, done: int) -> Iterator[Callable[[int], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
     columns = (SpinnerColumn(), TextColumn(f"Fetching {noun}s"), BarColumn(), MofNCompleteColumn())
@@ -64,13 +58,5 @@ def _bar(
     progress = Progress(*columns, console=io.console(stderr=True), transient=True,
                         redirect_stdout=False, redirect_stderr=False)  # fmt: skip
     task = progress.add_task(noun, total=total, completed=min(done, total))
-    progress.start()
-    return (lambda count: progress.update(task, completed=min(count, total))), progress.stop
-
-
-def _ignore(_count: int) -> None:
-    pass
-
-
-def _nothing() -> None:
-    pass
+    with progress:
+        yield lambda count: progress.update(task, completed=min(count, total))

@@ -10,14 +10,12 @@ from ..errors import UsageError, VhLiteError, check_token, register_secret
 if TYPE_CHECKING:
     from .iostreams import IOStreams
 
-NO_ANSWER = "no answer: standard input ended at a prompt"
-
 
 def _no_answer(io: IOStreams) -> VhLiteError:
     """Ctrl-D at a prompt: end the prompt's line, so the error stands on a line of its own."""
     if io.is_stdin_tty:
         io.write_err("\n")
-    return VhLiteError(NO_ANSWER)
+    return VhLiteError("no answer: standard input ended at a prompt")
 
 
 def ask(io: IOStreams, text: str, default: str | None = None) -> str:
@@ -68,21 +66,19 @@ def ask_secret(io: IOStreams, text: str) -> str:
             return answer
 
 
+def _piped_secret(value: str, what: str, hint: str | None = None) -> str:
+    if not value:
+        raise UsageError(f"no {what} on standard input", hint=hint)
+    register_secret(value)
+    return value
+
+
 def read_token_from_stdin(io: IOStreams) -> str:
     """A token piped in (`--with-token`): one line, surrounding whitespace ignored."""
-    token = io.read_all().strip()
-    if not token:
-        raise UsageError(
-            "no token on standard input", hint="pipe it in: vh-lite login --with-token < token.txt"
-        )
-    register_secret(token)
-    return check_token(token, "standard input")
+    hint = "pipe it in: vh-lite login --with-token < token.txt"
+    return check_token(_piped_secret(io.stdin.read().strip(), "token", hint), "standard input")
 
 
 def read_password_from_stdin(io: IOStreams) -> str:
     """A password piped in (`--password-stdin`): everything up to the first line break."""
-    password = io.read_line().rstrip("\r\n")
-    if not password:
-        raise UsageError("no password on standard input")
-    register_secret(password)
-    return password
+    return _piped_secret(io.stdin.readline().rstrip("\r\n"), "password")
