@@ -205,6 +205,7 @@ def test_make_demo_runs_from_start_to_finish(installed: InstalledCli) -> None:
     installed.outputs.append(proc.stdout + proc.stderr)
     assert proc.returncode == 0, proc.stderr
     assert "250 projects (the official client shows 100)" in proc.stdout
+    assert "#  STATUS    STEP" in proc.stdout and "─ #30 " in proc.stdout  # executions too
     assert "Logged out of http://127.0.0.1:" in proc.stderr
     assert not (installed.config_dir).exists()  # the demo used a directory of its own
 

@@ -64,14 +64,26 @@ def main() -> int:
         login = run("login", "--host", url, "--with-token", "--insecure-storage", stdin=token)
         if login.returncode != 0:
             return 1
-        _step(io, "Who am I?", "vh-lite auth status")
-        run("auth", "status")
-        # --format table: the demo's output may be piped (make demo | less), and a pipe
-        # would otherwise get plain tab-separated lines.
-        _step(io, "Projects as a table (first 10)", "vh-lite projects list --limit 10")
-        run("projects", "list", "--limit", "10", "--format", "table")
-        _step(io, "Projects as JSON (first 2)", "vh-lite projects list --json --limit 2")
-        run("projects", "list", "--json", "--limit", "2")
+        # Listings get --format table: the demo's output may be piped (make demo | less),
+        # and a pipe would otherwise get plain tab-separated lines.
+        shown = [
+            ("Who am I?", ["auth", "status"]),
+            ("Projects as a table (first 10)", ["projects", "list", "--limit", "10"]),
+            ("Projects as JSON (first 2)", ["projects", "list", "--json", "--limit", "2"]),
+            ("A project's executions, newest first (8 of them)",
+             ["executions", "list", "--project", "project-0002", "--limit", "8"]),
+            ("Its failed executions, with the fields you choose",
+             ["executions", "list", "--project", "project-0002", "--status", "error",
+              "--fields", "counter,status,step,duration"]),
+            ("One execution", ["executions", "show", "30", "--project", "project-0002"]),
+            ("The environments executions run in", ["environments", "list", "--gpu"]),
+        ]  # fmt: skip
+        for title, args in shown:
+            _step(io, title, " ".join(["vh-lite", *args]))
+            plain = args[0] == "auth" or "--json" in args or "--fields" in args
+            table = [] if plain else ["--format", "table"]
+            if run(*args, *table).returncode != 0:
+                return 1
         _step(io, "Every page is fetched", "vh-lite projects list --json | python -c 'len(...)'")
         listing = run("projects", "list", "--json", capture=True)
         if listing.returncode != 0:
