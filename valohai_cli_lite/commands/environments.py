@@ -5,31 +5,23 @@ from typing import Annotated
 import typer
 
 from ..kinds.environments import ENVIRONMENT
-from .options import (
-    DEFAULT_MAX_CONCURRENCY,
-    FormatOption,
-    JsonOption,
-    MaxConcurrencyOption,
-    ProfileOption,
-    app_context,
-    kind_options,
-)
+from . import options
 from .records import list_options, run_list
 
-_OPTIONS = kind_options(ENVIRONMENT)
+_OPTIONS = options.kind_options(ENVIRONMENT)
 
 
 def list_command(
     ctx: typer.Context,
     gpu: Annotated[bool, typer.Option("--gpu", help="Only environments with a GPU.")] = False,
-    fmt: FormatOption = None,
-    as_json: JsonOption = False,
+    fmt: options.FormatOption = None,
+    as_json: options.JsonOption = False,
     fields: Annotated[str | None, _OPTIONS.fields] = None,
     search: Annotated[str | None, _OPTIONS.search] = None,
     sort: Annotated[str | None, _OPTIONS.sort] = None,
     limit: Annotated[int | None, _OPTIONS.limit] = None,
-    max_concurrency: MaxConcurrencyOption = DEFAULT_MAX_CONCURRENCY,
-    profile: ProfileOption = None,
+    max_concurrency: options.MaxConcurrencyOption = options.DEFAULT_MAX_CONCURRENCY,
+    profile: options.ProfileOption = None,
 ) -> None:
     """List the environments executions can run in, with GPUs and prices (all pages).
 
@@ -38,7 +30,7 @@ def list_command(
       vh-lite environments list --gpu --sort price
       vh-lite environments list --json | jq -r '.[].slug'
     """  # fmt: skip
-    app = app_context(ctx, profile)
+    app = options.app_context(ctx, profile)
     opts = list_options(
         ctx, ENVIRONMENT, fmt=fmt, as_json=as_json, fields=fields, search=search, sort=sort,
         limit=limit, max_concurrency=max_concurrency,

@@ -5,39 +5,29 @@ from typing import Annotated
 import typer
 
 from ..kinds.executions import EXECUTION, STATUSES, UNFINISHED
-from .options import (
-    DEFAULT_MAX_CONCURRENCY,
-    FormatOption,
-    JsonOption,
-    MaxConcurrencyOption,
-    ProfileOption,
-    ProjectOption,
-    WebOption,
-    app_context,
-    choices_option,
-    kind_options,
-)
+from . import options
 from .records import list_options, run_list, run_show, show_options
 
-_OPTIONS = kind_options(EXECUTION)
+_OPTIONS = options.kind_options(EXECUTION)
 CHOICES = (*STATUSES, "incomplete")
-STATUS_HELP = f"Only executions in this status; incomplete: {', '.join(UNFINISHED)}. Repeatable."
+HELP = f"Only executions in this status; incomplete: {', '.join(UNFINISHED)}. Repeatable."
+StatusOption = Annotated[list[str] | None, options.choices_option("--status", CHOICES, HELP)]
 FieldsOption = Annotated[str | None, _OPTIONS.fields]
 
 
 def list_command(
     ctx: typer.Context,
-    project: ProjectOption = None,
-    status: Annotated[list[str] | None, choices_option("--status", CHOICES, STATUS_HELP)] = None,
+    project: options.ProjectOption = None,
+    status: StatusOption = None,
     mine: Annotated[bool, typer.Option("--mine", help="Only executions you created.")] = False,
-    fmt: FormatOption = None,
-    as_json: JsonOption = False,
+    fmt: options.FormatOption = None,
+    as_json: options.JsonOption = False,
     fields: FieldsOption = None,
     search: Annotated[str | None, _OPTIONS.search] = None,
     sort: Annotated[str | None, _OPTIONS.sort] = None,
     limit: Annotated[int | None, _OPTIONS.limit] = None,
-    max_concurrency: MaxConcurrencyOption = DEFAULT_MAX_CONCURRENCY,
-    profile: ProfileOption = None,
+    max_concurrency: options.MaxConcurrencyOption = options.DEFAULT_MAX_CONCURRENCY,
+    profile: options.ProfileOption = None,
 ) -> None:
     """List a project's executions, newest first (all pages).
 
@@ -46,7 +36,7 @@ def list_command(
       vh-lite executions list --project acme/my-project --status error --mine
       vh-lite executions list --project my-project --sort -duration --limit 5 --json
     """  # fmt: skip
-    app = app_context(ctx, profile)
+    app = options.app_context(ctx, profile)
     wanted = set(status or [])
     wanted = (wanted - {"incomplete"}) | (set(UNFINISHED) if "incomplete" in wanted else set())
     # Asked of the server as `vh` asks, and checked here too (minihai ignores filters).
@@ -64,12 +54,12 @@ def show_command(
     counter: Annotated[
         str, typer.Argument(metavar="N", help="The execution's counter (N or #N), or its id.")
     ],
-    project: ProjectOption = None,
-    fmt: FormatOption = None,
-    as_json: JsonOption = False,
+    project: options.ProjectOption = None,
+    fmt: options.FormatOption = None,
+    as_json: options.JsonOption = False,
     fields: FieldsOption = None,
-    web: WebOption = False,
-    profile: ProfileOption = None,
+    web: options.WebOption = False,
+    profile: options.ProfileOption = None,
 ) -> None:
     """Show one execution of a project: status, step, duration, parameters and more.
 
@@ -78,7 +68,7 @@ def show_command(
       vh-lite executions show 42 --project my-project --json
       vh-lite executions show 42 --project my-project --web
     """  # fmt: skip
-    app = app_context(ctx, profile)
+    app = options.app_context(ctx, profile)
     opts = show_options(
         ctx, EXECUTION, counter, fmt=fmt, as_json=as_json, fields=fields, web=web,
         parent=project,

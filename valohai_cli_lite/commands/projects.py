@@ -7,26 +7,17 @@ import typer
 from ..errors import UsageError
 from ..kinds.projects import PROJECT
 from ..kinds.query import owned_by
-from .options import (
-    DEFAULT_MAX_CONCURRENCY,
-    FormatOption,
-    JsonOption,
-    MaxConcurrencyOption,
-    ProfileOption,
-    WebOption,
-    app_context,
-    kind_options,
-)
+from . import options
 from .records import list_options, run_list, run_show, show_options
 
-_OPTIONS = kind_options(PROJECT)
+_OPTIONS = options.kind_options(PROJECT)
 FieldsOption = Annotated[str | None, _OPTIONS.fields]
 
 
 def list_command(
     ctx: typer.Context,
-    fmt: FormatOption = None,
-    as_json: JsonOption = False,
+    fmt: options.FormatOption = None,
+    as_json: options.JsonOption = False,
     fields: FieldsOption = None,
     owner: Annotated[
         list[str] | None,
@@ -41,9 +32,9 @@ def list_command(
     search: Annotated[str | None, _OPTIONS.search] = None,
     sort: Annotated[str | None, _OPTIONS.sort] = None,
     limit: Annotated[int | None, _OPTIONS.limit] = None,
-    max_concurrency: MaxConcurrencyOption = DEFAULT_MAX_CONCURRENCY,
-    web: WebOption = False,
-    profile: ProfileOption = None,
+    max_concurrency: options.MaxConcurrencyOption = options.DEFAULT_MAX_CONCURRENCY,
+    web: options.WebOption = False,
+    profile: options.ProfileOption = None,
 ) -> None:
     """List every project you can see (all pages).
 
@@ -52,7 +43,7 @@ def list_command(
       vh-lite projects list --owner acme-org --sort -execution_count --limit 10
       vh-lite projects list --format csv --fields id,name,owner.username > projects.csv
     """  # fmt: skip
-    app = app_context(ctx, profile)
+    app = options.app_context(ctx, profile)
     if any(not name.strip() for name in owner or []):
         raise UsageError("--owner needs a value; an empty one matches nothing")
     owners = {name.casefold() for name in owner or []}
@@ -69,11 +60,11 @@ def show_command(
     project: Annotated[
         str, typer.Argument(metavar="NAME_OR_ID", help="Project id, name, or OWNER/NAME.")
     ],
-    fmt: FormatOption = None,
-    as_json: JsonOption = False,
+    fmt: options.FormatOption = None,
+    as_json: options.JsonOption = False,
     fields: FieldsOption = None,
-    web: WebOption = False,
-    profile: ProfileOption = None,
+    web: options.WebOption = False,
+    profile: options.ProfileOption = None,
 ) -> None:
     """Show one project: by id, by name, or by OWNER/NAME.
 
@@ -82,6 +73,6 @@ def show_command(
       vh-lite projects show acme-org/my-project --json
       vh-lite projects show my-project --web
     """  # fmt: skip
-    app = app_context(ctx, profile)
+    app = options.app_context(ctx, profile)
     opts = show_options(ctx, PROJECT, project, fmt=fmt, as_json=as_json, fields=fields, web=web)
     run_show(opts, app)

@@ -15,10 +15,6 @@ COLORS = {"started": "cyan", "stopping": "yellow", "complete": "green", "error":
 creator = first_of("creator_name", "creator.username")
 
 
-def status_color(status: object) -> str | None:
-    return COLORS.get(str(status))
-
-
 def _duration(execution: Record) -> str:
     return "" if execution.get("status") in UNFINISHED else duration_text(execution.get("duration"))
 
@@ -43,12 +39,12 @@ EXECUTION = RecordKind(
     )),
     table_columns=(
         Column("#", "counter"),
-        Column("STATUS", "status", color=status_color, width=max(map(len, STATUSES))),
+        Column("STATUS", "status", color=COLORS, width=max(map(len, STATUSES))),
         Column("STEP", "step"), Column("DURATION", "duration", _duration),
         Column("CREATED", "ctime"), Column("CREATOR", "creator_name", creator, optional=True),
     ),
     detail_rows=(
-        Column("Status", "status", color=status_color),
+        Column("Status", "status", color=COLORS),
         Column("Detail", "status_detail", optional=True), Column("Step", "step"),
         Column("Title", "title", optional=True), Column("ID", "id"),
         Column("Duration", "duration", _duration, optional=True),

@@ -26,8 +26,8 @@ class Column(NamedTuple):
     # Left out when there is nothing to show: a detail row, or a table column blank in every
     # row of the first page (a field only some servers send).
     optional: bool = False
-    # The colour of a value on a terminal ("green", "red", "yellow", "cyan"); None: none.
-    color: Callable[[Any], str | None] | None = None
+    # Colours of values on a terminal (status -> "green", "red", "yellow" or "cyan").
+    color: Mapping[str, str] | None = None
     # At least this wide in the table, whatever the first page holds (the longest status).
     width: int = 0
 

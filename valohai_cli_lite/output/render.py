@@ -241,7 +241,7 @@ def _print_detail(
         text = sanitize(cell_text(url or (None if row.path == kind.link_path else value)))
         if row.path in kind.time_fields and value:
             text = f"{text} ({relative_time(value)})"
-        cell = Text(text, style=(row.color and row.color(value)) or "")
+        cell = Text(text, style=row.color.get(str(value), "") if row.color else "")
         if url and io.hyperlinks:
             cell.stylize(Style(link=url))
         grid.add_row(Text(row.header), cell)

@@ -108,7 +108,7 @@ def stream_table(
             ):
                 text = _fit(cell, width, right=right, cell_len=cell_len, ellipsis=ellipsis)
                 if painted is not None and painted.color is not None:
-                    sgr = SGR.get(painted.color(painted.of(record)) or "")
+                    sgr = SGR.get(painted.color.get(str(painted.of(record)), ""))
                     text = _around(text, f"\x1b[{sgr}m", RESET) if sgr else text
                 parts.append(link(record, text) if linked else text)
             lines.append(GAP.join(parts).rstrip() + "\n")
