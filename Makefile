@@ -43,7 +43,7 @@ bench: $(VENV)/.installed
 
 ## make docs: regenerate the command reference from the CLI itself
 docs: $(VENV)/.installed
-	$(BIN)/python -m valohai_cli_lite.reference > docs/commands.md
+	$(BIN)/python tests/reference.py > docs/commands.md
 
 clean:
 	rm -rf $(VENV) .bench .mypy_cache .ruff_cache .pytest_cache .coverage-data *.egg-info

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import InProcessCli
-
-from valohai_cli_lite.reference import render_reference
+from reference import render_reference
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "commands.md"
 

@@ -1,6 +1,6 @@
 """Generates docs/commands.md from the CLI itself, so the reference cannot drift from --help.
 
-    python -m valohai_cli_lite.reference > docs/commands.md     (or: make docs)
+    python tests/reference.py > docs/commands.md     (or: make docs)
 
 tests/test_reference.py fails when the committed file differs from what this prints.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 HEADER = """# Command reference
 
-Generated from the CLI by `make docs` (`python -m valohai_cli_lite.reference`); a test fails
+Generated from the CLI by `make docs` (`python tests/reference.py`); a test fails
 when this file and `--help` disagree. Exit codes: see [exit codes](exit-codes.md).
 """
 
@@ -65,7 +65,7 @@ def render_reference() -> str:
     from typer._click.core import Context
     from typer.core import TyperGroup
 
-    from .cli import build_app, click_command
+    from valohai_cli_lite.cli import build_app, click_command
 
     root = click_command(build_app())
     lines = [HEADER]
@@ -83,6 +83,6 @@ def render_reference() -> str:
 
 
 if __name__ == "__main__":
-    from .terminal.iostreams import IOStreams
+    from valohai_cli_lite.terminal.iostreams import IOStreams
 
     IOStreams.system().write(render_reference())
