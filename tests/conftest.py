@@ -6,11 +6,17 @@
   (entry point, exit codes, real keyring, pty, signals, closed pipes).
 
 Both use the same isolated HOME/XDG directories and scrubbed environment.
+
+Also the helpers that tests in several directories share: `App` (an AppContext for calling
+run_* directly), the emulators `served` and `served_app`, `ok`, `screen`, `emulator_env`, and
+the sample `PROJECTS` of the output tests. Tests import them from here (`from conftest import
+...`); the emulator's own helpers are in emulator_support.py.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_support import Certificate, make_certificate
 from keyring.backend import KeyringBackend
-from test_emulator_support import Certificate, make_certificate
 
 from valohai_cli_lite.auth.credentials import KeyringUnavailable
 from valohai_cli_lite.cli import run
-from valohai_cli_lite.context import Services
+from valohai_cli_lite.context import AppContext, GlobalOptions, Services
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
 from valohai_cli_lite.terminal.iostreams import IOStreams
 
@@ -46,6 +52,19 @@ _SCRUBBED_ENV = (
 SESSION_OUTPUTS: list[str] = []
 
 
+# Two projects for the output layer's tests: one with every field and text hostile to every
+# format, one of nulls.
+TRICKY = 'commas, "quotes"\ttabs\nnewlines\r\nand ünïcødé [bold]markup[/bold] \x1b[31mred'
+PROJECTS: list[dict[str, Any]] = [
+    {"id": "p1", "name": "one", "description": TRICKY, "owner": {"id": 1, "username": "me"},
+     "execution_count": 3, "last_execution_ctime": "2026-11-24T12:00:00Z",
+     "ctime": "2026-01-01T00:00:00Z", "mtime": "2026-01-02T00:00:00Z",
+     "urls": {"display": "https://app.example/p/me/one/"}, "extra": {"kept": True}},
+    {"id": "p2", "name": "two", "description": None, "owner": None, "execution_count": 0,
+     "last_execution_ctime": None, "ctime": None, "mtime": None},
+]  # fmt: skip
+
+
 def project_pages(client: Any, **kwargs: Any) -> Any:
     """Every page of the project list, as `projects list` asks for them."""
     return client.iter_pages(client.host + "/api/v0/projects/", **kwargs)
@@ -64,8 +83,6 @@ class Result:
 
 def read_tsv(text: str) -> list[list[str]]:
     """vh-lite's TSV as a reader splitting on newlines and tabs sees it, escapes undone."""
-    import re
-
     unescape = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
     rows = [line.split("\t") for line in text.split("\n")[:-1]]
     return [
@@ -289,6 +306,64 @@ def env(cli: InProcessCli, emulator: Emulator) -> dict[str, str]:
     """`cli` with the test token and the emulator in the environment, as in CI."""
     cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url)
     return cli.env
+
+
+def emulator_env(emulator: Emulator, var: str = "VH_API_TOKEN") -> dict[str, str]:
+    """What `env` puts in the environment, for one run: the test token and the emulator."""
+    return {var: TEST_TOKEN, "VH_HOST": emulator.base_url}
+
+
+def ok(cli: InProcessCli | InstalledCli, *args: str, **kwargs: Any) -> str:
+    """The stdout of a command line that must succeed."""
+    result = cli.run(*args, **kwargs)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def screen(text: str) -> str:
+    """What a person reads: SGR codes and OSC 8 link wrappers removed."""
+    return re.sub(r"\x1b\]8;[^\x1b]*\x1b\\|\x1b\[[0-9;]*m", "", text)
+
+
+TOTAL = 7  # executions in every project of `served`: counters 1..7, four pages of 2
+
+
+@pytest.fixture
+def served(cli: InProcessCli) -> Iterator[Emulator]:
+    """Three projects of seven executions each, two records a page, both shapes mixed."""
+    config = EmulatorConfig(token=TEST_TOKEN, projects=3, executions=TOTAL, page_size=2)
+    with Emulator(config) as emu:
+        cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emu.base_url)
+        yield emu
+
+
+class App:
+    """An AppContext over test streams, plus the streams to read back: for calling a
+    command's run_<verb>(opts, app) directly, without Typer or a process."""
+
+    def __init__(
+        self, tmp_path: Path, environ: dict[str, str], stdin: str = "", **services: Any
+    ) -> None:
+        self.keyring = MemoryKeyring()
+        self.home = tmp_path / "home"  # caches go here, not to the real ~/.cache
+        environ = {"HOME": str(self.home), "XDG_CACHE_HOME": str(self.home / ".cache"), **environ}
+        self.io, _, self.out, self.err = IOStreams.test(environ=environ, stdin=stdin)
+        self.context = AppContext(
+            self.io,
+            GlobalOptions(),
+            Services(environ=environ, config_dir=tmp_path / "config",
+                     keyring=lambda _recorded: self.keyring, **services),
+        )  # fmt: skip
+
+    @property
+    def stdout(self) -> str:
+        return self.out.getvalue()
+
+
+@pytest.fixture
+def served_app(tmp_path: Path, emulator: Emulator) -> App:
+    """An App with the test token and the emulator in its environment."""
+    return App(tmp_path, {"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url})
 
 
 @pytest.fixture

@@ -1,0 +1,63 @@
+"""text.py, unit: sanitising, JSON text and relative times, independent of any stream."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from valohai_cli_lite import text
+
+
+def test_sanitize_removes_every_control_character() -> None:
+    cleaned = text.sanitize("a\x1b[31mb\x07c\x08d\re\nf\tg\x9bh\x7f")
+    assert all(ord(ch) >= 0x20 and not 0x7F <= ord(ch) <= 0x9F for ch in cleaned)
+    assert cleaned.startswith("a?[31mb?c?d?e f g")
+
+
+def test_sanitize_block_keeps_lines() -> None:
+    assert text.sanitize_block("a\r\nb\tc\x1b") == "a\nb    c?"
+
+
+def test_relative_time() -> None:
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+    assert text.relative_time("2026-11-24T12:00:00Z", now) == "3 days ago"
+    assert text.relative_time("2026-11-27T11:59:30Z", now) == "just now"
+    assert text.relative_time("2026-11-27T10:00:00+00:00", now) == "2 hours ago"
+    assert text.relative_time("2025-11-27T10:00:00+00:00", now) == "1 year ago"
+    assert text.relative_time("2026-11-27T12:00:30Z", now) == "just now"  # clocks differ
+    assert text.relative_time("2027-01-01T00:00:00Z", now) == "2027-01-01"
+    assert text.relative_time(None, now) == ""
+    assert text.relative_time("garbage\x1b", now) == "garbage?"
+    assert text.relative_time({"a": 1}, now) == '{"a": 1}'
+
+
+def test_json_text_compact_and_pretty() -> None:
+    data = {"name": "ünï\x1b", "n": [1, 2]}
+    assert json.loads(text.json_text(data, compact=True)) == data
+    assert "\n" not in text.json_text(data, compact=True)
+    assert text.json_text(data, compact=False).startswith("{\n  ")
+
+
+def test_ascii_only_json_escapes_and_does_not_depend_on_call_order() -> None:
+    # The encoder cache is keyed on every option: an ASCII-only call first must not make a
+    # later UTF-8 call escape (nor the other way round).
+    data = {"d": "日本"}
+    assert text.json_text(data, compact=True, ascii_only=True) == '{"d":"\\u65e5\\u672c"}'
+    assert text.json_text(data, compact=True) == '{"d":"日本"}'
+    assert text.json_text(data, compact=True, ascii_only=True).isascii()
+
+
+def test_json_escapes_the_line_breaks_it_would_leave_raw() -> None:
+    data = {"d": "a\u2028b\u2029c\x85d\ne"}
+    for compact in (True, False):
+        encoded = text.json_text(data, compact=compact)
+        assert json.loads(encoded) == data
+        assert len(encoded.splitlines()) == (1 if compact else 3)
+
+
+def test_indented_json_escapes_what_a_terminal_must_not_see() -> None:
+    data = {"name": "a\u202eb\x9b31mc"}
+    pretty = text.json_text(data, compact=False)
+    assert "\u202e" not in pretty and "\x9b" not in pretty
+    assert json.loads(pretty) == data
+    assert "\u202e" in text.json_text(data, compact=True)  # programs get the data as is
