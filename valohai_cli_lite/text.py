@@ -6,7 +6,6 @@ need, such as ASCII-only JSON for a stream that cannot encode more.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -83,22 +82,15 @@ def safe_link(value: Any, base: str | None) -> str | None:
     return url
 
 
-@functools.cache
-def _encoder(compact: bool, ascii_only: bool) -> json.JSONEncoder:
-    """One encoder per style for the whole run: json.dumps with options builds a new one per
-    call, which is most of the cost of writing 10,000 JSONL lines."""
-    if compact:
-        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=ascii_only)
-    return json.JSONEncoder(indent=2, ensure_ascii=ascii_only)
-
-
 def json_text(value: Any, *, compact: bool, ascii_only: bool = False) -> str:
     """JSON as text: indented for people, compact (and much faster to encode) for programs.
 
     `ascii_only` \\u-escapes everything beyond ASCII, for a stream whose encoding cannot
     hold it (the data decodes the same).
     """
-    text = _encoder(compact, ascii_only).encode(value)
+    separators = (",", ":") if compact else None
+    text = json.dumps(value, indent=None if compact else 2, separators=separators,
+                      ensure_ascii=ascii_only)  # fmt: skip
     if not text.isascii():
         # Valid raw in JSON, but line breaks to JavaScript and str.splitlines(): a JSONL
         # reader splitting on them would cut a record in two. Escaped, they decode the same.

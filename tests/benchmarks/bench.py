@@ -11,7 +11,11 @@ The parts, in order: startup (--version, --help), http (100 projects: --json wit
 the environment, a file or gnome-keyring; the table on a pty; the floors), https (--json with a
 private CA), big (1,000-100,000 projects at 0/50/150 ms), gateway (4 requests in flight allowed),
 formats (100,000 projects in every format: wall, peak RSS, first byte), first-row (the
-100,000-project table's first row against a 100-project table's, at 0 and 50 ms).
+100,000-project table's first row against a 100-project table's, at 0 and 50 ms),
+executions (100 of a project's executions: --json and the table on a pty, against vh),
+executions-100k (a project with 100,000 executions in every format), mechanisms (every speed
+mechanism with and without it, on the figure it targets; after formats, whose figures the
+streamed table's row uses).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `benchmarks.*` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import large, small
+from benchmarks import executions, large, mechanisms, small
 from benchmarks.harness import ROOT, VH_LITE, Bench, ensure_vh, isolated_env
 from benchmarks.report import Report, render, stamp, write_docs
 from benchmarks.spawner import spawner
@@ -60,6 +64,9 @@ PARTS: dict[str, Callable[[Bench, Report], None]] = {
     "gateway": large.gateway,
     "formats": large.formats,
     "first-row": large.first_rows,
+    "executions": executions.executions_vs_vh,
+    "executions-100k": executions.executions_at_scale,
+    "mechanisms": mechanisms.mechanisms,
 }
 
 

@@ -45,9 +45,27 @@ class FormatRow:
 
 
 @dataclass
+class MechanismRow:
+    """One speed mechanism: its lines, and its figure with it and without it."""
+
+    name: str
+    lines: int
+    measure: str
+    with_it: float
+    without_it: float
+    unit: str  # "s" or "MiB"
+
+    @property
+    def saving(self) -> float:
+        return 1 - self.with_it / self.without_it if self.without_it else float("nan")
+
+
+@dataclass
 class Report:
     rows: list[Row] = field(default_factory=list)
     formats: list[FormatRow] = field(default_factory=list)
+    execution_formats: list[FormatRow] = field(default_factory=list)
+    mechanisms: list[MechanismRow] = field(default_factory=list)
     floors: list[str] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)  # how many runs each part took
     method: list[str] = field(default_factory=list)  # how the figures were taken
@@ -83,20 +101,38 @@ def render(report: Report) -> str:
             f"| {r.name} | {_figure(r.value, r.unit)} | {other} | {ratio} | {r.target} | "
             f"{met}{note} |"
         )
-    if report.formats:
+    for what, formats in (("projects", report.formats),
+                          ("executions of one project", report.execution_formats)):  # fmt: skip
+        if not formats:
+            continue
         lines += [
             "",
-            "100,000 projects, page cap 100, no latency, by format (medians; the table on a "
+            f"100,000 {what}, page cap 100, no latency, by format (medians; the table on a "
             "pty, the others into a pipe):",
             "",
             "| format | wall | peak RSS | first byte | first row |",
             "|---|---|---|---|---|",
         ]
-        for f in report.formats:
+        for f in formats:
             first_row = "" if f.first_row is None else f"{f.first_row:.3f} s"
             lines.append(
                 f"| {f.label} | {f.seconds:.3f} s | {f.rss_mib:.1f} MiB | "
                 f"{f.first_byte:.3f} s | {first_row} |"
+            )
+    if report.mechanisms:
+        lines += [
+            "",
+            "Speed mechanisms, each with and without it on the figure it targets (medians; "
+            "peak RSS as the worst run), interleaved (tests/benchmarks/mechanisms.py):",
+            "",
+            "| mechanism | lines | measure | with | without | saving | earns its place (>= 5%) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for m in report.mechanisms:
+            earns = "yes" if m.saving >= 0.05 else "**NO**"
+            lines.append(
+                f"| {m.name} | {m.lines} | {m.measure} | {_figure(m.with_it, m.unit)} | "
+                f"{_figure(m.without_it, m.unit)} | {m.saving:.0%} | {earns} |"
             )
     if report.floors:
         lines += ["", "Floors measured in the same run:", ""]

@@ -7,6 +7,8 @@ raises), so paging knows nothing about HTTP and can be tested with a dict of pag
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypedDict
@@ -317,6 +319,25 @@ BUFFERED_ITEMS = 4000
 MIN_BUFFERED = 8
 
 
+def give_back_freed_memory() -> None:
+    """Let glibc return freed memory to the system as a long listing goes.
+
+    Every page's body (100 KB and more) is allocated and freed in turn, often in another
+    thread; glibc raises its mmap and trim thresholds to the size of such blocks and from
+    then on keeps what is freed in the heap, so a listing's peak RSS grew with its length.
+    Setting both thresholds (back to glibc's defaults) stops them moving and keeps it flat:
+    docs/performance.md has the figures. Elsewhere (musl, macOS) nothing is done.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes  # ~3 ms, paid only by listings of more than one page
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        for parameter in (-1, -3):  # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD: glibc's defaults
+            libc.mallopt(parameter, 128 * 1024)
+
+
 def pages_by_offset(
     requests: _OffsetRequests, offsets: range, max_concurrency: int, total: int
 ) -> Generator[Page, None, None]:
@@ -328,6 +349,7 @@ def pages_by_offset(
     right while the list holds still: a page reporting another `count` than the first
     means items moved between pages, so some would be lost or doubled.
     """
+    give_back_freed_memory()
     from collections import deque
     from concurrent.futures import FIRST_COMPLETED, wait
 
