@@ -3,6 +3,7 @@ offset or by `next`, one or several at a time, and no more."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from typing import Any
@@ -226,7 +227,7 @@ def test_looping_pagination_is_an_error() -> None:
         json=_page(range(1, 2), f"{PROJECTS}?page=2", 9)
     )
     with ValohaiClient(HOST, TEST_TOKEN) as client, pytest.raises(ApiError, match="loops"):
-        list(project_pages(client))
+        list(itertools.islice(project_pages(client), 50))  # not round and round for ever
 
 
 @respx.mock
@@ -405,3 +406,70 @@ def test_a_throttled_page_and_a_failing_one_end_in_the_failure_not_a_hang(
     assert not worker.is_alive(), "the listing hung"
     assert "ids" not in outcome
     assert outcome["error"].status == 500
+
+
+def test_a_wrong_guess_is_dropped_even_by_a_server_that_honours_limit() -> None:
+    from valohai_cli_lite.client.paging import PagingGuess
+
+    asked: list[tuple[int, int]] = []
+
+    def capped(url: str, params: dict[str, Any] | None, *, retry_throttled: bool = True) -> Any:
+        offset, limit = int((params or {})["offset"]), int((params or {})["limit"])
+        asked.append((offset, limit))
+        end = min(offset + min(limit, 20), 100)  # hands out at most 20, as asked
+        return _page(range(offset, end), None, 100)
+
+    guessed = PagingGuess(10, 100, far=True)  # last time 10 a page; now 20
+    listed = ids(iter_pages(capped, PROJECTS, max_concurrency=8, guess=guessed))
+    assert listed == [str(i) for i in range(100)]
+    assert (10, 10) in asked  # the early requests went out, and their pages were not used
+
+
+def test_the_shape_is_remembered_only_from_a_whole_listing() -> None:
+    from valohai_cli_lite.client.paging import PagingGuess
+
+    server = FakeServer(total=100, step=10)
+    learned: list[PagingGuess] = []
+    list(iter_pages(server, PROJECTS, max_concurrency=8, stop_after=15, learned=learned.append))
+    list(iter_pages(server, PROJECTS + "?offset=30", max_concurrency=8, learned=learned.append))
+    assert learned == []  # neither says how the whole list looks
+    list(iter_pages(server, PROJECTS, max_concurrency=8, learned=learned.append))
+    assert [guess[:2] for guess in learned] == [(10, 100)]
+
+
+def test_an_empty_first_page_ends_the_listing_whatever_the_count_says() -> None:
+    asked: list[int] = []
+
+    def empty(url: str, params: dict[str, Any] | None, *, retry_throttled: bool = True) -> Any:
+        asked.append(int((params or {}).get("offset", 0)))
+        return {"count": 500, "next": f"{PROJECTS}?offset=100", "results": []}
+
+    for concurrency in (1, 8):
+        asked.clear()
+        assert [p.results for p in iter_pages(empty, PROJECTS, max_concurrency=concurrency)] == [[]]
+        assert asked == [0]
+
+
+def test_a_count_that_is_not_a_number_is_no_total() -> None:
+    from valohai_cli_lite.client.paging import page_count
+
+    assert page_count({"count": 3}) == 3
+    assert page_count({"count": True}) is None and page_count({"count": "3"}) is None
+
+
+def test_a_page_throttled_for_ever_ends_the_listing() -> None:
+    from valohai_cli_lite.client.paging import MAX_THROTTLED
+
+    asked: list[int] = []
+
+    def stubborn(url: str, params: dict[str, Any] | None, *, retry_throttled: bool = True) -> Any:
+        offset = int((params or {}).get("offset", 0))
+        asked.append(offset)
+        assert asked.count(10) < 50, "asked for the throttled page again and again"
+        if offset == 10:
+            raise ApiError("the server answered 429", status=429, retry_after=0.01)
+        return _page(range(offset, offset + 10), None, 30)
+
+    with pytest.raises(ApiError, match="429"):
+        ids(iter_pages(stubborn, PROJECTS, max_concurrency=4))
+    assert asked.count(10) == MAX_THROTTLED + 1

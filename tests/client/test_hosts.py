@@ -43,6 +43,8 @@ def test_same_origin_compares_scheme_host_and_port() -> None:
     assert same_origin("https://a.com/x", "https://A.com:443/y")
     assert not same_origin("https://a.com", "http://a.com")
     assert not same_origin("https://a.com", "http://a.com:443")  # the same port, not TLS
+    assert same_origin("http://a.com", "http://a.com:80")
+    assert not same_origin("http://a.com", "http://a.com:443")
     assert not same_origin("https://a.com", "https://a.com:8443")
     assert not same_origin("https://a.com", "https://a.com.evil.net")
 

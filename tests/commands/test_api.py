@@ -12,7 +12,7 @@ from conftest import TEST_TOKEN, App, InProcessCli, ok
 from valohai_cli_lite.commands.api import ApiOptions, run_api
 from valohai_cli_lite.commands.auth import run_token
 from valohai_cli_lite.emulator.data import project_id
-from valohai_cli_lite.emulator.server import Emulator
+from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
 
 
 def test_api_get_paginate_include_and_errors(
@@ -54,3 +54,14 @@ def test_run_api_and_token(served_app: App) -> None:
                     {"VH_API_TOKEN": TEST_TOKEN})  # fmt: skip
     run_token(token_app.context)
     assert token_app.stdout == TEST_TOKEN + "\n"
+
+
+def test_a_full_url_on_another_origin_never_gets_the_token(
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
+) -> None:
+    with Emulator(EmulatorConfig(token=TEST_TOKEN)) as other:
+        elsewhere = other.base_url.replace("127.0.0.1", "localhost") + "/api/v0/users/me/"
+        result = cli.run("api", elsewhere)
+        assert result.returncode == 1
+        assert "refusing to send the token to http://localhost:" in result.stderr
+        assert other.requests == []

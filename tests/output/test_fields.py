@@ -44,6 +44,8 @@ def test_fields_are_checked_against_the_known_ones_and_what_is_below_them() -> N
     known = ["id", "name", "owner", "owner.username", "execution_summary"]
     validate_fields(["id", "owner.username", "owner.email", "execution_summary.error_count"],
                     known)  # fmt: skip
+    with pytest.raises(UsageError, match="unknown field: owners"):
+        validate_fields(["owners"], known)  # not below `owner`: no dot
     with pytest.raises(UsageError) as info:
         validate_fields(["nme", "id", "bogus"], known)
     assert info.value.message == "unknown fields: nme, bogus; did you mean name?"

@@ -105,6 +105,19 @@ def test_delimited_data_on_a_terminal_shows_no_controls() -> None:
     assert "\x1b[31m" in render("csv")  # in a pipe the data stays exact
 
 
+def test_indented_json_closes_the_array_on_its_own_line_and_counts_only_for_people() -> None:
+    io, _, out, err = IOStreams.test(stdout_tty=True)
+    write_records(io, [PROJECTS], OutputFormat.json, PROJECT)
+    assert out.getvalue().startswith("[\n  {\n") and out.getvalue().endswith("}\n]\n")
+    assert json.loads(out.getvalue()) == PROJECTS
+    io, _, out, err = IOStreams.test(stdout_tty=True, stderr_tty=False)
+    write_records(io, [PROJECTS], OutputFormat.table, PROJECT)
+    assert out.getvalue() and err.getvalue() == ""  # a script reading stderr sees nothing
+    io, _, out, err = IOStreams.test(stdout_tty=True, stderr_tty=True)
+    write_records(io, [PROJECTS], OutputFormat.table, PROJECT)
+    assert err.getvalue() == "2 projects\n"
+
+
 def test_empty_listing() -> None:
     assert render("json", pages=[]) == "[]\n"
     assert render("jsonl", pages=[]) == ""
