@@ -14,6 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -90,8 +91,7 @@ def secret_service(base_env: dict[str, str], home: Path) -> Iterator[dict[str, s
     if not (shutil.which("dbus-daemon") and shutil.which("gnome-keyring-daemon")):
         yield None
         return
-    runtime = home / "run"
-    runtime.mkdir(mode=0o700)
+    runtime = Path(tempfile.mkdtemp(prefix="run-", dir=home))  # 0700; one per session
     env = {**base_env, "XDG_RUNTIME_DIR": str(runtime)}
     env.pop("PYTHON_KEYRING_BACKEND", None)
     bus = subprocess.Popen(
