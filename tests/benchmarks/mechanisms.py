@@ -99,10 +99,12 @@ NO_TEARDOWN = Mechanism(
     + off("launcher", "exit_now", "leave"),
 )
 LAZY = Mechanism(
-    "heavy libraries imported only where used",
+    "nothing loaded or built that the run does not use (heavy libraries, a trust store for a "
+    "plain-http host, character sets nothing prints)",
     [],
-    "import httpx, httpcore, rich.console, rich.progress, rich.table, keyring, "
-    "secretstorage, platformdirs",
+    "import httpx, httpcore, rich.console, rich.progress, rich.table, keyring, secretstorage, "
+    "platformdirs, certifi, re\ncertifi.where()\nimport valohai_cli_lite.text as t\n"
+    "[re.compile(p) for p in (t._CONTROL_CHARS, t._UNSAFE_IN_CELLS, t._TERMINAL_UNSAFE)]",
 )
 TRUST = Mechanism(
     "the trust store as a hashed directory",

@@ -130,8 +130,9 @@ def render(report: Report) -> str:
         ]
         for m in report.mechanisms:
             earns = "yes" if m.saving >= 0.05 else "**NO**"
+            code = str(m.lines) if m.lines else "spread out"
             lines.append(
-                f"| {m.name} | {m.lines} | {m.measure} | {_figure(m.with_it, m.unit)} | "
+                f"| {m.name} | {code} | {m.measure} | {_figure(m.with_it, m.unit)} | "
                 f"{_figure(m.without_it, m.unit)} | {m.saving:.0%} | {earns} |"
             )
     if report.floors:
