@@ -46,4 +46,4 @@ docs: $(VENV)/.installed
 	$(BIN)/python tests/reference.py > docs/commands.md
 
 clean:
-	rm -rf $(VENV) .bench .mypy_cache .ruff_cache .pytest_cache .coverage-data *.egg-info
+	rm -rf $(VENV) .venv-minihai .venv-minihai.lock .bench .mypy_cache .ruff_cache .pytest_cache .coverage-data *.egg-info

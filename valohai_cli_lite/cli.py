@@ -1,6 +1,7 @@
 """The root Typer app and `run()`, the one place that maps errors to exit codes."""
 
 import contextlib
+import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -29,6 +30,13 @@ def _show_version(ctx: typer.Context, value: bool) -> None:
         raise typer.Exit()
 
 
+def _seconds(value: float) -> float:
+    """--timeout: a number of seconds above zero (not inf, not nan, which pass `min`)."""
+    if not math.isfinite(value) or value <= 0:
+        raise typer.BadParameter(f"{value} is not a number of seconds above zero")
+    return value
+
+
 def root(
     ctx: typer.Context,
     profile: Annotated[
@@ -49,6 +57,7 @@ def root(
             "--timeout",
             envvar="VH_TIMEOUT",
             min=0.1,
+            callback=_seconds,
             metavar="SECONDS",
             help="Give up on a request the server does not answer within this time.",
         ),
@@ -57,7 +66,7 @@ def root(
         bool,
         typer.Option(
             "--debug",
-            envvar="VH_DEBUG",
+            envvar=["VH_DEBUG", "VALOHAI_DEBUG"],
             help="Log every request, response and retry on stderr (tokens redacted).",
         ),
     ] = False,
@@ -76,6 +85,15 @@ def root(
             "--allow-insecure-http",
             help="Allow plain http:// to a host that is not loopback (token sent unencrypted); "
             "login saves it in the profile.",
+        ),
+    ] = False,
+    system_certs: Annotated[
+        bool,
+        typer.Option(
+            "--system-certs",
+            envvar="VH_SYSTEM_CERTS",
+            help="Trust the operating system's certificate store instead of certifi's (for "
+            "networks that intercept TLS with a company CA installed there).",
         ),
     ] = False,
     no_color: Annotated[
@@ -104,7 +122,7 @@ def root(
     app.options = GlobalOptions(
         profile=choice, timeout=timeout, debug=debug,
         ca_file=str(Path(ca_file).expanduser().absolute()) if ca_file else None,
-        allow_insecure_http=allow_insecure_http,
+        allow_insecure_http=allow_insecure_http, system_certs=system_certs,
     )  # fmt: skip
 
 
@@ -225,6 +243,35 @@ def command_word(args: list[str], environ: Mapping[str, str]) -> str | None:
     return None
 
 
+# Root options that may also come after the command (`vh-lite projects list --debug`), as
+# --profile may (each command has its own). They are moved in front of the command word before
+# the line is parsed; a value that happens to be spelled like one of them is moved too.
+LATE_FLAGS = frozenset({"--debug", "--allow-insecure-http", "--no-color", "--system-certs"})
+LATE_WITH_VALUES = frozenset({"--timeout", "--ca-file"})
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """`args` with the root options found after the command word moved in front of it."""
+    at = 0
+    while at < len(args) and args[at].startswith("-"):  # the root's own options
+        at += 2 if args[at] in OPTIONS_WITH_VALUES else 1
+    moved: list[str] = []
+    rest: list[str] = []
+    remaining = iter(args[at:])
+    for arg in remaining:
+        if arg == "--":  # everything after it is an argument
+            rest += [arg, *remaining]
+        elif arg in LATE_FLAGS:
+            moved.append(arg)
+        elif arg in LATE_WITH_VALUES:
+            moved += [arg, *[value for value in [next(remaining, None)] if value is not None]]
+        elif arg.split("=", 1)[0] in LATE_WITH_VALUES:
+            moved.append(arg)
+        else:
+            rest.append(arg)
+    return [*args[:at], *moved, *rest]
+
+
 def _truthy(value: str) -> bool:
     """An environment flag the way Typer reads VH_DEBUG."""
     return value.strip().lower() in ("1", "true", "t", "yes", "y", "on")
@@ -255,6 +302,7 @@ def run(args: list[str], io: "IOStreams", services: "Services | None" = None) ->
     from .context import AppContext, GlobalOptions
 
     app = AppContext(io, GlobalOptions(), services)
+    args = hoist_global_options(args)
     try:
         command = click_command(build_app(command_word(args, app.environ)))
         with _help_colours(args):
@@ -284,7 +332,8 @@ def run(args: list[str], io: "IOStreams", services: "Services | None" = None) ->
     except (StdoutClosed, BrokenPipeError):  # `| head`: the reader has what it wanted
         code = EXIT_OK
     except Exception as exc:  # a bug: short report; the traceback only with --debug
-        if "--debug" in args or _truthy(app.environ.get("VH_DEBUG", "")):
+        flags = (app.environ.get(name, "") for name in ("VH_DEBUG", "VALOHAI_DEBUG"))
+        if "--debug" in args or any(_truthy(flag) for flag in flags):
             import traceback
 
             io.write_err(redact("".join(traceback.format_exception(exc))))

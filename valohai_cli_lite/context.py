@@ -35,6 +35,7 @@ class GlobalOptions(NamedTuple):
     # From the command line or environment; None/False defers to what the profile saved.
     ca_file: str | None = None
     allow_insecure_http: bool = False
+    system_certs: bool = False  # the operating system's trust store instead of certifi's
 
 
 def _valohai_client(host: str, settings: ClientSettings) -> ValohaiClient:
@@ -129,6 +130,7 @@ class AppContext:
         return ClientSettings(
             timeout=self.options.timeout,
             ca_file=self.options.ca_file or ca_file,
+            system_certs=self.options.system_certs,
             allow_insecure_http=self.options.allow_insecure_http or allow_insecure_http,
             debug=self._debug,
             sleep=self.services.sleep,

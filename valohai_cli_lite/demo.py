@@ -32,9 +32,11 @@ def main() -> int:
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     config_dir = tempfile.mkdtemp(prefix="vh-lite-demo-")
-    env = {k: v for k, v in os.environ.items() if k not in ("VH_API_TOKEN", "VALOHAI_TOKEN")}
-    env["VH_LITE_CONFIG_DIR"] = config_dir
-    env["VH_PROFILE"] = "demo"
+    # Your own settings (a host, a token, a format, a profile) have no say in the demo, and it
+    # writes nothing to your config or cache: everything lives in its own directory.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VH_", "VALOHAI_"))}
+    env.update(VH_LITE_CONFIG_DIR=config_dir, VH_PROFILE="demo",
+               VH_LITE_CACHE_DIR=str(Path(config_dir) / "cache"))  # fmt: skip
     script = Path(sys.executable).parent / "vh-lite"
     vh_lite = [str(script)] if script.exists() else [sys.executable, "-m", "valohai_cli_lite"]
     try:

@@ -28,6 +28,7 @@ class VhLiteError(Exception):
         status: int | None = None,
         code: str | None = None,
         retry_after: float | None = None,
+        words: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -37,6 +38,7 @@ class VhLiteError(Exception):
         self.reason = reason
         self.status = status  # the HTTP status, when the server answered
         self.code = code  # the API's machine-readable error code, e.g. "has_2fa"
+        self.words = words  # the server's own words about it, one line
         # What the server asked for with Retry-After (a 429 or 503 that was not retried).
         self.retry_after = retry_after
 
@@ -55,6 +57,10 @@ class AuthError(VhLiteError):
 
 class ApiError(VhLiteError):
     """The API answered with an error status or a body we cannot use."""
+
+
+class PermissionDenied(ApiError):
+    """A 403 for a valid token without the right to do this: logging in again will not help."""
 
 
 class NetworkError(VhLiteError):

@@ -18,9 +18,13 @@ def main() -> None:
 
         exit_now(0, last_output=version_line() + "\n")
     collect_garbage_less_often()
-    from .cli import run
-    from .terminal.iostreams import IOStreams
-
+    try:
+        from .cli import run
+        from .terminal.iostreams import IOStreams
+    except KeyboardInterrupt:  # Ctrl-C while loading: no traceback, and the line ended
+        with contextlib.suppress(Exception):
+            sys.stderr.write("\n")
+        exit_now(130)
     exit_now(run(args, IOStreams.system()))
 
 

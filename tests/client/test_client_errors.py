@@ -13,7 +13,7 @@ from valohai_cli_lite.client.errors import (
     error_message_from_body,
     parse_retry_after,
 )
-from valohai_cli_lite.errors import ApiError, AuthError, NetworkError, VhLiteError
+from valohai_cli_lite.errors import ApiError, AuthError, NetworkError, PermissionDenied, VhLiteError
 from valohai_cli_lite.hints import explain
 
 HOST = "https://valohai.test"
@@ -59,7 +59,10 @@ def test_parse_retry_after() -> None:
     [
         (httpx.Response(401, json={"detail": "Invalid token."}), AuthError, "401 Unauthorized",
          "log in again"),
-        (httpx.Response(403, json={"detail": "Nope."}), AuthError, "Nope.", None),
+        (httpx.Response(403, json={"detail": "Nope."}), PermissionDenied,
+         "permission denied: Nope. \\(403\\)", None),
+        (httpx.Response(403, json={"detail": "Authentication credentials were not provided."}),
+         AuthError, "credentials were not provided", None),
         (httpx.Response(404, json={"detail": "Not found."}), ApiError, "404 Not Found",
          "check the host URL, including any path prefix"),
         (httpx.Response(502, html="<h1>Bad</h1>"), ApiError, "502 Bad Gateway",

@@ -41,13 +41,33 @@ def test_username_and_hidden_password(cli: InstalledCli, emulator: Emulator) -> 
     child.sendline("2")
     child.expect("Username")
     child.sendline("demo")
-    child.expect(r"Password \(hidden\)")
+    child.expect(r"Password for demo \(hidden\)")
     child.sendline("demo-password")
     code, transcript = _finish(child, cli)
     assert code == 0, transcript
     assert "demo-password" not in transcript
     assert "Logged in to" in transcript
     assert cli.run("auth", "status").returncode == 0
+
+
+def test_a_mistyped_username_can_be_fixed_at_the_next_try(
+    cli: InstalledCli, emulator: Emulator
+) -> None:
+    child = _spawn(cli, "login", "--host", emulator.base_url)
+    child.expect("Choice")
+    child.sendline("2")
+    child.expect("Username")
+    child.sendline("dmeo")
+    child.expect(r"Password for dmeo \(hidden\)")
+    child.sendline("demo-password")
+    child.expect(r"Unable to log in with provided credentials\. Try again\.")
+    child.expect(r"Username \[dmeo\]")  # asked again, the last one offered
+    child.sendline("demo")
+    child.expect(r"Password for demo \(hidden\)")
+    child.sendline("demo-password")
+    code, transcript = _finish(child, cli)
+    assert code == 0, transcript
+    assert "Logged in to" in transcript and "as demo" in transcript
 
 
 def test_pasted_token_is_not_echoed(cli: InstalledCli, emulator: Emulator) -> None:
@@ -163,6 +183,8 @@ def test_replacing_a_login_asks_first_and_wrong_passwords_get_three_tries(
         child.expect("Password for demo")
         child.sendline("wrong")
         child.expect(r"Unable to log in with provided credentials\. Try again\.")
+        child.expect(r"Username \[demo\]")
+        child.sendline("")  # Enter keeps the username: only the password was wrong
     child.expect("Password for demo")
     child.sendline("demo-password")
     code, transcript = _finish(child, cli)
@@ -170,7 +192,10 @@ def test_replacing_a_login_asks_first_and_wrong_passwords_get_three_tries(
     assert "Replaced the previous login" in transcript
 
     child = _spawn(cli, "login", "--host", emulator.base_url, "--username", "demo", "--force")
-    for _ in range(3):
+    for attempt in range(3):
+        if attempt:
+            child.expect(r"Username \[demo\]")
+            child.sendline("")
         child.expect("Password for demo")
         child.sendline("wrong")
     code, transcript = _finish(child, cli)

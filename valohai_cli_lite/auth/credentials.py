@@ -148,6 +148,16 @@ def _read_secret_service(account: str) -> str | None:
         connection.close()
 
 
+def unlock_advice() -> str:
+    """How to unlock the system keyring here: logging in again needs it unlocked too."""
+    import sys
+
+    if sys.platform == "darwin":
+        return "unlock the login keychain: security unlock-keychain"
+    return ("unlock the keyring: in a terminal, run 'gnome-keyring-daemon --unlock' and type "
+            "its password (then Ctrl-D), or open your desktop's Passwords and Keys")  # fmt: skip
+
+
 class CredentialStore:
     """One token per profile, in the keyring or, as a fallback, in credentials.json. `debug`
     receives a line saying how a token was read."""
@@ -281,7 +291,7 @@ class CredentialStore:
             except KeyringUnavailable as exc:
                 raise AuthError(
                     f"cannot read the token of profile {profile!r}: {exc}",
-                    hint="unlock the keyring, or set VH_API_TOKEN, or log in again",
+                    hint=f"{unlock_advice()}; meanwhile VH_API_TOKEN works",
                 ) from None
             where = "the system keyring"
         else:

@@ -41,6 +41,9 @@ def user_config_dir(environ: Mapping[str, str] = os.environ) -> Path:
 
 
 def user_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """$VH_LITE_CACHE_DIR, else the platform's (XDG_CACHE_HOME on Linux)."""
+    if environ.get("VH_LITE_CACHE_DIR"):
+        return Path(environ["VH_LITE_CACHE_DIR"]).expanduser().absolute()
     if sys.platform.startswith("linux"):
         return _xdg(environ, "XDG_CACHE_HOME", ".cache")
     import platformdirs

@@ -140,10 +140,13 @@ def resolve_credentials(
     choice = choose_profile(explicit, environ, store)
     profile = store.get(choice.name)
     if profile is None or profile.token_store is None:
-        raise AuthError(
-            f"not logged in (profile {choice.name!r})",
-            hint=f"run '{login_command(choice.name)}', or set VH_API_TOKEN",
-        )
+        from .vh import vh_login_exists  # only ever needed on the way to this error
+
+        login = login_command(choice.name)
+        hint = f"run '{login}', or set VH_API_TOKEN"
+        if vh_login_exists(environ):
+            hint = f"vh is logged in here: import its login with '{login} --from-vh'"
+        raise AuthError(f"not logged in (profile {choice.name!r})", hint=hint)
     host_setting = env_host_setting(environ)
     if host_setting is not None and host_setting[1] != profile.host:
         var, host = host_setting

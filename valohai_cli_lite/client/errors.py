@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..errors import ApiError, AuthError
+from ..errors import ApiError, AuthError, PermissionDenied
 
 if TYPE_CHECKING:
     import httpx
@@ -40,33 +40,47 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
+# The server's words are shown in one line of at most this many characters.
+MAX_WORDS = 300
+# Where FastAPI's validation errors say a field was (`"loc": ["body", "body", "commit"]`).
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
 def error_message_from_body(body: Any) -> str | None:
-    """The human part of a DRF error body, in any of the shapes the API uses."""
-    if isinstance(body, dict):
-        for key in ("detail", "message"):
-            if isinstance(body.get(key), str):
-                return str(body[key])
-        parts: list[str] = []
-        for key, value in body.items():
-            if key == "code":
-                continue
-            text = _flatten_messages(value)
-            if text:
-                parts.append(text if key == "non_field_errors" else f"{key}: {text}")
-        return "; ".join(parts) or None
-    if isinstance(body, list):
-        return _flatten_messages(body) or None
-    return None
+    """The server's words in any JSON error shape, as one line: DRF's `detail`,
+    `non_field_errors` and field lists (`{"name": ["..."]}` -> "name: ..."), a top-level
+    `{code, message}`, FastAPI's `{"detail": {"error": ...}}` and
+    `{"detail": [{"loc", "msg"}]}` (-> "commit: field required"). Sanitised and bounded."""
+    from ..text import sanitize
+
+    if not isinstance(body, dict | list):  # a bare JSON string or number is no error shape
+        return None
+    words = sanitize(_words(body)).strip()
+    if len(words) > MAX_WORDS:
+        words = words[: MAX_WORDS - 1].rstrip() + "…"
+    return words or None
 
 
-def _flatten_messages(value: Any) -> str:
+def _words(value: Any, field: str = "") -> str:
     if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return str(value.get("message") or value.get("detail") or "")
+        return f"{field}: {value}" if field else value
     if isinstance(value, list):
-        return " ".join(filter(None, (_flatten_messages(v) for v in value)))
-    return ""
+        parts = (_words(item, field) for item in value)
+        return "; ".join(dict.fromkeys(part for part in parts if part))
+    if not isinstance(value, dict):
+        return ""
+    if isinstance(value.get("msg"), str) and isinstance(value.get("loc"), list):  # FastAPI
+        where = ".".join(str(step) for step in value["loc"] if step not in _LOCATIONS)
+        return _words(value["msg"], where or field)
+    for key in ("detail", "message", "error", "msg"):
+        if key in value:
+            return _words(value[key], field)
+    fields = ((key, item) for key, item in value.items() if key != "code")
+    return "; ".join(
+        part for part in (
+            _words(item, field if key == "non_field_errors" else key) for key, item in fields
+        ) if part
+    )  # fmt: skip
 
 
 def error_code_from_body(body: Any) -> str | None:
@@ -83,8 +97,15 @@ def error_code_from_body(body: Any) -> str | None:
     return None
 
 
+# A 403 with these words is about the credentials (DRF answers 403 when no token was sent,
+# or an invalid one when session authentication comes first): log in again. Any other 403 is
+# a valid token without the right: permission denied.
+_ABOUT_CREDENTIALS = ("credential", "token", "authenticat", "log in", "login", "signature")
+
+
 def raise_for_status(response: httpx.Response) -> None:
-    """Turn an error status into AuthError (401/403) or ApiError with the API's message.
+    """Turn an error status into AuthError (401, or a 403 about credentials), PermissionDenied
+    (any other 403) or ApiError, with the server's words (error_message_from_body).
 
     Bodies that are not JSON (proxies and load balancers answer with HTML) are never shown:
     the status line says enough.
@@ -100,19 +121,24 @@ def raise_for_status(response: httpx.Response) -> None:
     summary = f"{status} {response.reason_phrase}".strip()
     text = f"the server answered {summary}" + (f": {detail}" if detail else "")
     code = error_code_from_body(body)
-    if status in (401, 403):
-        raise AuthError(text, status=status, code=code)
+    about_credentials = any(word in (detail or "").lower() for word in _ABOUT_CREDENTIALS)
+    if status == 401 or (status == 403 and about_credentials):
+        raise AuthError(text, status=status, code=code, words=detail)
+    if status == 403:
+        words = f": {detail}" if detail else ""
+        raise PermissionDenied(f"permission denied{words} (403)", status=status, words=detail)
     if status == 404:
         text += f" ({response.request.method} {response.request.url.path})"
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
-    raise ApiError(text, status=status, code=code, retry_after=retry_after)
+    raise ApiError(text, status=status, code=code, retry_after=retry_after, words=detail)
 
 
 def decode_json(response: httpx.Response) -> Any:
-    """The decoded body of a successful answer (raise_for_status); ApiError if it is not JSON."""
+    """The decoded body of a successful answer (raise_for_status); ApiError if it is not JSON
+    (NaN and Infinity are not JSON either, though Python's json module reads them)."""
     raise_for_status(response)
     try:
-        return response.json()
+        return response.json(parse_constant=_not_json)
     except ValueError:
         raise ApiError(
             f"the server answered {response.status_code} but the body is not valid JSON "
@@ -120,6 +146,10 @@ def decode_json(response: httpx.Response) -> Any:
             status=response.status_code,
             reason="not-json",  # probably not a Valohai API at all
         ) from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def origin_text(url: str) -> str:

@@ -7,10 +7,11 @@ followed by hand for that reason.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlencode, urlsplit
@@ -40,6 +41,7 @@ class ClientSettings(NamedTuple):
 
     timeout: float = DEFAULT_TIMEOUT
     ca_file: str | None = None  # a PEM bundle for a private CA, instead of the public ones
+    system_certs: bool = False  # the operating system's trust store (truststore), not certifi
     allow_insecure_http: bool = False  # plain http to a host that is not loopback
     debug: Callable[[str], None] | None = None  # receives one line per request/response/retry
     max_attempts: int = 4  # of a request that may be retried
@@ -110,6 +112,8 @@ class Transport:
             return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         environ = self.settings.environ or {}
         try:
+            if self.settings.system_certs:
+                return _system_trust(ca_file)
             if self.settings.trust_cache is not None:
                 return tls_context(ca_file, environ, self.settings.trust_cache)
             return ssl.create_default_context(cafile=ca_file) if ca_file else True
@@ -153,10 +157,14 @@ class Transport:
         params: dict[str, Any] | None = None,
         form: dict[str, str] | None = None,
         json_body: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
         authenticated: bool = True,
         retry_throttled: bool = True,
+        stream: bool = False,
     ) -> httpx.Response:
-        """Send one request; any status comes back as is.
+        """Send one request; any status comes back as is, its body read (within --timeout),
+        or with `stream` to be read with iter_body() or read_body() and closed by the caller.
 
         Same-origin redirects are followed; idempotent requests (GET, HEAD, OPTIONS) are
         retried on connection failures, 429 and 502/503/504 with capped exponential backoff
@@ -166,30 +174,30 @@ class Transport:
         """
         if params:
             url = with_query(url, params)
+        body = _Body(form, json_body, content, dict(headers or {}))
         retryable = method.upper() in IDEMPOTENT_METHODS
         attempts = self.settings.max_attempts
         attempt = 1
         while True:
             may_retry = retryable and attempt < attempts
             try:
-                response = self._send_following_redirects(
-                    method, url, form=form, json_body=json_body, authenticated=authenticated
-                )
+                response = self._send_following_redirects(method, url, body, authenticated)
+                status = response.status_code
+                if not (may_retry and status in RETRY_STATUSES) or (
+                    status == 429 and not retry_throttled  # the caller schedules the retry
+                ):
+                    return response if stream else self.read_body(response)
             except RetryableTransportError as exc:
                 if not may_retry:
                     raise exc.error from None
                 wait = self._backoff(attempt, None)
                 reason = exc.error.message
             else:
-                if response.status_code == 429 and not retry_throttled:
-                    return response  # the caller schedules the retry (paging.pages_by_offset)
-                if not may_retry or response.status_code not in RETRY_STATUSES:
-                    return response
                 wait = self._backoff(attempt, response.headers.get("Retry-After"))
-                if wait > MAX_RETRY_AFTER:
-                    return response  # waiting that long is not retrying; say so instead
-                reason = f"{response.status_code} {response.reason_phrase}"
+                if wait > MAX_RETRY_AFTER:  # waiting that long is not retrying; say so instead
+                    return response if stream else self.read_body(response)
                 response.close()
+                reason = f"{response.status_code} {response.reason_phrase}"
             attempt += 1
             self._debug(
                 f"retrying {method} {urlsplit(url).path} in {wait:.1f} s "
@@ -219,54 +227,72 @@ class Transport:
         ceiling = min(MAX_BACKOFF, self.settings.backoff * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)
 
-    def _read_within_deadline(
-        self, client: httpx.Client, request: httpx.Request, started: float
-    ) -> httpx.Response:
-        """Send and read the whole response of one attempt within --timeout.
-
-        httpx's timeouts apply to each read, so a server trickling a byte a second would
-        never time out. Connecting and each read of the headers get at most the time that is
-        left (headers trickled byte by byte are bounded only per read); the body is then
-        checked against the deadline chunk by chunk.
-        """
+    def iter_body(self, response: httpx.Response) -> Iterator[bytes]:
+        """A streamed response's body (content-encoding undone) in chunks, within the
+        request's deadline: httpx's timeouts apply to each read, so a server trickling a
+        byte a second would never time out otherwise."""
         import httpx
 
-        deadline = started + self.settings.timeout
-        remaining = max(0.001, deadline - time.monotonic())
-        request.extensions["timeout"] = httpx.Timeout(remaining).as_dict()
-        response = client.send(request, stream=True)
-        try:
-            chunks = []
-            for chunk in response.iter_raw():
-                chunks.append(chunk)
+        deadline = response.extensions["vh_lite_deadline"]
+        with self._mapped_errors(str(response.request.url)):
+            for chunk in response.iter_bytes():
                 if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout("the response took too long", request=request)
+                    raise httpx.ReadTimeout("the response took too long", request=response.request)
+                yield chunk
+
+    def read_body(self, response: httpx.Response) -> httpx.Response:
+        """The response with its whole body read (within the deadline) and its stream closed."""
+        import httpx
+
+        deadline = response.extensions["vh_lite_deadline"]
+        try:
+            with self._mapped_errors(str(response.request.url)):
+                chunks = []
+                for chunk in response.iter_raw():
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout("too long", request=response.request)
         finally:
             response.close()
         # The raw bytes with the original headers: decoding (gzip...) happens as usual.
         complete = httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=b"".join(chunks),
-            request=request,
-            extensions=response.extensions,
-        )
+            response.status_code, headers=response.headers, content=b"".join(chunks),
+            request=response.request, extensions=response.extensions,
+        )  # fmt: skip
         complete.next_request = response.next_request  # where a redirect points
         return complete
 
+    @contextlib.contextmanager
+    def _mapped_errors(self, url: str) -> Iterator[None]:
+        """httpx's failures as NetworkError, or RetryableTransportError where a retry may
+        get past them."""
+        import httpx
+
+        try:
+            yield
+        except httpx.TimeoutException:
+            # Not retried: a server that does not answer must end within --timeout.
+            raise NetworkError(
+                f"{origin_text(url)} did not answer within {self.settings.timeout:g} s",
+                timed_out=True,
+            ) from None
+        except httpx.HTTPError as exc:
+            reason, kind = describe_transport_error(exc)
+            error = NetworkError(f"cannot reach {origin_text(url)}: {reason}", reason=kind)
+            if kind in ("tls-verify", "not-tls"):
+                raise error from None  # a retry would meet the same certificate
+            raise RetryableTransportError(error) from None
+
     def _send_following_redirects(
-        self,
-        method: str,
-        url: str,
-        *,
-        form: dict[str, str] | None,
-        json_body: Any,
-        authenticated: bool,
+        self, method: str, url: str, body: _Body, authenticated: bool
     ) -> httpx.Response:
+        """The response to `method url`, its body not read yet, same-origin redirects
+        followed. Connecting and each read of the headers get at most the time left of
+        --timeout; what is left of it is the deadline for the body (iter_body, read_body)."""
         import httpx
 
         for _ in range(MAX_SAME_ORIGIN_REDIRECTS + 1):
-            headers = {}
+            headers = dict(body.headers)
             if authenticated:
                 if not same_origin(url, self.host):
                     raise ApiError(
@@ -278,29 +304,22 @@ class Transport:
             if authenticated:
                 self._debug("> Authorization: Token [redacted]")
             started = time.monotonic()
-            try:
+            deadline = started + self.settings.timeout
+            with self._mapped_errors(url):
                 request = client.build_request(
-                    method, url, data=form, json=json_body, headers=headers
-                )
-                response = self._read_within_deadline(client, request, started)
-            except httpx.TimeoutException:
-                # Not retried: a server that does not answer must end within --timeout.
-                raise NetworkError(
-                    f"{origin_text(url)} did not answer within {self.settings.timeout:g} s",
-                    timed_out=True,
-                ) from None
-            except httpx.HTTPError as exc:
-                reason, kind = describe_transport_error(exc)
-                error = NetworkError(f"cannot reach {origin_text(url)}: {reason}", reason=kind)
-                if kind in ("tls-verify", "not-tls"):
-                    raise error from None  # a retry would meet the same certificate
-                raise RetryableTransportError(error) from None
+                    method, url, data=body.form, json=body.json, content=body.content,
+                    headers=headers,
+                )  # fmt: skip
+                request.extensions["timeout"] = httpx.Timeout(self.settings.timeout).as_dict()
+                response = client.send(request, stream=True)
+            response.extensions = {**response.extensions, "vh_lite_deadline": deadline}
             self._debug(
                 f"< {response.status_code} {response.reason_phrase} "
                 f"({(time.monotonic() - started) * 1000:.0f} ms, "
                 f"{response.headers.get('content-length', '?')} bytes)"
             )
             if response.is_redirect and response.next_request is not None:
+                response.close()
                 target = str(response.next_request.url)
                 if not same_origin(target, self.host):
                     raise ApiError(
@@ -309,7 +328,30 @@ class Transport:
                     )
                 url = target
                 if response.status_code in (301, 302, 303):
-                    method, form, json_body = "GET", None, None
+                    method, body = "GET", _Body(None, None, None, body.headers)
                 continue
             return response
         raise ApiError(f"too many redirects from {self.host}")
+
+
+class _Body(NamedTuple):
+    """What a request sends besides its method and URL."""
+
+    form: dict[str, str] | None
+    json: Any
+    content: bytes | None
+    headers: dict[str, str]
+
+
+def _system_trust(ca_file: str | None) -> ssl.SSLContext:
+    """The operating system's trust store (Keychain, Windows' store, the system's OpenSSL
+    directories), as pip and uv offer it, for networks whose proxies intercept TLS with a
+    company CA installed there; --ca-file adds to it."""
+    import ssl
+
+    import truststore
+
+    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context

@@ -6,8 +6,8 @@ look certificates up in a "hashed directory" (one file per certificate, named af
 of its subject) and reads only the ones a handshake needs. This module builds such a
 directory once per bundle under the user's cache directory, and anew when the bundle changes.
 
-The trust is exactly the bundle's: the same certificates (certifi's, or SSL_CERT_FILE's, or
---ca-file's), the same verification (hostname checked, CERT_REQUIRED). Anything unexpected
+The trust is exactly the bundle's: the same certificates (certifi's, or those trust_source
+names), the same verification (hostname checked, CERT_REQUIRED). Anything unexpected
 (an unwritable or foreign cache, a bundle that cannot be split) falls back to loading the
 bundle itself, never to less verification.
 """
@@ -33,12 +33,19 @@ _CANONICAL_STRINGS = {0x0C: "utf-8", 0x13: "latin-1", 0x14: "latin-1", 0x16: "la
                       0x1C: "utf-32-be", 0x1E: "utf-16-be", 0x1A: "latin-1"}  # fmt: skip
 
 
+# Variables naming a bundle or directory of trusted certificates, in the order they are heeded
+# (after --ca-file and VH_CA_FILE): OpenSSL's own, then those of requests (which `vh` uses)
+# and curl, which corporate machines often set instead.
+TRUST_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
 def trust_source(ca_file: str | None, environ: Mapping[str, str]) -> tuple[str, str | None]:
-    """Where the trust comes from, as httpx decides: ("--ca-file", path), else
-    ("SSL_CERT_FILE", path), else ("SSL_CERT_DIR", path), else ("certifi", None)."""
+    """Where the trust comes from: ("--ca-file", path) (the flag or VH_CA_FILE), else the
+    first of TRUST_VARIABLES that is set (a directory for SSL_CERT_DIR, else a bundle), else
+    ("certifi", None), httpx's own."""
     if ca_file:
         return "--ca-file", ca_file
-    for variable in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+    for variable in TRUST_VARIABLES:
         if environ.get(variable):
             return variable, environ[variable]
     return "certifi", None
@@ -50,7 +57,7 @@ def tls_context(ca_file: str | None, environ: Mapping[str, str], cache: Path) ->
     import ssl
 
     kind, named = trust_source(ca_file, environ)
-    if kind == "SSL_CERT_DIR":
+    if kind == "SSL_CERT_DIR" or (named and Path(named).is_dir()):
         return ssl.create_default_context(capath=named)
     if named is None:
         import certifi  # httpx's own dependency, and its default trust

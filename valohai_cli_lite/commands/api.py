@@ -1,7 +1,8 @@
 """vh-lite api: an authenticated request to any API path, like `gh api`."""
 
+import json
 import re
-from typing import Annotated, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import typer
 
@@ -9,20 +10,24 @@ from ..client import with_query
 from ..client.errors import raise_for_status
 from ..client.hosts import API_PREFIX
 from ..context import AppContext
-from ..errors import UsageError
-from ..text import sanitize_block
+from ..errors import ApiError, UsageError
+from ..text import sanitize, sanitize_block
 from .options import DEFAULT_MAX_CONCURRENCY, MaxConcurrencyOption, ProfileOption, app_context
 
 _QUERY_METHODS = {"GET", "HEAD", "DELETE"}
+# What a terminal shows of a body at most; a pipe gets all of it, streamed.
+SHOWN_ON_A_TERMINAL = 16 << 20
 
 
 class ApiOptions(NamedTuple):
     path: str
     method: str  # upper case, validated
-    fields: dict[str, list[str]]
+    fields: dict[str, Any]  # the parameters: in the query string, or the JSON body
     paginate: bool = False
     include: bool = False
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    body: bytes | None = None  # --input: the body as it is
+    headers: dict[str, str] = {}  # noqa: RUF012 (an options tuple, never changed)
 
 
 def api_command(
@@ -41,18 +46,41 @@ def api_command(
             "--method",
             "-X",
             metavar="METHOD",
-            help="HTTP method (default: GET, or POST when --field is given).",
+            help="HTTP method (default: GET, or POST when fields or --input are given).",
+        ),
+    ] = None,
+    raw_field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--raw-field",
+            "-f",
+            metavar="KEY=VALUE",
+            help="A string parameter: in the query string for GET/HEAD/DELETE, else in a JSON "
+            "body. Repeatable.",
         ),
     ] = None,
     field: Annotated[
         list[str] | None,
         typer.Option(
             "--field",
-            "-f",
+            "-F",
             metavar="KEY=VALUE",
-            help="A parameter: in the query string for GET/HEAD/DELETE, else in a JSON body. "
-            "Repeatable.",
+            help="A typed parameter: numbers, true, false and null as JSON, @FILE (or @- for "
+            "stdin) the file's text, else a string; key[sub]=v and key[]=v nest. Repeatable.",
         ),
+    ] = None,
+    input_file: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            metavar="FILE",
+            help="Send this file as the body, exactly (- for standard input); fields then go "
+            "into the query string.",
+        ),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option("--header", "-H", metavar="'NAME: VALUE'", help="Add a request header."),
     ] = None,
     paginate: Annotated[
         bool,
@@ -76,36 +104,104 @@ def api_command(
       vh-lite api users/me
       vh-lite api projects/ --paginate | jq length
       vh-lite api projects/ -X GET -f limit=5 --include
+      vh-lite api executions/ -F project=ID -F parameters[epochs]=10 -F inputs[data][]=s3://x
+      vh-lite api projects/ID/ -X PATCH --input changes.json
     """  # fmt: skip
-    fields = parse_field_pairs(field or [])
-    # Like gh: GET, or POST once fields are given; --paginate only makes sense as a GET.
-    verb = (method or ("POST" if fields and not paginate else "GET")).upper()
+    app = app_context(ctx, profile)
+    fields = parse_fields(raw_field or [], field or [], app)
+    body = _read_input(input_file, app) if input_file is not None else None
+    # Like gh: GET, or POST once there is something to send; --paginate only makes sense as
+    # a GET.
+    sends = bool(fields or body is not None) and not paginate
+    verb = (method or ("POST" if sends else "GET")).upper()
     if not re.fullmatch(r"[A-Z]{1,20}", verb):
         raise UsageError(f"invalid HTTP method {method!r}")
     if paginate and verb != "GET":
         raise UsageError("--paginate works only with GET")
     if paginate and include:
         raise UsageError("--paginate and --include cannot be combined")
-    opts = ApiOptions(path, verb, fields, paginate, include, max_concurrency)
-    run_api(opts, app_context(ctx, profile))
+    headers = parse_headers(header or [])
+    run_api(ApiOptions(path, verb, fields, paginate, include, max_concurrency, body, headers), app)
 
 
-def parse_field_pairs(pairs: list[str]) -> dict[str, list[str]]:
-    fields: dict[str, list[str]] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
+def parse_fields(raw: list[str], typed: list[str], app: AppContext) -> dict[str, Any]:
+    """-f pairs as strings and -F pairs typed (gh's rules), nested by `key[sub]` and `key[]`."""
+    fields: dict[str, Any] = {}
+    for pair, is_typed in [(p, False) for p in raw] + [(p, True) for p in typed]:
+        key, sep, text = pair.partition("=")
         if not sep or not key:
-            raise UsageError(f"--field expects key=value, got {pair!r}")
-        fields.setdefault(key, []).append(value)
+            raise UsageError(f"a field is KEY=VALUE, not {pair!r}")
+        path = re.findall(r"\[([^\]]*)\]", key)
+        name = key.split("[", 1)[0]
+        if not name or "[".join([name, *(f"{p}]" for p in path)]) != key:
+            raise UsageError(f"cannot read the field name {key!r} (KEY, KEY[SUB] or KEY[])")
+        _place(fields, [name, *path], _typed(text, app) if is_typed else text, key)
     return fields
 
 
+def _typed(text: str, app: AppContext) -> Any:
+    if text in ("true", "false", "null"):
+        return json.loads(text)
+    if re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?", text):
+        return json.loads(text)
+    if text.startswith("@"):
+        return _read_input(text[1:], app).decode("utf-8")
+    return text
+
+
+def _place(target: dict[str, Any], path: list[str], value: Any, key: str) -> None:
+    """`value` at `path` in `target`: a key repeated at the top becomes a list (a query
+    string's `status=a&status=b`), `[]` appends."""
+    *parents, last = path
+    node: Any = target
+    for step, following in zip(parents, path[1:], strict=True):
+        if not isinstance(node, dict):
+            raise UsageError(f"the field {key!r} clashes with another one")
+        node = node.setdefault(step, [] if following == "" else {})
+        if following == "" and not isinstance(node, list):
+            raise UsageError(f"the field {key!r} clashes with another one")
+    if last == "":
+        node.append(value)
+    elif not isinstance(node, dict):
+        raise UsageError(f"the field {key!r} clashes with another one")
+    elif last in node and not parents:
+        previous = node[last]
+        node[last] = [*previous, value] if isinstance(previous, list) else [previous, value]
+    else:
+        node[last] = value
+
+
+def parse_headers(lines: list[str]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, sep, value = line.partition(":")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name.strip()):
+            raise UsageError(f"a header is 'NAME: VALUE', not {line!r}")
+        if name.strip().lower() == "authorization":
+            raise UsageError("the token comes from your login: an Authorization header would "
+                             "put a secret on the command line")  # fmt: skip
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def _read_input(source: str, app: AppContext) -> bytes:
+    if source == "-":
+        return app.io.read_bytes()
+    try:
+        with open(source, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror}") from None
+
+
 def resolve_api_url(host: str, path: str) -> str:
-    """`projects/`, `/projects/`, `/api/v0/projects/` or a full URL on the same host."""
+    """`projects/`, `/projects/`, `api/v0/projects/`, `/api/v0/projects/` or a full URL on the
+    same host."""
     if path.startswith(("https://", "http://")):
         return path  # the client refuses to send the token to any other origin
     if "://" in path:
         raise UsageError(f"unsupported URL {path!r}")
+    path = "/" + path.lstrip("/")
     if not path.startswith((API_PREFIX, API_PREFIX.rstrip("/") + "?")):
         path = API_PREFIX + path.lstrip("/")
     # The API's paths end in a slash (DRF); `users/me` means `users/me/`.
@@ -123,22 +219,43 @@ def run_api(opts: ApiOptions, app: AppContext) -> None:
             pages = client.iter_pages(url, max_concurrency=opts.max_concurrency)
             io.write_json([item for page in app.with_progress(pages, "item") for item in page])
             return
-        if opts.method in _QUERY_METHODS:
-            response = client.send(opts.method, url, params=opts.fields or None)
-        else:  # a key given once is a value, given more often a list
-            body = {k: v[0] if len(v) == 1 else v for k, v in opts.fields.items()}
-            response = client.send(opts.method, url, json_body=body or None)
-        if opts.include:
-            headers = "".join(f"{name}: {value}\n" for name, value in response.headers.items())
-            io.write(f"HTTP/1.1 {response.status_code} {response.reason_phrase}\n{headers}\n")
-        raise_for_status(response)
-        text = response.text
-        if not io.is_stdout_tty:  # a pipe gets the body exactly as it came, in UTF-8
-            io.use_utf8()
-            io.write(text if text.endswith("\n") or not text else text + "\n")
-            io.flush()
-            return
+        in_query = opts.method in _QUERY_METHODS or opts.body is not None
+        headers = dict(opts.headers)
+        if opts.body is not None:
+            headers.setdefault("Content-Type", "application/json")
+        response = client.send(
+            opts.method, url, params=opts.fields if in_query and opts.fields else None,
+            json_body=None if in_query or not opts.fields else opts.fields,
+            content=opts.body, headers=headers, stream=True,
+        )  # fmt: skip
         try:
-            io.write_json(response.json())
-        except ValueError:  # not JSON: shown, made safe for the terminal
-            io.write_line(sanitize_block(text))
+            if opts.include:
+                lines = [f"HTTP/1.1 {response.status_code} {response.reason_phrase}"]
+                lines += [f"{name}: {value}" for name, value in response.headers.items()]
+                shown = [sanitize(line) if io.is_stdout_tty else line for line in lines]
+                io.write("\n".join(shown) + "\n\n")
+            if not response.is_success:
+                try:
+                    raise_for_status(client.read_body(response))
+                except ApiError as exc:
+                    if exc.status == 404 and exc.hint is None:  # the path, not the host
+                        exc.hint = "check the path: one below /api/v0/, such as projects/"
+                    raise
+            if io.is_stdout_tty:
+                _show(io, client.read_body(response).content)
+                return
+            io.flush()
+            for chunk in client.iter_body(response):  # a pipe: exactly the bytes, as they come
+                io.write_bytes(chunk)
+            io.flush()
+        finally:
+            response.close()
+
+
+def _show(io: Any, body: bytes) -> None:
+    """A body on a terminal: JSON indented, anything else made safe to show."""
+    text = body[:SHOWN_ON_A_TERMINAL].decode("utf-8", "replace")
+    try:
+        io.write_json(json.loads(text))
+    except ValueError:  # not JSON: shown, made safe for the terminal
+        io.write_line(sanitize_block(text))

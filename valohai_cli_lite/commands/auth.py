@@ -6,7 +6,7 @@ from typing import Annotated, Any, NamedTuple
 import typer
 
 from ..auth.config import validate_profile_name
-from ..auth.credentials import KeyringUnavailable
+from ..auth.credentials import KeyringUnavailable, unlock_advice
 from ..auth.session import choose_profile, env_token
 from ..client.hosts import DEFAULT_HOST, tokens_page
 from ..context import AppContext
@@ -47,7 +47,7 @@ def run_logout(app: AppContext) -> None:
     except KeyringUnavailable as exc:
         raise VhLiteError(
             f"cannot remove the token from the system keyring: {exc}; still logged in",
-            hint="unlock the keyring and run 'vh-lite logout' again",
+            hint=f"{unlock_advice()}, then run 'vh-lite logout' again",
         ) from None
     if profile is None and not removed:
         raise VhLiteError(f"not logged in (profile '{name}'); nothing to log out of")
@@ -127,6 +127,14 @@ def _status_report(app: AppContext) -> tuple[dict[str, Any], VhLiteError | None]
             with contextlib.suppress(VhLiteError):
                 choice = app.profile_choice()
                 report.update(profile=choice.name, profile_source=choice.source)
+                known = app.config.get(choice.name)
+                if known is not None and known.token_store is not None:
+                    # Logged in, but the token cannot be read (a locked keyring): what the
+                    # profile says is still worth saying.
+                    report.update(
+                        logged_in=True, host=known.host, username=known.username,
+                        user_id=known.user_id, token_source=known.token_store,
+                    )  # fmt: skip
         return report, exc
     report.update(token_valid=True, username=user.get("username"), user_id=user.get("id"))
     return report, None
@@ -208,7 +216,10 @@ def run_list_profiles(opts: ListProfilesOptions, app: AppContext) -> None:
                      "active": True})  # fmt: skip
     if opts.check:
         for row in rows:
-            row["token_valid"] = _check(app, row["profile"]) if row["token_store"] else None
+            valid, why = (
+                _check(app, row["profile"]) if row["token_store"] else (None, "not logged in")
+            )
+            row.update(token_valid=valid, not_checked_because=why)
     if opts.as_json:
         app.io.write_json(rows)
     else:
@@ -217,28 +228,34 @@ def run_list_profiles(opts: ListProfilesOptions, app: AppContext) -> None:
         app.io.warning(f"{found[0]} is set in the environment: commands use it, not these profiles")
 
 
-def _check(app: AppContext, name: str) -> bool | None:
-    """True/False as the server says; None when it cannot be asked (unreachable, locked)."""
+def _check(app: AppContext, name: str) -> tuple[bool | None, str | None]:
+    """True/False as the server says; None, and why, when it cannot be asked (unreachable, a
+    locked keyring)."""
     previous = app.options
     app.select_profile(name)
     try:
         with app.api_client() as (client, _):
             client.me()
-        return True
-    except AuthError as exc:
-        return False if exc.status in (401, 403) else None
-    except (NetworkError, ApiError):
-        return None
+        return True, None
+    except (AuthError, NetworkError, ApiError) as exc:
+        if isinstance(exc, AuthError) and exc.status in (401, 403):
+            return False, None
+        return None, exc.message
     finally:
         app.options = previous
 
 
 def _print_profiles(app: AppContext, rows: list[dict[str, Any]], checked: bool) -> None:
     verdicts = {True: "valid", False: "rejected", None: "not checked"}
+
+    def verdict(row: dict[str, Any]) -> str:
+        why = row["not_checked_because"]
+        return verdicts[row["token_valid"]] + (f": {why}" if why else "")
+
     table = [
         ["*" if row["active"] else " ", row["profile"], row["host"] or "(not logged in)",
          row["username"] or "", row["token_store"] or ""]
-        + ([verdicts[row["token_valid"]]] if checked else [])
+        + ([verdict(row)] if checked else [])
         for row in rows
     ]  # fmt: skip
     cells = [[sanitize(str(cell)) for cell in line] for line in table]

@@ -7,15 +7,23 @@ from typing import Annotated, NamedTuple
 import typer
 
 from ..auth.config import Profile
-from ..auth.credentials import KeyringUnavailable
+from ..auth.credentials import KeyringUnavailable, unlock_advice
 from ..auth.session import default_host, env_token
+from ..auth.vh import read_vh_login
 from ..client import ClientSettings, ValohaiClient
 from ..client.hosts import DEFAULT_HOST, api_url, normalize_host, tokens_page
 from ..context import AppContext
-from ..errors import ApiError, AuthError, NetworkError, UsageError, VhLiteError
+from ..errors import (
+    ApiError,
+    AuthError,
+    NetworkError,
+    UsageError,
+    VhLiteError,
+    register_secret,
+)
 from ..hints import explain
 from ..terminal import prompts
-from .options import ProfileOption, app_context
+from .options import app_context, complete_profiles
 
 # get-token answers these codes for accounts that cannot use a password from a client.
 TOKEN_ONLY_CODES = {
@@ -36,6 +44,7 @@ class LoginOptions(NamedTuple):
     insecure_storage: bool = False  # the 0600 file on purpose, not the keyring
     web: bool = False  # open the token page in a browser, then paste the token
     force: bool = False  # replace an existing login without asking
+    from_vh: bool = False  # the official client's login (auth/vh.py)
 
 
 def login_command(
@@ -80,7 +89,26 @@ def login_command(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing login without asking.")
     ] = False,
-    profile: ProfileOption = None,
+    from_vh: Annotated[
+        bool,
+        typer.Option(
+            "--from-vh",
+            help="Import the official client's (vh's) login: its host "
+            "and token, checked with the server, then stored like any other.",
+        ),
+    ] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            metavar="NAME",
+            autocompletion=complete_profiles,
+            help="Profile to log in to (also accepted before the command).",
+        ),
+    ] = None,
+    # vh's flags, which put secrets on the command line: refused with what to say instead.
+    vh_password: Annotated[str | None, typer.Option("-p", "--password", hidden=True)] = None,
+    vh_token: Annotated[str | None, typer.Option("-t", "--token", hidden=True)] = None,
 ) -> None:
     """Log in to Valohai and store the token securely.
 
@@ -89,12 +117,38 @@ def login_command(
       vh-lite login --web --host https://valohai.example.com
       vh-lite login --with-token < token.txt
     """  # fmt: skip
-    if sum((with_token, web, username is not None)) > 1:
-        raise UsageError("choose one of --with-token, --web and --username")
+    refuse_secret_flags(vh_password, vh_token)
+    if sum((with_token, web, username is not None, from_vh)) > 1:
+        raise UsageError("choose one of --with-token, --web, --username and --from-vh")
+    if from_vh and host is not None:
+        raise UsageError("--from-vh takes vh's host; leave out --host")
     if password_stdin and not username:
         raise UsageError("--password-stdin needs --username NAME")
-    opts = LoginOptions(host, with_token, username, password_stdin, insecure_storage, web, force)
+    opts = LoginOptions(
+        host, with_token, username, password_stdin, insecure_storage, web, force, from_vh
+    )
     run_login(opts, app_context(ctx, profile))
+
+
+def refuse_secret_flags(password: str | None, token: str | None) -> None:
+    """vh's `-p/--password PASSWORD` and `-t/--token TOKEN`: a secret in argv is seen by every
+    user of the machine (ps) and kept in shell history. Refused, never stored, never shown."""
+    for secret in (password, token):
+        if secret:
+            register_secret(secret)
+    if password is not None:
+        raise UsageError(
+            "login takes no password on the command line (vh's -p/--password), where other "
+            "users can see it",
+            hint="type it at the prompt, or pipe it: --username NAME --password-stdin; for a "
+            "profile, say --profile NAME",
+        )
+    if token is not None:
+        raise UsageError(
+            "login takes no token on the command line (vh's -t/--token), where other users can "
+            "see it",
+            hint="pipe it: vh-lite login --with-token < token.txt",
+        )
 
 
 def run_login(opts: LoginOptions, app: AppContext) -> None:
@@ -117,11 +171,14 @@ def run_login(opts: LoginOptions, app: AppContext) -> None:
         who = f"{old_login.username or 'an unknown user'} on {old_login.host}"
         if not prompts.confirm(io, f"Profile '{name}' is logged in as {who}. Replace that login?"):
             raise VhLiteError(f"login cancelled; profile '{name}' is unchanged")
-    host, settings = _choose_host(
-        app, previous, opts.host, ask_user=interactive and not opts.with_token
-    )
+    vh = read_vh_login(app.environ, app.options.ca_file) if opts.from_vh else None
+    if vh is not None:
+        host, settings = vh.host, app.client_settings(ca_file=vh.ca_file)
+    else:
+        ask_user = interactive and not opts.with_token
+        host, settings = _choose_host(app, previous, opts.host, ask_user=ask_user)
     with app.services.client(host, settings) as client:
-        token = _obtain_token(app, client, opts, interactive)
+        token = vh.token if vh is not None else _obtain_token(app, client, opts, interactive)
         client.use_token(token)
         try:
             user = client.me()
@@ -141,7 +198,7 @@ def run_login(opts: LoginOptions, app: AppContext) -> None:
         raise VhLiteError(
             f"the current login of profile '{name}' is in the system keyring, which cannot be "
             f"reached ({exc}); nothing was changed",
-            hint="unlock the keyring and try again, or run 'vh-lite logout' first",
+            hint=f"{unlock_advice()}, then log in again",
         ) from None
     user_id = user.get("id") if isinstance(user.get("id"), int) else None
     profile = Profile(
@@ -162,8 +219,9 @@ def run_login(opts: LoginOptions, app: AppContext) -> None:
             f"Replaced the previous login of profile '{name}' "
             f"({old_login.username or 'unknown user'} on {old_login.host})."
         )
+    imported = f" with vh's login ({vh.path}, left as it was)" if vh is not None else ""
     io.message(
-        f"Logged in to {host} as {profile.username} (profile '{name}'). "
+        f"Logged in to {host} as {profile.username} (profile '{name}'){imported}. "
         f"Token stored in {stored.description}."
     )
 
@@ -219,7 +277,7 @@ def _obtain_token(
         return prompts.ask_token(io, "API token (hidden)")
     if opts.username is not None:
         if io.is_stdin_tty:
-            return _password_login(app, client, opts.username, f"Password for {opts.username}")
+            return _password_login(app, client, opts.username)
         if opts.password_stdin:
             password = prompts.read_password_from_stdin(io)
             return _token_for_password(app, client, opts.username, password)
@@ -235,12 +293,16 @@ def _obtain_token(
     ways = [f"Paste an API token (create one at {url})", "Username and password"]
     if prompts.choose(io, "How do you want to log in?", ways) == 1:
         return prompts.ask_token(io, "API token (hidden)")
-    return _password_login(app, client, prompts.ask(io, "Username"), "Password (hidden)")
+    return _password_login(app, client, None)
 
 
-def _password_login(app: AppContext, client: ValohaiClient, username: str, prompt: str) -> str:
+def _password_login(app: AppContext, client: ValohaiClient, username: str | None) -> str:
+    """Up to three tries at a username and its password on a terminal; after a rejected pair
+    the username is asked again (the last one as its default), so either half can be fixed."""
     for attempt in range(1, PASSWORD_TRIES + 1):
-        password = prompts.ask_secret(app.io, prompt)
+        if username is None or attempt > 1:
+            username = prompts.ask(app.io, "Username", default=username)
+        password = prompts.ask_secret(app.io, f"Password for {username} (hidden)")
         try:
             return _token_for_password(app, client, username, password)
         except AuthError as exc:
@@ -270,8 +332,9 @@ def _token_for_password(
             raise AuthError(
                 explanation, hint=f"then run: vh-lite login{host} --with-token"
             ) from None
-        if exc.status is not None and 400 <= exc.status < 500:
-            raise AuthError(f"login failed: {exc.message}", status=exc.status) from None
+        if exc.status is not None and 400 <= exc.status < 500:  # the server's own words
+            reason = exc.words or exc.message
+            raise AuthError(f"login failed: {reason}", status=exc.status) from None
         raise
 
 

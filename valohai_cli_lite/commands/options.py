@@ -142,6 +142,21 @@ def choices_option(name: str, choices: tuple[str, ...], help: str) -> Any:
     )  # fmt: skip
 
 
+# vh's formats that vh-lite has too; vh's "human" is vh-lite's default (table or plain).
+VH_FORMATS = {"json": OutputFormat.json, "csv": OutputFormat.csv, "tsv": OutputFormat.tsv}
+
+
+def _vh_format(app: AppContext) -> OutputFormat | None:
+    for name in ("VALOHAI_OUTPUT_FORMAT", "VALOHAI_TABLE_FORMAT"):
+        value = app.environ.get(name, "").strip().lower()
+        if value:
+            if value not in (*VH_FORMATS, "human"):
+                app.io.warning(f"{name}={value} is one of vh's formats that vh-lite does not "
+                               "have (json, csv, tsv or human): ignored")  # fmt: skip
+            return VH_FORMATS.get(value)
+    return None
+
+
 def format_and_fields(
     ctx: typer.Context,
     fmt: OutputFormat | None,
@@ -149,14 +164,16 @@ def format_and_fields(
     fields: str | None,
     kind: RecordKind,
 ) -> tuple[OutputFormat, list[str] | None]:
-    """The format and fields in force, checked before any request. --json beats VH_FORMAT;
-    --json together with a different --format on the command line is a usage error."""
+    """The format and fields in force, checked before any request: --json or --format, then
+    VH_FORMAT, then vh's VALOHAI_OUTPUT_FORMAT and VALOHAI_TABLE_FORMAT. --json together with
+    a different --format on the command line is a usage error."""
     from typer._click.core import ParameterSource
 
     from_command_line = ctx.get_parameter_source("fmt") == ParameterSource.COMMANDLINE
     if json_flag and fmt not in (None, OutputFormat.json) and from_command_line:
         raise UsageError(f"--json and --format {fmt.value} contradict each other")
-    chosen = resolve_format(app_context(ctx).io, fmt, json_flag=json_flag)
+    app = app_context(ctx)
+    chosen = resolve_format(app.io, fmt or _vh_format(app), json_flag=json_flag)
     if fields is None:
         return chosen, None
     parsed = parse_fields(fields)

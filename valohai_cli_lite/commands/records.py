@@ -238,7 +238,7 @@ def find_by_name(app: AppContext, client: ValohaiClient, kind: RecordKind, wante
     everything = [r for page in app.with_progress(pages, kind.noun) for r in page]
     matches = [
         r for r in everything
-        if any(get_path(r, path) == name for path in kind.name_paths)
+        if any(_text(get_path(r, path)) == name for path in kind.name_paths)
         and (not owner or owned_by(kind, r, {owner.casefold()}))
     ]  # fmt: skip
     if len(matches) == 1:
@@ -257,6 +257,11 @@ def find_by_name(app: AppContext, client: ValohaiClient, kind: RecordKind, wante
         f"{wanted!r} matches {len(matches)} {kind.plural}: {candidates}",
         hint=f"use {'OWNER/NAME or ' if kind.owner_ids else ''}the {kind.noun} id",
     )
+
+
+def _text(value: Any) -> str | None:
+    """A name as text: a server may send a numeric name (2024) as a JSON number."""
+    return None if value is None or isinstance(value, dict | list) else str(value)
 
 
 def _owner_name(kind: RecordKind, record: Record) -> str:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 GAP = "  "  # between columns
 MIN_FLEXIBLE = 10  # the shrinking column is never cut below this many cells
+READABLE = 16  # nor the first column (a name) below this, before other columns go
 WIDTH_SAMPLE = 50  # rows the column widths are measured on (more if the first page has more)
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 SGR = {"red": "31", "green": "32", "yellow": "33", "cyan": "36"}  # what kinds colour with
@@ -72,17 +73,20 @@ def stream_table(
         return [c.encode(encoding, "backslashreplace").decode(encoding) for c in cells]
 
     rows = [cells_of(record) for record in first]
-    # A column only some servers fill (a creator) is left out when the first page has none.
-    kept = [i for i, c in enumerate(columns) if not c.optional or any(row[i] for row in rows)]
-    if len(kept) < len(columns):
-        columns = [columns[i] for i in kept]
-        rows = [[row[i] for i in kept] for row in rows]
+    # A column only some servers fill (a creator) goes when the first rows have none...
+    blank = [
+        column.optional and not any(row[i] for row in rows) for i, column in enumerate(columns)
+    ]
+    columns, rows = _without(columns, rows, blank)
+    widths = fit_widths(kind, columns, rows, io.width() or 80, cell_len)
+    # ...and so do those the terminal has no room for (width 0).
+    columns, rows = _without(columns, rows, [width == 0 for width in widths])
+    widths = [width for width in widths if width]
     numeric = [
         any(isinstance(v, int | float) for v in values)
         and all(isinstance(v, int | float | None) for v in values)
         for values in zip(*([c.of(r) for c in columns] for r in first), strict=True)
     ]
-    widths = fit_widths(kind, columns, rows, io.width() or 80, cell_len)
     link = _linker(io, kind, link_base)
     io.page()
     header = GAP.join(
@@ -122,6 +126,13 @@ def stream_table(
     return count
 
 
+def _without(
+    columns: Sequence[Column], rows: list[list[str]], gone: list[bool]
+) -> tuple[Sequence[Column], list[list[str]]]:
+    kept = [i for i, away in enumerate(gone) if not away]
+    return [columns[i] for i in kept], [[row[i] for i in kept] for row in rows]
+
+
 def fit_widths(
     kind: RecordKind,
     columns: Sequence[Column],
@@ -129,28 +140,42 @@ def fit_widths(
     available: int,
     cell_len: Callable[[str], int],
 ) -> list[int]:
-    """Each column as wide as its widest cell in `rows`, within `available` cells: the
-    flexible column (the description) takes what is left and shrinks first, then the
-    widest others, never below their header."""
+    """Each column as wide as its widest cell in `rows`, within `available` cells.
+
+    Where they do not fit, the flexible column (a description) shrinks first, to
+    MIN_FLEXIBLE, then the widest others, never below their header, the first column (the
+    record's name) not below READABLE. Where that is not enough, columns go (width 0): the
+    flexible one, then from the right. The first column stays, cut to fit if it must.
+    """
     natural = [
         max([cell_len(column.header), column.width, *(cell_len(row[i]) for row in rows)])
         for i, column in enumerate(columns)
     ]
-    widths = list(natural)
     paths = [column.path for column in columns]
     flexible = paths.index(kind.flexible_column) if kind.flexible_column in paths else None
-    spare = available - (sum(widths) + len(GAP) * (len(widths) - 1))
-    if flexible is not None:
-        widths[flexible] = max(min(natural[flexible], natural[flexible] + spare), MIN_FLEXIBLE)
-        spare = available - (sum(widths) + len(GAP) * (len(widths) - 1))
-    while spare < 0:
-        floors = [cell_len(column.header) for column in columns]
-        shrinkable = [i for i, w in enumerate(widths) if w > max(floors[i], 4)]
-        if not shrinkable:
-            break  # narrower than the headers: let the terminal wrap
-        widest = max(shrinkable, key=lambda i: widths[i])
-        widths[widest] -= 1
-        spare += 1
+    floors = [
+        min(natural[i], MIN_FLEXIBLE if i == flexible
+            else max(cell_len(column.header), 4, READABLE if i == 0 else 0))
+        for i, column in enumerate(columns)
+    ]  # fmt: skip
+    leaving = [i for i in range(len(columns) - 1, 0, -1) if i != flexible]
+    leaving = ([flexible] if flexible else []) + leaving
+    kept = list(range(len(columns)))
+    while True:
+        widths = [natural[i] if i in kept else 0 for i in range(len(columns))]
+        excess = sum(widths) + len(GAP) * (len(kept) - 1) - available
+        if flexible in kept and excess > 0:
+            cut = min(excess, widths[flexible] - floors[flexible])
+            widths[flexible] -= cut
+            excess -= cut
+        while excess > 0 and (shrinkable := [i for i in kept if widths[i] > floors[i]]):
+            widths[max(shrinkable, key=lambda i: widths[i])] -= 1
+            excess -= 1
+        if excess <= 0 or not leaving:
+            break
+        kept.remove(leaving.pop(0))
+    if excess > 0:  # the first column alone is still too wide: cut to the terminal
+        widths[0] = max(1, widths[0] - excess)
     return widths
 
 

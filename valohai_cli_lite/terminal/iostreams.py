@@ -39,6 +39,13 @@ class _GuardedStdout:
         if self._stream is not None:
             _guarded(self._stream.flush)
 
+    def write_bytes(self, data: bytes) -> None:
+        """Bytes as they are, past the text layer (flushed first, so the order holds)."""
+        if self._stream is None:
+            raise OutputError()
+        _guarded(self._stream.flush)
+        _guarded(self._stream.buffer.write, data)  # type: ignore[attr-defined]
+
     def isatty(self) -> bool:
         return _is_terminal(self._stream)
 
@@ -50,7 +57,7 @@ class _GuardedStdout:
         return getattr(self._stream, name)
 
 
-def _guarded(call: Callable[..., T], *args: str) -> T:
+def _guarded(call: Callable[..., T], *args: Any) -> T:
     try:
         return call(*args)
     except BrokenPipeError:
@@ -92,7 +99,7 @@ class IOStreams:
         stderr_tty: bool,
         environ: Mapping[str, str],
         read_secret: Callable[[str], str],
-        terminal_width: Callable[[], int | None],
+        terminal_width: Callable[[bool], int | None],
     ) -> None:
         self.stdin = stdin
         self.stdout = stdout
@@ -136,9 +143,10 @@ class IOStreams:
             # getpass talks to /dev/tty (stderr as fallback), never stdout, and does not echo.
             return getpass.getpass(prompt, stream=stderr)
 
-        def terminal_width() -> int | None:
+        def terminal_width(stderr: bool) -> int | None:
             try:
-                return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+                stream = sys.__stderr__ if stderr else sys.__stdout__
+                return os.get_terminal_size(stream.fileno()).columns  # type: ignore[union-attr]
             except (AttributeError, OSError, ValueError):
                 return None
 
@@ -181,7 +189,7 @@ class IOStreams:
             stdin=stdin_stream, stdout=out, stderr=err, stdin_tty=stdin_tty,
             stdout_tty=stdout_tty, stderr_tty=stderr_tty,
             environ=dict(environ) if environ is not None else {},
-            read_secret=read_secret, terminal_width=lambda: width,
+            read_secret=read_secret, terminal_width=lambda _stderr: width,
         )  # fmt: skip
         return streams, stdin_stream, out, err
 
@@ -209,12 +217,14 @@ class IOStreams:
     def stdout_is_unicode(self) -> bool:
         return _is_unicode(self.stdout_encoding)
 
-    def width(self) -> int | None:
-        """Columns for tables: COLUMNS when set, else the terminal's width, else unknown."""
+    def width(self, *, stderr: bool = False) -> int | None:
+        """Columns of stdout's (or stderr's) terminal: COLUMNS when set, else the terminal's
+        width, else unknown."""
         columns = self.environ.get("COLUMNS", "")
         if columns.isdecimal() and columns.isascii() and int(columns) > 0:
             return int(columns)
-        measured = self._terminal_width() if self.is_stdout_tty else None
+        tty = self.is_stderr_tty if stderr else self.is_stdout_tty
+        measured = self._terminal_width(stderr) if tty else None
         # A pty nobody sized (`script`, some CI and container setups) reports 0 columns.
         return measured if measured and measured > 0 else None
 
@@ -231,7 +241,7 @@ class IOStreams:
             force_terminal=self.is_stderr_tty if stderr else self.is_stdout_tty,
             no_color=not self.color_enabled(stderr=stderr),
             # rich uses 80 columns when it is told none.
-            width=(None if stderr else self.width()) or 80,
+            width=self.width(stderr=stderr) or 80,
             highlight=False,
             soft_wrap=False,
             # Our environment, without a COLUMNS rich would take over our decision (even 0).
@@ -281,6 +291,20 @@ class IOStreams:
     def write_line(self, text: str) -> None:
         self.stdout.write(text + "\n")
         self.stdout.flush()
+
+    def write_bytes(self, data: bytes) -> None:
+        """Data on stdout exactly as it came (api's body in a pipe); an in-memory stream (a
+        test) gets the text it stands for."""
+        write_bytes = getattr(self.stdout, "write_bytes", None)
+        if write_bytes is None:
+            self.stdout.write(data.decode("utf-8", "surrogateescape"))
+        else:
+            write_bytes(data)
+
+    def read_bytes(self) -> bytes:
+        """All of standard input, as it is (api --input -)."""
+        buffer = getattr(self.stdin, "buffer", None)
+        return buffer.read() if buffer is not None else self.stdin.read().encode("utf-8")
 
     def json_text(self, value: Any, *, compact: bool) -> str:
         """JSON this stdout can carry: non-ASCII escaped when its encoding cannot hold it."""

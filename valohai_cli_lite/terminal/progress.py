@@ -51,8 +51,13 @@ def pages_with_progress(
 @contextlib.contextmanager
 def _bar(io: IOStreams, noun: str, total: int, done: int) -> Iterator[Callable[[int], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+    from rich.table import Column
 
-    columns = (SpinnerColumn(), TextColumn(f"Fetching {noun}s"), BarColumn(), MofNCompleteColumn())
+    # One line at any width (a line that wraps is left behind when the bar goes): the text
+    # and the bar give way, the count stays whole.
+    text = TextColumn(f"Fetching {noun}s", table_column=Column(no_wrap=True, overflow="crop"))
+    bar = BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=1))
+    columns = (SpinnerColumn(), text, bar, MofNCompleteColumn())
     # rich redirects stdout into its live display by default: data meant for a file or a
     # pipe would land on the terminal. The bar owns stderr and nothing else.
     progress = Progress(*columns, console=io.console(stderr=True), transient=True,
