@@ -8,9 +8,10 @@
 Both use the same isolated HOME/XDG directories and scrubbed environment.
 
 Also the helpers that tests in several directories share: `App` (an AppContext for calling
-run_* directly), the emulators `served` and `served_app`, `ok`, `screen`, `emulator_env`, and
-the sample `PROJECTS` of the output tests. Tests import them from here (`from conftest import
-...`); the emulator's own helpers are in emulator_support.py.
+run_* directly), the emulators `served` and `served_app`, `ok`, `screen`, `emulator_env`,
+`serving_body` (a server of canned bytes), and the sample `PROJECTS` of the output tests.
+Tests import them from here (`from conftest import ...`); the emulator's own helpers are in
+emulator_support.py, the proxy's in proxy_support.py.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,12 @@ _SCRUBBED_ENV = (
     "NO_COLOR", "COLUMNS", "TERM", "PAGER", "VH_PAGER", "LESS", "DBUS_SESSION_BUS_ADDRESS",
     "PYTHON_KEYRING_BACKEND",
     "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
+    "NO_PROXY", "no_proxy",
+    # The trust store: many machines (and CI images) name their own bundle in these.
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "VH_SYSTEM_CERTS",
+    # vh's own settings, which vh-lite reads below its own.
+    "VALOHAI_OUTPUT_FORMAT", "VALOHAI_TABLE_FORMAT", "VALOHAI_DEBUG", "VALOHAI_CONFIG_DIR",
+    "VALOHAI_PROJECT", "VH_PROJECT", "VH_LITE_CACHE_DIR",
 )  # fmt: skip
 
 # Everything every vh-lite run in this session printed (stdout, stderr, pty transcripts),
@@ -364,6 +372,51 @@ class App:
 def served_app(tmp_path: Path, emulator: Emulator) -> App:
     """An App with the test token and the emulator in its environment."""
     return App(tmp_path, {"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url})
+
+
+@dataclass
+class CannedServer:
+    """What `serving_body` started: its base URL and the path of every request it got."""
+
+    url: str
+    paths: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def serving_body(
+    body: bytes, *, repeat: int = 1, content_type: str = "application/json", status: int = 200
+) -> Iterator[CannedServer]:
+    """A plain-http server on 127.0.0.1 answering every GET with `body` repeated `repeat`
+    times (written a repeat at a time, so a large answer costs no memory here): for answers
+    the emulator does not give (any bytes, a huge body, NaN)."""
+    import http.server
+    import threading
+
+    served = CannedServer("")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            served.paths.append(self.path)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body) * repeat))
+            self.end_headers()
+            for _ in range(repeat):
+                self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                     daemon=True).start()  # fmt: skip
+    served.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield served
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture

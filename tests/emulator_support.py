@@ -193,16 +193,24 @@ class Certificate:
         return ssl.create_default_context(cafile=str(self.cert))
 
 
-def make_certificate(directory: Path) -> Certificate:
-    """A self-signed certificate for 127.0.0.1, made by `openssl req -x509`."""
+def make_certificate(directory: Path, name: str = "127.0.0.1") -> Certificate:
+    """A self-signed certificate for `name` (an IP address or a host name), made by
+    `openssl req -x509`."""
+    import ipaddress
+
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.skip("openssl is not installed (apt-get install openssl); CI installs it")
+    try:
+        ipaddress.ip_address(name)
+        alt_name = f"IP:{name}"
+    except ValueError:
+        alt_name = f"DNS:{name}"
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1",
+         "-nodes", "-days", "2", "-subj", f"/CN={name}",
+         "-addext", f"subjectAltName={alt_name}",
          "-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,

@@ -26,8 +26,8 @@ def _option_row(param: Any) -> str:
     if choices:
         text += " One of: " + ", ".join(f"`{getattr(c, 'value', c)}`" for c in choices) + "."
     if param.envvar:
-        names = [param.envvar] if isinstance(param.envvar, str) else param.envvar
-        text += f" (env {', then '.join(f'`{name}`' for name in names)})"
+        envvars = [param.envvar] if isinstance(param.envvar, str) else param.envvar
+        text += f" (env {', then '.join(f'`{name}`' for name in envvars)})"
     default = param.default
     hidden = param.show_default is False or callable(default)
     if not hidden and default not in (None, False, "", ()):

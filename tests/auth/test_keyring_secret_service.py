@@ -9,6 +9,13 @@ from conftest import TEST_TOKEN, InstalledCli, keyring_entry, keyring_python
 
 from valohai_cli_lite.emulator.server import Emulator
 
+# Run with keyring_python: locks the collection vh-lite's login is in, as a screen lock does.
+LOCK_THE_DEFAULT_COLLECTION = (
+    "import secretstorage\n"
+    "connection = secretstorage.dbus_init()\n"
+    "secretstorage.get_default_collection(connection).lock()\n"
+)
+
 
 def _files_holding_token(cli: InstalledCli) -> list[str]:
     hits = []
@@ -101,12 +108,7 @@ def test_a_locked_keyring_is_left_to_keyring_which_reports_it(
 ) -> None:
     cli = secret_service
     assert cli.login(emulator.base_url).returncode == 0
-    lock = (
-        "import secretstorage\n"
-        "connection = secretstorage.dbus_init()\n"
-        "secretstorage.get_default_collection(connection).lock()\n"
-    )
-    keyring_python(cli, lock)
+    keyring_python(cli, LOCK_THE_DEFAULT_COLLECTION)
     # The direct read finds the item locked and hands over to keyring, whose unlock prompt
     # cannot be shown here (no display): a clear auth error, never a token or a traceback.
     result = cli.run("--debug", "projects", "list", "--json",
@@ -140,3 +142,29 @@ def test_a_copy_in_another_collection_is_not_read(
     listing = cli.run("--debug", "projects", "list", "--json", "--limit", "1")
     assert listing.returncode == 0, listing.stderr
     assert "token read from the Secret Service directly" in listing.stderr
+
+
+def test_auth_status_with_a_locked_keyring_says_what_it_knows_and_how_to_unlock(
+    secret_service: InstalledCli, emulator: Emulator
+) -> None:
+    cli = secret_service
+    assert cli.login(emulator.base_url).returncode == 0
+    keyring_python(cli, LOCK_THE_DEFAULT_COLLECTION)
+    emulator.requests.clear()
+    result = cli.run("auth", "status", "--json", env={"VH_KEYRING_TIMEOUT": "10"})
+    assert result.returncode == 4, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["logged_in"], report["host"], report["username"], report["user_id"]) == (
+        True, emulator.base_url, "demo", 1337,
+    )  # fmt: skip
+    assert (report["token_source"], report["token_valid"]) == ("keyring", None)
+    assert "cannot read the token of profile 'default'" in report["error"]
+    # One line, and its advice unlocks this keyring (logging in again would need it too).
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "gnome-keyring-daemon --unlock" in result.stderr
+    assert "log in again" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert emulator.requests == []
+    text = cli.run("auth", "status", env={"VH_KEYRING_TIMEOUT": "10"})
+    assert text.returncode == 4
+    assert f"Host:       {emulator.base_url}" in text.stdout and "demo (id 1337)" in text.stdout

@@ -12,8 +12,17 @@ from valohai_cli_lite.client.errors import (
     error_code_from_body,
     error_message_from_body,
     parse_retry_after,
+    raise_for_status,
 )
-from valohai_cli_lite.errors import ApiError, AuthError, NetworkError, PermissionDenied, VhLiteError
+from valohai_cli_lite.errors import (
+    EXIT_AUTH,
+    EXIT_ERROR,
+    ApiError,
+    AuthError,
+    NetworkError,
+    PermissionDenied,
+    VhLiteError,
+)
 from valohai_cli_lite.hints import explain
 
 HOST = "https://valohai.test"
@@ -29,11 +38,123 @@ NO_WAIT = ClientSettings(sleep=lambda _seconds: None)
         ({"non_field_errors": [{"message": "Bad creds.", "code": "x"}]}, "Bad creds."),
         ({"username": [{"message": "Required.", "code": "required"}]}, "username: Required."),
         ({"code": "has_2fa", "message": "Use a token."}, "Use a token."),
+        ({"non_field_errors": ["A.", {"message": "B.", "code": "x"}]}, "A.; B."),
+        ({"username": ["This field is required."]}, "username: This field is required."),
+        ({"username": ["This field is required."], "password": ["Too short.", "Too common."]},
+         "username: This field is required.; password: Too short.; password: Too common."),
+        ({"code": "invalid", "detail": "Bad request."}, "Bad request."),
+        # FastAPI (minihai): an error object in `detail`, and validation errors naming the
+        # field where it was, without FastAPI's own "body"/"query" steps.
+        ({"detail": {"error": "Invalid Minihai password"}}, "Invalid Minihai password"),
+        ({"detail": [
+            {"loc": ["body", "body", "commit"], "msg": "field required",
+             "type": "value_error.missing"},
+            {"loc": ["body", "body", "project"], "msg": "field required",
+             "type": "value_error.missing"},
+        ]}, "commit: field required; project: field required"),
+        ({"detail": [{"loc": ["query", "limit"], "msg": "not an integer"}]},
+         "limit: not an integer"),
+        ({"detail": [{"loc": ["body"], "msg": "invalid JSON"}]}, "invalid JSON"),
+        ({"detail": "Same.", "extra": "ignored"}, "Same."),
         ("just text", None),
+        (42, None),
+        (None, None),
+        ({}, None),
+        ({"detail": ""}, None),
+        ([], None),
     ],
-)
+)  # fmt: skip
 def test_error_message_from_body(body: object, message: str | None) -> None:
     assert error_message_from_body(body) == message
+
+
+def test_the_servers_words_are_one_sanitised_line() -> None:
+    hostile = {"detail": "first line\nsecond\r\nthird\tcolumn \x1b[2J\x1b]0;title\x07 end"}
+    words = error_message_from_body(hostile)
+    assert words == "first line second third column ?[2J?]0;title? end"
+    nested = {"name": ["bad\nname"], "detail_list": [{"message": "x\x00y"}]}
+    assert error_message_from_body(nested) == "name: bad name; detail_list: x?y"
+
+
+def test_the_servers_words_are_cut_at_300_characters() -> None:
+    words = error_message_from_body({"detail": "word " * 200})
+    assert words is not None
+    assert len(words) == 300 and words.endswith("word…")
+    assert words.startswith("word word")
+    exactly = "x" * 300
+    assert error_message_from_body({"detail": exactly}) == exactly  # not cut: it fits
+    longer = error_message_from_body({"detail": "y" * 301})
+    assert longer == "y" * 299 + "…"
+    many = {f"field{i}": ["This field is required."] for i in range(40)}
+    listed = error_message_from_body(many)
+    assert listed is not None and len(listed) == 300 and listed.endswith("…")
+    assert "\n" not in listed
+
+
+def _answer(status: int, body: object) -> httpx.Response:
+    request = httpx.Request("GET", PROJECTS)
+    return httpx.Response(status, json=body, request=request)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "You do not have permission to perform this action.",
+        "Only the owner may delete a project.",
+    ],
+)
+def test_a_403_for_a_valid_token_is_permission_denied(words: str) -> None:
+    with pytest.raises(PermissionDenied) as info:
+        raise_for_status(_answer(403, {"detail": words}))
+    error = info.value
+    assert error.exit_code == EXIT_ERROR
+    assert error.message == f"permission denied: {words} (403)"
+    assert error.words == words and error.status == 403
+    assert not isinstance(error, AuthError)
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (403, {"detail": "Authentication credentials were not provided."}),
+        (403, {"detail": "Invalid token."}),
+        (403, {"detail": "Invalid signature."}),
+        (401, {"detail": "Invalid token."}),
+        (401, {"detail": "You do not have permission to perform this action."}),
+        (401, {}),
+        (401, None),
+    ],
+)
+def test_a_401_or_a_403_about_credentials_is_an_auth_error(status: int, body: object) -> None:
+    with pytest.raises(AuthError) as info:
+        raise_for_status(_answer(status, body))
+    assert info.value.exit_code == EXIT_AUTH
+    assert info.value.status == status
+    assert info.value.message.startswith(f"the server answered {status} ")
+
+
+def test_raise_for_status_states_the_servers_words_and_code() -> None:
+    raise_for_status(_answer(200, {"detail": "fine"}))  # a success raises nothing
+    with pytest.raises(ApiError) as info:
+        raise_for_status(_answer(400, {"non_field_errors": [{"message": "Nope.", "code": "c1"}]}))
+    assert info.value.message == "the server answered 400 Bad Request: Nope."
+    assert info.value.code == "c1" and info.value.words == "Nope."
+    with pytest.raises(ApiError) as info:
+        raise_for_status(_answer(422, {"detail": [{"loc": ["body", "commit"],
+                                                   "msg": "field required"}]}))  # fmt: skip
+    assert info.value.message == (
+        "the server answered 422 Unprocessable Entity: commit: field required"
+    )
+    with pytest.raises(ApiError) as info:
+        raise_for_status(_answer(404, {"detail": "Not found."}))
+    assert info.value.message == (
+        "the server answered 404 Not Found: Not found. (GET /api/v0/projects/)"
+    )
+    html = httpx.Response(500, html="<h1>\nOops</h1>", request=httpx.Request("GET", PROJECTS))
+    with pytest.raises(ApiError) as info:
+        raise_for_status(html)
+    assert info.value.message == "the server answered 500 Internal Server Error"
+    assert info.value.words is None
 
 
 def test_error_code_from_body() -> None:

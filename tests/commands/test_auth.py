@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import errno
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import TEST_TOKEN, App, InProcessCli, MemoryKeyring, ok
 
 from valohai_cli_lite.auth import files as fileio
+from valohai_cli_lite.auth.credentials import KeyringUnavailable
 from valohai_cli_lite.commands.auth import StatusOptions, run_logout, run_status, run_token
 from valohai_cli_lite.commands.login import LoginOptions, run_login
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
@@ -429,3 +432,92 @@ def test_login_status_logout_with_an_injected_keyring(tmp_path: Path, emulator: 
     assert app.keyring.items == {}
     with pytest.raises(AuthError, match="not logged in"):
         run_token(app.context)
+
+
+# --- what is said when a token cannot be checked ------------------------------------------
+
+
+def locked_keyring(_recorded: str | None) -> Any:
+    """A keyring that is there but cannot be read now (locked, or D-Bus gone)."""
+    raise KeyringUnavailable("the keyring is locked")
+
+
+def _row(table: str, profile: str) -> str:
+    """The line of `auth list` about `profile`."""
+    return next(line for line in table.splitlines() if line[1:].split()[0] == profile)
+
+
+def test_auth_list_check_says_why_a_profile_was_not_checked(
+    cli: InProcessCli, emulator: Emulator, other: Emulator
+) -> None:
+    keyring = MemoryKeyring()
+    cli.keyring = lambda _recorded: keyring
+    assert cli.login(emulator.base_url, profile="work").returncode == 0
+    assert cli.login(other.base_url, "tok-of-the-other-host-123", profile="home").returncode == 0
+    other.stop()  # home's server is gone
+
+    def verdicts(*args: str) -> dict[str, tuple[bool | None, str | None]]:
+        result = cli.run("auth", "list", "--check", "--json", *args)
+        assert result.returncode == 0, result.stderr
+        return {r["profile"]: (r["token_valid"], r["not_checked_because"])
+                for r in json.loads(result.stdout)}  # fmt: skip
+
+    found = verdicts()
+    assert found["work"] == (True, None)
+    assert found["default"] == (None, "not logged in")
+    valid, why = found["home"]
+    assert valid is None and why is not None
+    assert f"cannot reach {other.base_url}" in why
+    text = cli.run("auth", "list", "--check").stdout
+    assert _row(text, "work").endswith("  valid")
+    assert _row(text, "home").endswith(f"  not checked: {why}")
+    assert _row(text, "default").endswith("  not checked: not logged in")
+
+    cli.keyring = locked_keyring  # now no token can be read at all
+    emulator.requests.clear()
+    found = verdicts()
+    valid, why = found["work"]
+    assert valid is None and why is not None
+    assert "cannot read the token of profile 'work'" in why and "the keyring is locked" in why
+    assert emulator.requests == []
+    assert _row(cli.run("auth", "list", "--check").stdout, "work").endswith(f"  not checked: {why}")
+
+
+def test_auth_status_with_an_unreadable_keyring_says_what_the_profile_knows(
+    cli: InProcessCli, emulator: Emulator
+) -> None:
+    keyring = MemoryKeyring()
+    cli.keyring = lambda _recorded: keyring
+    assert cli.login(emulator.base_url).returncode == 0
+    cli.keyring = locked_keyring
+    emulator.requests.clear()
+    as_json = cli.run("auth", "status", "--json")
+    assert as_json.returncode == 4
+    report = json.loads(as_json.stdout)
+    assert report == {
+        **report,
+        "profile": "default",
+        "logged_in": True,
+        "host": emulator.base_url,
+        "username": "demo",
+        "user_id": 1337,
+        "token_source": "keyring",
+        "token_location": "the system keyring",
+        "token_valid": None,
+    }
+    assert "cannot read the token of profile 'default'" in report["error"]
+    text = cli.run("auth", "status")
+    assert text.returncode == 4
+    assert f"Host:       {emulator.base_url}" in text.stdout
+    assert "User:       demo (id 1337)" in text.stdout
+    assert "Token from: the system keyring" in text.stdout
+    assert "None" not in text.stdout
+    assert "not checked: cannot read the token" in text.stdout
+    # The advice is how to unlock it: logging in again would need the keyring unlocked too.
+    unlock = "security unlock-keychain" if sys.platform == "darwin" else "gnome-keyring-daemon"
+    for result in (as_json, text, cli.run("projects", "list")):
+        assert result.returncode == 4
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert unlock in result.stderr
+        assert "log in again" not in result.stderr
+    assert emulator.requests == []

@@ -1,10 +1,14 @@
 """What every command shares, in-process through cli.run against the emulator: the root
-options (--debug, --timeout, --no-color, --ca-file, --allow-insecure-http), aliases,
-one-line usage errors, exit codes, and failing or hostile servers and corrupt local files
+options (--debug, --timeout, --no-color, --ca-file, --allow-insecure-http, --system-certs)
+before or after the command, vh's environment variables, aliases, one-line usage errors,
+exit codes, the trust store, proxies, and failing or hostile servers and corrupt local files
 as any command meets them."""
 
 from __future__ import annotations
 
+import base64
+import csv
+import io
 import json
 import re
 import socket
@@ -12,10 +16,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import certifi
 import pytest
-from conftest import TEST_TOKEN, InProcessCli, emulator_env
-from emulator_support import Certificate
+from conftest import TEST_TOKEN, InProcessCli, emulator_env, read_tsv, serving_body
+from emulator_support import Certificate, make_certificate
+from proxy_support import LoopbackProxy, only_loopback_lookups
 
+from valohai_cli_lite.client.trust import subject_hash
 from valohai_cli_lite.emulator.data import EmulatedUser
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
 
@@ -85,6 +92,185 @@ def test_colour_off_means_no_colour_in_the_table_or_the_progress_bar(
     assert not colour.search(no_color.output)
 
 
+# --- root options after the command -------------------------------------------------------
+
+
+def test_debug_and_timeout_after_the_command(
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
+) -> None:
+    for args in (["--debug", "--timeout", "5"], ["--timeout=5", "--debug"]):
+        result = cli.run("projects", "list", *args, "--limit", "1")
+        assert result.returncode == 0, (args, result.stderr)
+        assert len(result.stdout.splitlines()) == 1
+        assert f"debug: > GET {emulator.base_url}/api/v0/projects/" in result.stderr
+        assert "debug: > Authorization: Token [redacted]" in result.stderr
+        assert "debug: < 200 OK" in result.stderr
+        assert TEST_TOKEN not in result.stderr
+    quiet = cli.run("projects", "list", "--limit", "1")
+    assert quiet.stderr == ""
+    emulator.config.fail_next = ["hang"]
+    started = time.monotonic()
+    hung = cli.run("projects", "list", "--timeout", "0.5")  # the value after the command counts
+    assert time.monotonic() - started < 10
+    assert hung.returncode == 1
+    assert "did not answer within 0.5 s" in hung.stderr
+
+
+def test_no_color_after_the_command(cli: InProcessCli, emulator: Emulator) -> None:
+    env = {"VH_API_TOKEN": "wrong-token", "VH_HOST": emulator.base_url, "TERM": "xterm"}
+    coloured = cli.run("projects", "list", env=env, stdout_tty=True, stderr_tty=True)
+    assert "\x1b[" in coloured.stderr
+    plain = cli.run("projects", "list", "--no-color", env=env, stdout_tty=True, stderr_tty=True)
+    assert plain.returncode == 4
+    assert plain.stderr.startswith("vh-lite: error: ") and "\x1b[" not in plain.output
+
+
+def test_ca_file_and_system_certs_after_the_command(
+    cli: InProcessCli, certificate: Certificate
+) -> None:
+    cert = str(certificate.cert)
+    config = EmulatorConfig(token=TEST_TOKEN, projects=3, tls_cert=cert,
+                            tls_key=str(certificate.key))  # fmt: skip
+    with Emulator(config) as tls:
+        cli.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=tls.base_url)
+        assert cli.run("projects", "list").returncode == 1  # the private CA is not trusted
+        for args in (
+            ["--ca-file", cert],
+            [f"--ca-file={cert}"],
+            ["--system-certs", "--ca-file", cert],
+            ["--ca-file", cert, "--system-certs"],
+        ):
+            result = cli.run("projects", "list", *args)
+            assert result.returncode == 0, (args, result.stderr)
+            assert len(result.stdout.splitlines()) == 3
+        # --system-certs alone: the system's store, which does not hold the private CA.
+        system = cli.run("projects", "list", "--system-certs")
+        assert system.returncode == 1 and "does not verify" in system.stderr
+
+
+def test_allow_insecure_http_after_the_command(cli: InProcessCli, emulator: Emulator) -> None:
+    # A host beyond loopback, reached through a proxy on loopback that knows where it is.
+    with LoopbackProxy({"vh.test": "127.0.0.1"}) as proxy, only_loopback_lookups():
+        host = f"http://vh.test:{emulator.port}"
+        env = {"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": host, "HTTP_PROXY": proxy.url}
+        refused = cli.run("projects", "list", "--limit", "1", env=env)
+        assert refused.returncode == 2 and "--allow-insecure-http" in refused.stderr
+        assert proxy.seen == [] and emulator.requests == []
+        allowed = cli.run("projects", "list", "--limit", "1", "--allow-insecure-http", env=env)
+        assert allowed.returncode == 0, allowed.stderr
+        assert len(allowed.stdout.splitlines()) == 1
+        assert proxy.seen == [f"GET {host}/api/v0/projects/?limit=1&offset=0 HTTP/1.1"]
+        assert emulator.requests[0].headers["host"] == f"vh.test:{emulator.port}"
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "0", "-1", "0.0", "1e400", "soon"])
+def test_timeouts_that_are_no_number_of_seconds_are_usage_errors(
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator, value: str
+) -> None:
+    for args in (["--timeout", value, "projects", "list"], ["projects", "list", "--timeout", value],
+                 [f"--timeout={value}", "projects", "list"],
+                 ["projects", "list", f"--timeout={value}"]):  # fmt: skip
+        result = cli.run(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("vh-lite: error: "), result.stderr
+        assert "--timeout" in lines[0]
+    from_env = cli.run("projects", "list", env={"VH_TIMEOUT": value})
+    assert from_env.returncode == 2, from_env.stderr
+    assert emulator.requests == []
+
+
+def test_an_option_after_double_dash_stays_an_argument(
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
+) -> None:
+    for word in ("--debug", "--no-color", "--timeout"):
+        result = cli.run("projects", "show", "--", word)
+        assert result.returncode == 1, (word, result.stderr)  # a project by that name
+        assert word in result.stderr and "debug: >" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    # Before `--` the same word is the root option.
+    assert "debug: >" in cli.run("projects", "show", "--debug", "--", "--x").stderr
+
+
+# --- vh's environment variables --------------------------------------------------------------
+
+
+def _shape(stdout: str) -> str:
+    """Which format `projects list` wrote."""
+    if stdout.startswith("["):
+        json.loads(stdout)
+        return "json"
+    if stdout.startswith("{"):
+        [json.loads(line) for line in stdout.splitlines()]
+        return "jsonl"
+    first = stdout.splitlines()[0]
+    if first.startswith("id,name,"):
+        assert next(csv.reader(io.StringIO(stdout)))[0] == "id"
+        return "csv"
+    if first.startswith("id\tname\t"):
+        assert read_tsv(stdout)[0][0] == "id"
+        return "tsv"
+    return "plain"
+
+
+@pytest.mark.parametrize(
+    ("variables", "args", "expected"),
+    [
+        ({"VALOHAI_OUTPUT_FORMAT": "json"}, [], "json"),
+        ({"VALOHAI_OUTPUT_FORMAT": "JSON"}, [], "json"),
+        ({"VALOHAI_TABLE_FORMAT": "csv"}, [], "csv"),
+        ({"VALOHAI_TABLE_FORMAT": "tsv"}, [], "tsv"),
+        ({"VALOHAI_OUTPUT_FORMAT": "json", "VALOHAI_TABLE_FORMAT": "csv"}, [], "json"),
+        ({"VH_FORMAT": "jsonl", "VALOHAI_OUTPUT_FORMAT": "json", "VALOHAI_TABLE_FORMAT": "csv"},
+         [], "jsonl"),
+        ({"VH_FORMAT": "tsv", "VALOHAI_OUTPUT_FORMAT": "json"}, ["--format", "csv"], "csv"),
+        ({"VH_FORMAT": "csv", "VALOHAI_OUTPUT_FORMAT": "tsv", "VALOHAI_TABLE_FORMAT": "csv"},
+         ["--json"], "json"),
+        ({"VALOHAI_OUTPUT_FORMAT": "json"}, ["--format", "plain"], "plain"),
+        ({"VALOHAI_OUTPUT_FORMAT": "human"}, [], "plain"),
+        ({"VALOHAI_TABLE_FORMAT": "human"}, [], "plain"),
+        ({}, [], "plain"),
+    ],
+)  # fmt: skip
+def test_vh_output_format_variables_below_vh_lites_own(
+    cli: InProcessCli, env: dict[str, str], variables: dict[str, str], args: list[str],
+    expected: str,
+) -> None:  # fmt: skip
+    result = cli.run("projects", "list", "--limit", "3", *args, env=variables)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert _shape(result.stdout) == expected
+
+
+def test_human_and_unknown_vh_formats_give_the_default(
+    cli: InProcessCli, env: dict[str, str]
+) -> None:
+    for tty in (False, True):
+        default = cli.run("projects", "list", "--limit", "3", stdout_tty=tty)
+        human = cli.run("projects", "list", "--limit", "3", stdout_tty=tty,
+                        env={"VALOHAI_OUTPUT_FORMAT": "human"})  # fmt: skip
+        assert human.stdout == default.stdout and human.stderr == ""
+        for name, value in (("VALOHAI_OUTPUT_FORMAT", "psv"), ("VALOHAI_TABLE_FORMAT", "scsv")):
+            unknown = cli.run("projects", "list", "--limit", "3", stdout_tty=tty,
+                              env={name: value})  # fmt: skip
+            assert unknown.returncode == 0, unknown.stderr
+            assert unknown.stdout == default.stdout
+            warning = unknown.stderr.strip().splitlines()
+            assert len(warning) == 1 and warning[0].startswith("warning: ")
+            assert f"{name}={value}" in warning[0] and "ignored" in warning[0]
+
+
+def test_valohai_debug_acts_as_debug(cli: InProcessCli, env: dict[str, str]) -> None:
+    result = cli.run("projects", "list", "--limit", "1", env={"VALOHAI_DEBUG": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "debug: > GET" in result.stderr and "Token [redacted]" in result.stderr
+    assert TEST_TOKEN not in result.stderr
+    overruled = cli.run("projects", "list", "--limit", "1",
+                        env={"VALOHAI_DEBUG": "1", "VH_DEBUG": "0"})  # fmt: skip
+    assert "debug:" not in overruled.stderr  # VH_DEBUG comes first
+    assert "debug:" not in cli.run("projects", "list", env={"VALOHAI_DEBUG": "0"}).stderr
+
+
 # --- exit codes and failing servers: one line, nothing partial on stdout -------------------
 
 
@@ -110,6 +296,39 @@ def test_html_server_error_is_one_readable_line(cli: InProcessCli, emulator: Emu
         "vh-lite: error: the server answered 502 Bad Gateway "
         "(the server or a proxy in front of it failed; try again later)"
     ]
+
+
+def test_a_403_for_a_valid_token_is_permission_denied_not_log_in_again(
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
+) -> None:
+    emulator.config.fail_next = [403]  # {"detail": "Forbidden"}
+    denied = cli.run("projects", "list", "--json")
+    assert denied.returncode == 1
+    assert denied.stdout == ""
+    assert denied.stderr == "vh-lite: error: permission denied: Forbidden (403)\n"
+    emulator.config.fail_next = [401]  # {"detail": "Unauthorized"}
+    rejected = cli.run("projects", "list", "--json")
+    assert rejected.returncode == 4
+    assert rejected.stdout == ""
+    lines = rejected.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("vh-lite: error: the server answered 401 Unauthorized: Unauthorized")
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_infinity_from_the_server_is_an_error(cli: InProcessCli, constant: str) -> None:
+    page = ('{"count": 1, "next": null, "previous": null, "results": '
+            f'[{{"id": "p1", "name": "one", "execution_count": {constant}}}]}}')  # fmt: skip
+    with serving_body(page.encode()) as server:
+        env = {"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": server.url}
+        for args in (["--json"], ["--format", "jsonl"], ["--format", "csv"], []):
+            result = cli.run("projects", "list", *args, env=env)
+            assert result.returncode == 1, (args, result.stderr)
+            assert result.stdout == ""
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and "not valid JSON" in lines[0], result.stderr
+            assert "Traceback" not in result.stderr
+        assert server.paths  # it was asked
 
 
 def test_failure_midway_prints_nothing_on_stdout(cli: InProcessCli, emulator: Emulator) -> None:
@@ -396,6 +615,131 @@ def test_tls_is_verified_and_a_private_ca_can_be_trusted(
     )
     assert missing.returncode == 2
     assert "cannot use the CA file /nonexistent/ca.pem" in missing.stderr
+
+
+@pytest.fixture
+def tls_emulator(certificate: Certificate) -> Iterator[Emulator]:
+    """The emulator over https with the private CA's certificate for 127.0.0.1."""
+    config = EmulatorConfig(token=TEST_TOKEN, projects=3, tls_cert=str(certificate.cert),
+                            tls_key=str(certificate.key))  # fmt: skip
+    with Emulator(config) as tls:
+        yield tls
+
+
+def _hashed_directory(certificate: Certificate, directory: Path) -> Path:
+    """A directory of trusted certificates as OpenSSL looks them up: HASH.0 files."""
+    directory.mkdir()
+    pem = certificate.cert.read_text()
+    der = base64.b64decode("".join(pem.split("-----")[2].split()))
+    (directory / f"{subject_hash(der)}.0").write_text(pem)
+    return directory
+
+
+@pytest.mark.parametrize(
+    ("trust", "args", "outcome"),
+    [
+        ({}, [], "does not verify"),  # certifi's bundle: the machine's settings play no part
+        ({"REQUESTS_CA_BUNDLE": "CA"}, [], "ok"),
+        ({"CURL_CA_BUNDLE": "CA"}, [], "ok"),
+        ({"REQUESTS_CA_BUNDLE": "CA_DIR"}, [], "ok"),  # a directory works too
+        ({"SSL_CERT_FILE": "CA"}, [], "ok"),
+        ({"SSL_CERT_DIR": "CA_DIR"}, [], "ok"),
+        ({"SSL_CERT_FILE": "PUBLIC", "REQUESTS_CA_BUNDLE": "CA"}, [], "does not verify"),
+        ({"SSL_CERT_DIR": "EMPTY_DIR", "REQUESTS_CA_BUNDLE": "CA"}, [], "does not verify"),
+        ({"REQUESTS_CA_BUNDLE": "PUBLIC", "CURL_CA_BUNDLE": "CA"}, [], "does not verify"),
+        ({"SSL_CERT_FILE": "CA", "REQUESTS_CA_BUNDLE": "PUBLIC"}, [], "ok"),
+        ({"SSL_CERT_FILE": "PUBLIC", "SSL_CERT_DIR": "EMPTY_DIR", "REQUESTS_CA_BUNDLE": "PUBLIC",
+          "CURL_CA_BUNDLE": "PUBLIC"}, ["--ca-file", "CA"], "ok"),
+        ({"SSL_CERT_FILE": "PUBLIC", "REQUESTS_CA_BUNDLE": "PUBLIC"}, ["--ca-file", "CA"], "ok"),
+        ({"SSL_CERT_FILE": "CA", "REQUESTS_CA_BUNDLE": "CA"}, ["--ca-file", "PUBLIC"],
+         "does not verify"),
+        ({"VH_CA_FILE": "CA", "SSL_CERT_FILE": "PUBLIC"}, [], "ok"),
+        ({"REQUESTS_CA_BUNDLE": "MISSING"}, [], "cannot use the certificates REQUESTS_CA_BUNDLE"),
+        ({"CURL_CA_BUNDLE": "MISSING"}, [], "cannot use the certificates CURL_CA_BUNDLE"),
+    ],
+)  # fmt: skip
+def test_which_trust_store_verifies_the_server(
+    cli: InProcessCli, certificate: Certificate, tls_emulator: Emulator, tmp_path: Path,
+    trust: dict[str, str], args: list[str], outcome: str,
+) -> None:  # fmt: skip
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    paths = {
+        "CA": str(certificate.cert),
+        "CA_DIR": str(_hashed_directory(certificate, tmp_path / "hashed")),
+        "PUBLIC": certifi.where(),  # a real bundle, without the private CA
+        "EMPTY_DIR": str(empty),
+        "MISSING": str(tmp_path / "missing.pem"),
+    }
+    env = {name: paths[value] for name, value in trust.items()}
+    env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=tls_emulator.base_url)
+    result = cli.run("projects", "list", *(paths.get(arg, arg) for arg in args), env=env)
+    if outcome == "ok":
+        assert result.returncode == 0, result.stderr
+        assert len(result.stdout.splitlines()) == 3
+    elif outcome == "does not verify":
+        assert result.returncode == 1, result.stderr
+        assert "its TLS certificate does not verify" in result.stderr
+        assert len(tls_emulator.requests) == 0
+    else:
+        assert result.returncode == 2, result.stderr
+        assert outcome in result.stderr and paths["MISSING"] in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def made_up_name_certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    """A self-signed certificate for valohai.test, a name that resolves nowhere."""
+    return make_certificate(tmp_path_factory.mktemp("named-tls"), "valohai.test")
+
+
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "https_proxy", "ALL_PROXY"])
+def test_https_goes_through_the_proxy(
+    cli: InProcessCli, made_up_name_certificate: Certificate, variable: str
+) -> None:
+    cert = made_up_name_certificate
+    config = EmulatorConfig(token=TEST_TOKEN, projects=3, tls_cert=str(cert.cert),
+                            tls_key=str(cert.key))  # fmt: skip
+    with (
+        Emulator(config) as tls,
+        LoopbackProxy({"valohai.test": "127.0.0.1"}) as proxy,
+        only_loopback_lookups(),
+    ):
+        host = f"https://valohai.test:{tls.port}"
+        cli.env[variable] = proxy.url
+        login = cli.run("--ca-file", str(cert.cert), "login", "--host", host, "--with-token",
+                        input=TEST_TOKEN)  # fmt: skip
+        assert login.returncode == 0, login.stderr
+        listing = cli.run("projects", "list", "--json")
+        assert listing.returncode == 0, listing.stderr
+        assert len(json.loads(listing.stdout)) == 3
+        # Only tunnels: the token crossed the proxy inside TLS.
+        assert proxy.seen
+        assert set(proxy.seen) == {f"CONNECT valohai.test:{tls.port} HTTP/1.1"}
+        assert {r.headers["host"] for r in tls.requests} == {f"valohai.test:{tls.port}"}
+        assert any(r.path == "/api/v0/projects/" for r in tls.requests)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("NO_PROXY", "127.0.0.1"),
+        ("NO_PROXY", "example.test,127.0.0.1"),
+        ("no_proxy", "127.0.0.1"),
+        ("NO_PROXY", "*"),
+    ],
+)
+def test_no_proxy_naming_the_host_bypasses_the_proxy(
+    cli: InProcessCli, emulator: Emulator, variable: str, value: str
+) -> None:
+    with LoopbackProxy() as proxy:
+        env = {**emulator_env(emulator), "HTTP_PROXY": proxy.url, "ALL_PROXY": proxy.url,
+               variable: value}  # fmt: skip
+        result = cli.run("projects", "list", "--limit", "2", env=env)
+        assert result.returncode == 0, result.stderr
+        assert len(result.stdout.splitlines()) == 2
+        assert proxy.seen == []
+        assert emulator.requests  # straight to the host
 
 
 # --- corrupt local files -------------------------------------------------------------------

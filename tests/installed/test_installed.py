@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import TEST_TOKEN, VH_LITE, InstalledCli
@@ -208,6 +209,81 @@ def test_make_demo_runs_from_start_to_finish(installed: InstalledCli) -> None:
     assert "#  STATUS    STEP" in proc.stdout and "─ #30 " in proc.stdout  # executions too
     assert "Logged out of http://127.0.0.1:" in proc.stderr
     assert not (installed.config_dir).exists()  # the demo used a directory of its own
+
+
+def test_make_demo_ignores_the_users_settings_and_writes_nothing_of_theirs(
+    installed: InstalledCli,
+) -> None:
+    """A vh-lite user's own variables (another host and token, a format, a profile, vh's
+    host) have no say in the demo, and it leaves nothing in their config or cache. Should the
+    demo ever send anything to those hosts, the proxy on a closed loopback port stops it:
+    this test never reaches the internet."""
+    mine = {
+        "VH_HOST": "https://app.valohai.com",
+        "VH_API_TOKEN": "x",
+        "VALOHAI_HOST": "https://valohai.example.com",
+        "VALOHAI_TOKEN": "y",
+        "VH_FORMAT": "csv",
+        "VH_PROFILE": "other",
+        "VALOHAI_OUTPUT_FORMAT": "json",
+    }
+    nowhere = "http://127.0.0.1:9"
+    proxies = {
+        "HTTPS_PROXY": nowhere,
+        "https_proxy": nowhere,
+        "ALL_PROXY": nowhere,
+        "all_proxy": nowhere,
+        "NO_PROXY": "127.0.0.1",
+        "no_proxy": "127.0.0.1",
+    }
+    env = {k: v for k, v in installed.env.items() if k != "VH_LITE_CACHE_DIR"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "valohai_cli_lite.demo"],
+        capture_output=True, text=True, env={**env, **mine, **proxies}, timeout=120,
+    )  # fmt: skip
+    installed.outputs.append(proc.stdout + proc.stderr)
+    assert proc.returncode == 0, proc.stderr
+    assert "250 projects (the official client shows 100)" in proc.stdout
+    assert "NAME" in proc.stdout and "OWNER" in proc.stdout  # tables, not VH_FORMAT's CSV
+    assert "(profile 'demo')" in proc.stderr and "'other'" not in proc.stderr
+    for variable in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        directory = Path(installed.env[variable])
+        assert not directory.exists() or list(directory.rglob("*")) == [], variable
+    assert list(installed.home.rglob("*vh-lite*")) == []
+
+
+def test_vh_lite_cache_dir_moves_the_cache(installed: InstalledCli, emulator: Emulator) -> None:
+    elsewhere = installed.home / "elsewhere"
+    env = {"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url,
+           "VH_LITE_CACHE_DIR": str(elsewhere)}  # fmt: skip
+    listing = installed.run("projects", "list", "--json", env=env)
+    assert listing.returncode == 0, listing.stderr
+    assert len(json.loads(listing.stdout)) == 250
+    paging = json.loads((elsewhere / "paging.json").read_text())
+    assert emulator.base_url in json.dumps(paging)
+    assert not (Path(installed.env["XDG_CACHE_HOME"]) / "vh-lite").exists()
+    # Without it, the platform's cache directory.
+    del env["VH_LITE_CACHE_DIR"]
+    assert installed.run("projects", "list", "--json", env=env).returncode == 0
+    assert (Path(installed.env["XDG_CACHE_HOME"]) / "vh-lite" / "paging.json").exists()
+
+
+def test_a_numeric_name_matches_as_text(installed: InstalledCli, emulator: Emulator) -> None:
+    """A server may send a name like 2024 as a JSON number; typed on the command line it is
+    text, and it names that project."""
+    year = {"id": "01890000-2024-7000-8000-000000002024", "name": 2024, "description": "",
+            "owner": {"id": 1337, "username": "demo"}, "urls": {}}  # fmt: skip
+    emulator.config.extra_projects.append(year)
+    installed.env.update(VH_API_TOKEN=TEST_TOKEN, VH_HOST=emulator.base_url)
+    for ref in ("2024", "demo/2024"):
+        shown = installed.run("projects", "show", ref, "--json")
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout) == year
+    emulator.requests.clear()
+    executions = installed.run("executions", "list", "--project", "2024", "--json")
+    assert executions.returncode == 0, executions.stderr
+    asked = [r.query for r in emulator.requests if r.path == "/api/v0/executions/"]
+    assert asked and all(query["project"] == [year["id"]] for query in asked)
 
 
 def test_real_shapes_from_the_emulators_command_line(installed: InstalledCli) -> None:

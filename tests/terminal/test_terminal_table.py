@@ -11,8 +11,9 @@ import re
 import pexpect
 import pytest
 from conftest import TEST_TOKEN, VH_LITE, InstalledCli
+from rich.cells import cell_len
 
-from valohai_cli_lite.emulator.server import Emulator
+from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
 
 
 @pytest.fixture
@@ -160,3 +161,98 @@ def test_a_terminal_that_is_not_unicode_gets_an_aligned_ascii_table(
 def _visible(line: str) -> str:
     """What a terminal shows of `line`: without hyperlinks and colour codes."""
     return re.sub(r"\x1b\]8;[^\x1b]*\x1b\\|\x1b\[[0-9;]*m", "", line)
+
+
+# --- narrow terminals ----------------------------------------------------------------------
+
+# Every escape sequence a terminal acts on without showing it: CSI (colour, cursor, erase),
+# OSC (hyperlinks, titles), and two-byte ones.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+def _on_a_pty(cli: InstalledCli, command: list[str], columns: int,
+              env: dict[str, str] | None = None, *, in_bash: bool = False) -> str:  # fmt: skip
+    """What vh-lite writes to a terminal `columns` wide (`command` run by bash `in_bash`, for
+    redirections); it must succeed."""
+    program, args = ("bash", ["-c", " ".join(command)]) if in_bash else (str(VH_LITE), command)
+    child = pexpect.spawn(program, args, env={**cli.env, **(env or {})}, encoding="utf-8",
+                          timeout=60, dimensions=(24, columns))  # fmt: skip
+    child.expect(pexpect.EOF)
+    child.close()
+    transcript = child.before or ""
+    cli.outputs.append(transcript)
+    assert child.exitstatus == 0, transcript
+    return transcript
+
+
+def _shown(transcript: str) -> list[str]:
+    """Each stretch of text between carriage returns and newlines, as a terminal shows it."""
+    return re.split(r"[\r\n]", _ESCAPES.sub("", transcript))
+
+
+def _widest(transcript: str) -> int:
+    return max(cell_len(piece) for piece in _shown(transcript))
+
+
+LISTINGS = (["projects", "list", "--limit", "8"],
+            ["executions", "list", "--project", "project-0002", "--limit", "8"],
+            ["environments", "list"])  # fmt: skip
+
+
+@pytest.fixture
+def tabled(cli: InstalledCli, emulator: Emulator) -> dict[str, str]:
+    """The environment for a table on the pty: colour and links on, no pager."""
+    return {"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url,
+            "TERM": "xterm-256color", "VH_PAGER": ""}  # fmt: skip
+
+
+def test_a_40_column_terminal_gets_tables_that_fit_with_the_name_kept(
+    cli: InstalledCli, tabled: dict[str, str]
+) -> None:
+    for command in LISTINGS:
+        transcript = _on_a_pty(cli, command, 40, tabled)
+        assert _widest(transcript) <= 40, (command, _shown(transcript))
+        # (Finding the project by name may show a bar of its own before the table.)
+        lines = [line for line in _shown(transcript) if line.strip() and "/250" not in line]
+        first = "#" if command[0] == "executions" else "NAME"
+        assert lines[0].split()[0] == first, lines
+    projects = [line for line in _shown(_on_a_pty(cli, LISTINGS[0], 40, tabled)) if line.strip()]
+    assert projects[0].split() == ["NAME", "OWNER", "EXECUTIONS"]  # DESCRIPTION went first
+    names = [line.split()[0] for line in projects[1:9]]
+    assert names[:7] == [f"project-{i:04d}" for i in range(1, 8)]
+    assert names[7].startswith("image-classifier-") and len(names[7]) >= 16  # cut, readable
+
+
+@pytest.mark.parametrize("columns", [20, 30, 60, 100])
+def test_no_table_line_is_wider_than_the_terminal(
+    cli: InstalledCli, tabled: dict[str, str], columns: int
+) -> None:
+    for command in LISTINGS:
+        transcript = _on_a_pty(cli, command, columns, tabled)
+        assert _widest(transcript) <= columns, (command, _shown(transcript))
+        assert "project-0001" in transcript or command[0] != "projects"
+    # COLUMNS says the width where the terminal's own size is not to be believed.
+    transcript = _on_a_pty(cli, LISTINGS[0], 120, {**tabled, "COLUMNS": str(columns)})
+    assert _widest(transcript) <= columns, _shown(transcript)
+
+
+@pytest.mark.parametrize("columns", [20, 40])
+def test_the_progress_bar_fits_a_narrow_terminal_on_one_line(
+    cli: InstalledCli, columns: int
+) -> None:
+    """stdout into a file, stderr on a narrow terminal: every frame of the bar fits on one
+    line (a frame that wrapped would leave its first line behind when the bar goes), and the
+    count stays whole while the words give way."""
+    slow = EmulatorConfig(token=TEST_TOKEN, projects=600, page_size=100, latency_ms=150)
+    with Emulator(slow) as emulator:
+        out = cli.home / "out.txt"
+        env = {"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url,
+               "TERM": "xterm-256color"}  # fmt: skip
+        command = [f"'{VH_LITE}'", "projects", "list", "--max-concurrency", "1", ">", f"'{out}'"]
+        transcript = _on_a_pty(cli, command, columns, env, in_bash=True)
+    assert len(out.read_text().splitlines()) == 600
+    frames = [piece for piece in _shown(transcript) if piece.strip()]
+    assert frames, repr(transcript)  # the bar was shown
+    assert all(cell_len(frame) <= columns for frame in frames), frames
+    assert any(re.search(r"\b[1-6]00/600\b", frame) for frame in frames), frames
+    assert "project-0001" not in transcript

@@ -221,8 +221,8 @@ def run_api(opts: ApiOptions, app: AppContext) -> None:
             return
         in_query = opts.method in _QUERY_METHODS or opts.body is not None
         headers = dict(opts.headers)
-        if opts.body is not None:
-            headers.setdefault("Content-Type", "application/json")
+        if opts.body is not None and "content-type" not in map(str.lower, headers):
+            headers["Content-Type"] = "application/json"  # unless -H said, in any case
         response = client.send(
             opts.method, url, params=opts.fields if in_query and opts.fields else None,
             json_body=None if in_query or not opts.fields else opts.fields,
@@ -257,5 +257,5 @@ def _show(io: Any, body: bytes) -> None:
     text = body[:SHOWN_ON_A_TERMINAL].decode("utf-8", "replace")
     try:
         io.write_json(json.loads(text))
-    except ValueError:  # not JSON: shown, made safe for the terminal
-        io.write_line(sanitize_block(text))
+    except ValueError:  # not JSON: shown, made safe for the terminal, ending in one newline
+        io.write_line(sanitize_block(text).removesuffix("\n"))

@@ -131,9 +131,12 @@ def _status_report(app: AppContext) -> tuple[dict[str, Any], VhLiteError | None]
                 if known is not None and known.token_store is not None:
                     # Logged in, but the token cannot be read (a locked keyring): what the
                     # profile says is still worth saying.
+                    where = ("the system keyring" if known.in_keyring
+                             else str(app.credentials.file_path))  # fmt: skip
                     report.update(
                         logged_in=True, host=known.host, username=known.username,
                         user_id=known.user_id, token_source=known.token_store,
+                        token_location=where,
                     )  # fmt: skip
         return report, exc
     report.update(token_valid=True, username=user.get("username"), user_id=user.get("id"))

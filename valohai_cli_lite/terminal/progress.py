@@ -51,13 +51,16 @@ def pages_with_progress(
 @contextlib.contextmanager
 def _bar(io: IOStreams, noun: str, total: int, done: int) -> Iterator[Callable[[int], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-    from rich.table import Column
 
     # One line at any width (a line that wraps is left behind when the bar goes): the text
-    # and the bar give way, the count stays whole.
-    text = TextColumn(f"Fetching {noun}s", table_column=Column(no_wrap=True, overflow="crop"))
-    bar = BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=1))
-    columns = (SpinnerColumn(), text, bar, MofNCompleteColumn())
+    # and the bar give way, the count stays whole. The widths are worked out here because
+    # rich's own shrinking of a row too wide cuts the count first.
+    width = io.width(stderr=True) or 80
+    count = 2 * len(str(total)) + 1  # "done/total", done padded to the total's width
+    text = f"Fetching {noun}s"[: max(0, width - count - 5)]  # spinner, bar and gaps: 5
+    bar = max(1, min(40, width - count - 3 - (len(text) + 1 if text else 0)))
+    columns = (SpinnerColumn(), *([TextColumn(text)] if text else []),
+               BarColumn(bar_width=bar), MofNCompleteColumn())  # fmt: skip
     # rich redirects stdout into its live display by default: data meant for a file or a
     # pipe would land on the terminal. The bar owns stderr and nothing else.
     progress = Progress(*columns, console=io.console(stderr=True), transient=True,
