@@ -144,8 +144,9 @@ def fit_widths(
 
     Where they do not fit, the flexible column (a description) shrinks first, to
     MIN_FLEXIBLE, then the widest others, never below their header, the first column (the
-    record's name) not below READABLE. Where that is not enough, columns go (width 0): the
-    flexible one, then from the right. The first column stays, cut to fit if it must.
+    record's name) not below READABLE. Where that is not enough, columns go (width 0) from
+    the right: a kind lists its columns most useful first. The first column stays, cut to
+    fit if it must.
     """
     natural = [
         max([cell_len(column.header), column.width, *(cell_len(row[i]) for row in rows)])
@@ -158,8 +159,7 @@ def fit_widths(
             else max(cell_len(column.header), 4, READABLE if i == 0 else 0))
         for i, column in enumerate(columns)
     ]  # fmt: skip
-    leaving = [i for i in range(len(columns) - 1, 0, -1) if i != flexible]
-    leaving = ([flexible] if flexible else []) + leaving
+    leaving = list(range(len(columns) - 1, 0, -1))  # a kind's columns come most useful first
     kept = list(range(len(columns)))
     while True:
         widths = [natural[i] if i in kept else 0 for i in range(len(columns))]
