@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 30.0
 MAX_SAME_ORIGIN_REDIRECTS = 5
+# A response read whole (a page, an error) is refused above this: pages are a few MiB at
+# most, and parsing JSON takes several times its size in memory. `api` streams instead.
+MAX_BODY = 64 << 20
 USER_AGENT = f"vh-lite/{__version__} (python {sys.version_info[0]}.{sys.version_info[1]})"
 
 # Retries: only requests that are safe to repeat, only for failures that may pass.
@@ -133,15 +136,15 @@ class Transport:
             if self._closed:
                 raise NetworkError("the connection to the server was closed")
             if self._http is None:
-                import httpx
+                from .connection import open_client
 
                 self.check_plain_http()
-                self._http = httpx.Client(
+                self._http = open_client(
+                    self.host,
                     verify=self._tls_context(),
-                    timeout=httpx.Timeout(self.settings.timeout),
+                    timeout=self.settings.timeout,
                     headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-                    # Redirects are followed by hand so the token never leaves its origin.
-                    follow_redirects=False,
+                    environ=self.settings.environ or {},
                 )
             return self._http
 
@@ -228,35 +231,46 @@ class Transport:
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)
 
     def iter_body(self, response: httpx.Response) -> Iterator[bytes]:
-        """A streamed response's body (content-encoding undone) in chunks, within the
-        request's deadline: httpx's timeouts apply to each read, so a server trickling a
-        byte a second would never time out otherwise."""
-        import httpx
+        """A streamed response's body (content-encoding undone) in chunks, every read within
+        the request's deadline."""
+        from .connection import deadline_at
 
-        deadline = response.extensions["vh_lite_deadline"]
+        ends = response.extensions["vh_lite_deadline"]
+        chunks = response.iter_bytes()
         with self._mapped_errors(str(response.request.url)):
-            for chunk in response.iter_bytes():
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout("the response took too long", request=response.request)
+            while True:
+                with deadline_at(ends):  # not across the yield: the caller's time is its own
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    return
                 yield chunk
 
     def read_body(self, response: httpx.Response) -> httpx.Response:
-        """The response with its whole body read (within the deadline) and its stream closed."""
+        """The response with its whole body read (within the deadline, decoded, at most
+        MAX_BODY bytes) and its stream closed."""
         import httpx
 
-        deadline = response.extensions["vh_lite_deadline"]
+        too_big = ApiError(
+            f"{origin_text(str(response.request.url))} answered with more than "
+            f"{MAX_BODY >> 20} MiB; not reading it"
+        )
         try:
-            with self._mapped_errors(str(response.request.url)):
-                chunks = []
-                for chunk in response.iter_raw():
-                    chunks.append(chunk)
-                    if time.monotonic() > deadline:
-                        raise httpx.ReadTimeout("too long", request=response.request)
+            declared = response.headers.get("content-length", "")
+            if declared.strip().isdigit() and int(declared) > MAX_BODY:
+                raise too_big
+            body = bytearray()
+            for chunk in self.iter_body(response):
+                body += chunk
+                if len(body) > MAX_BODY:  # also a small gzip that decodes to gigabytes
+                    raise too_big
         finally:
             response.close()
-        # The raw bytes with the original headers: decoding (gzip...) happens as usual.
+        headers = [  # the body is decoded now, so it no longer has the encoding it came in
+            (name, value) for name, value in response.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]  # fmt: skip
         complete = httpx.Response(
-            response.status_code, headers=response.headers, content=b"".join(chunks),
+            response.status_code, headers=headers, content=bytes(body),
             request=response.request, extensions=response.extensions,
         )  # fmt: skip
         complete.next_request = response.next_request  # where a redirect points
@@ -287,9 +301,13 @@ class Transport:
         self, method: str, url: str, body: _Body, authenticated: bool
     ) -> httpx.Response:
         """The response to `method url`, its body not read yet, same-origin redirects
-        followed. Connecting and each read of the headers get at most the time left of
-        --timeout; what is left of it is the deadline for the body (iter_body, read_body)."""
+        followed. --timeout is a deadline for all of it: every connect, write and read of
+        every hop, and of the body after it (iter_body, read_body)."""
         import httpx
+
+        from .connection import deadline_at
+
+        ends = time.monotonic() + self.settings.timeout
 
         for _ in range(MAX_SAME_ORIGIN_REDIRECTS + 1):
             headers = dict(body.headers)
@@ -304,15 +322,14 @@ class Transport:
             if authenticated:
                 self._debug("> Authorization: Token [redacted]")
             started = time.monotonic()
-            deadline = started + self.settings.timeout
-            with self._mapped_errors(url):
+            with deadline_at(ends), self._mapped_errors(url):
                 request = client.build_request(
                     method, url, data=body.form, json=body.json, content=body.content,
                     headers=headers,
                 )  # fmt: skip
                 request.extensions["timeout"] = httpx.Timeout(self.settings.timeout).as_dict()
                 response = client.send(request, stream=True)
-            response.extensions = {**response.extensions, "vh_lite_deadline": deadline}
+            response.extensions = {**response.extensions, "vh_lite_deadline": ends}
             self._debug(
                 f"< {response.status_code} {response.reason_phrase} "
                 f"({(time.monotonic() - started) * 1000:.0f} ms, "

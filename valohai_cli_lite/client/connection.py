@@ -1,0 +1,180 @@
+"""The connection under the transport: which proxy (if any) a host is reached through, and a
+wall-clock deadline that every socket operation of a request keeps to.
+
+Proxies are chosen here, not by httpx, for the one host a client talks to: a loopback host is
+never proxied (a plain-http request through a proxy hands it the token in clear), NO_PROXY
+may name CIDR ranges, and a SOCKS proxy without its library is a usage error. An https
+request goes through an http:// proxy as a tunnel (CONNECT): the proxy sees the host name,
+never the token. A plain-http request reaches a proxy only for a host beyond loopback, which
+needs --allow-insecure-http in the first place (Transport.check_plain_http).
+The deadline is kept by wrapping httpcore's network streams: httpx's timeouts apply to each
+read, so a server trickling its headers a byte a second would otherwise never time out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..errors import UsageError
+from .hosts import is_loopback
+
+if TYPE_CHECKING:
+    import httpx
+
+# Each variable in both spellings, lower case first (as curl and requests read them).
+_PROXY_VARIABLES = {
+    "https": ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"),
+    "http": ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"),
+}
+
+_request = threading.local()  # .deadline: the monotonic time the current request ends by
+
+
+@contextlib.contextmanager
+def deadline_at(ends: float) -> Iterator[None]:
+    """Every socket operation of this thread ends by the monotonic time `ends`, or times out
+    (and its connection is closed by httpcore, as for any timeout)."""
+    previous = getattr(_request, "deadline", None)
+    _request.deadline = ends
+    try:
+        yield
+    finally:
+        _request.deadline = previous
+
+
+def _within(timeout: float | None) -> float | None:
+    """`timeout` cut to what is left of the current request's deadline."""
+    ends: float | None = getattr(_request, "deadline", None)
+    if ends is None:
+        return timeout
+    left = ends - time.monotonic()
+    if left <= 0:
+        import httpcore
+
+        raise httpcore.ReadTimeout("the request took longer than --timeout")
+    return left if timeout is None else min(timeout, left)
+
+
+def proxy_for(host: str, environ: Mapping[str, str]) -> str | None:
+    """The proxy URL `host` is reached through, or None (direct)."""
+    scheme = urlsplit(host).scheme
+    if is_loopback(host) or _bypassed(host, environ):
+        return None
+    proxy = next((environ[v] for v in _PROXY_VARIABLES[scheme] if environ.get(v)), None)
+    if proxy is None:
+        return None
+    if "://" not in proxy:
+        proxy = "http://" + proxy  # as curl reads "proxy:3128"
+    kind = urlsplit(proxy).scheme.lower()
+    if kind.startswith("socks"):
+        import importlib.util
+
+        if importlib.util.find_spec("socksio") is None:  # httpx's SOCKS support needs it
+            raise UsageError(
+                f"the proxy {_shown(proxy)} is a SOCKS proxy, which needs the socksio package",
+                hint="pip install socksio (in vh-lite's environment), or use an http proxy",
+            )
+    elif kind not in ("http", "https"):
+        raise UsageError(f"unsupported proxy {_shown(proxy)}: use http://, https:// or socks5://")
+    return proxy
+
+
+def _shown(proxy: str) -> str:
+    """A proxy URL without its password, for messages."""
+    parts = urlsplit(proxy)
+    return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+
+
+def _bypassed(host: str, environ: Mapping[str, str]) -> bool:
+    """Whether NO_PROXY names `host`: `*`, a name or a domain (`.example.com` or
+    `example.com` match its subdomains), an address, or a CIDR range (`10.0.0.0/8`)."""
+    entries = (environ.get("no_proxy") or environ.get("NO_PROXY") or "").replace(",", " ")
+    name = (urlsplit(host).hostname or "").lower()
+    try:
+        address: Any = ipaddress.ip_address(name)
+    except ValueError:
+        address = None
+    for entry in entries.split():
+        entry = entry.lower().strip("[]")
+        if entry == "*":
+            return True
+        if "/" in entry:
+            with contextlib.suppress(ValueError):
+                if address is not None and address in ipaddress.ip_network(entry, strict=False):
+                    return True
+            continue
+        entry = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry  # a port
+        domain = entry.lstrip(".")
+        if name == domain or name.endswith("." + domain):
+            return True
+    return False
+
+
+def open_client(
+    host: str, verify: Any, timeout: float, headers: dict[str, str], environ: Mapping[str, str]
+) -> httpx.Client:
+    """An httpx client for `host`: the proxy proxy_for() chose, redirects not followed (the
+    transport follows them, never across origins), every socket operation within the
+    current request's deadline."""
+    import httpx
+
+    # trust_env off: httpx's own reading of the proxy variables is what proxy_for replaces.
+    transport = httpx.HTTPTransport(verify=verify, proxy=proxy_for(host, environ), trust_env=False)
+    pool = transport._pool  # httpcore's pool, whose network backend makes every connection
+    pool._network_backend = _DeadlineBackend(pool._network_backend)  # type: ignore[assignment]
+    return httpx.Client(
+        transport=transport, timeout=httpx.Timeout(timeout), headers=headers,
+        follow_redirects=False, trust_env=False,
+    )  # fmt: skip
+
+
+class _DeadlineStream:
+    """One of httpcore's network streams, its every operation kept to the deadline."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = self._stream.read(max_bytes, _within(timeout))
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _within(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> _DeadlineStream:
+        tls = self._stream.start_tls(ssl_context, server_hostname, _within(timeout))
+        return _DeadlineStream(tls)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend:
+    """httpcore's network backend, whose connections keep to the deadline."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None, **options: Any
+    ) -> _DeadlineStream:
+        return _DeadlineStream(self._backend.connect_tcp(host, port, _within(timeout), **options))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, **options: Any
+    ) -> _DeadlineStream:
+        return _DeadlineStream(self._backend.connect_unix_socket(path, _within(timeout), **options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
