@@ -331,6 +331,9 @@ def run(args: list[str], io: "IOStreams", services: "Services | None" = None) ->
         code = EXIT_INTERRUPTED
     except (StdoutClosed, BrokenPipeError):  # `| head`: the reader has what it wanted
         code = EXIT_OK
+    except RecursionError:  # data nested deeper than Python's stack (a hostile file or answer)
+        io.error_line("the data is nested too deeply to handle")
+        code = EXIT_ERROR
     except Exception as exc:  # a bug: short report; the traceback only with --debug
         flags = (app.environ.get(name, "") for name in ("VH_DEBUG", "VALOHAI_DEBUG"))
         if "--debug" in args or any(_truthy(flag) for flag in flags):

@@ -91,7 +91,7 @@ class AppContext:
     @cached_property
     def cache_dir(self) -> Path:
         """The user's cache directory: the trust store's copies, the paging cache."""
-        from .auth.files import user_cache_dir
+        from .files import user_cache_dir
 
         return user_cache_dir(self.environ)
 

@@ -17,13 +17,23 @@ if TYPE_CHECKING:
 # The character sets below are compiled when first used, by re's own cache (re.sub with a
 # pattern's text): most runs never need them, and compiling them all costs ~0.7 ms of a run.
 
-# What must not reach a terminal raw inside JSON text (json itself escapes C0 controls).
-_TERMINAL_UNSAFE = r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+# What must never reach a terminal raw, besides the C0 controls: DEL and the C1 controls
+# (U+009B alone starts an escape sequence on many terminals), the bidirectional controls
+# that reorder what a person reads, and the invisible format characters that make two
+# different names look alike or hide text: zero-width characters and joiners, word joiner
+# and invisible operators, BOM, soft hyphen, Mongolian vowel separator, tag characters and
+# Hangul fillers; U+2028/U+2029 break lines.
+_HIDDEN = (
+    r"\x7f-\x9f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+    r"\u2066-\u2069\u3164\ufeff\uffa0\U000e0000-\U000e007f"
+)
 
-# C0 controls, DEL, C1 controls and the bidirectional overrides. Data from the server must
-# never move the cursor, clear the screen, start an escape sequence or reorder what a person
-# reads in human-readable output.
-_CONTROL_CHARS = r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+# Inside JSON text (json itself escapes every C0 control).
+_TERMINAL_UNSAFE = f"[{_HIDDEN}]"
+
+# Data from the server must never move the cursor, clear the screen, start an escape
+# sequence or reorder what a person reads in human-readable output.
+_CONTROL_CHARS = rf"[\x00-\x1f{_HIDDEN}]"
 
 # The line breaks json leaves raw (it escapes every C0 control already).
 _LINE_BREAKS_IN_JSON = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\u0085"))
@@ -31,16 +41,16 @@ _LINE_BREAKS_IN_JSON = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "
 
 def sanitize(text: str) -> str:
     """One printable line: newlines and tabs become spaces, other controls become '?'."""
-    if text.isprintable():  # the common case, answered in C: no control, break or bidi mark
+    # The common case, answered in C. (Non-ASCII text is searched: isprintable() passes the
+    # Hangul fillers, which are letters that show nothing.)
+    if text.isascii() and text.isprintable():
         return text
     text = text.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
     return re.sub(_CONTROL_CHARS, "?", text)
 
 
 # Like _CONTROL_CHARS, but tab and newline may stay: they only move to the next column or line.
-_UNSAFE_IN_CELLS = (
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
+_UNSAFE_IN_CELLS = rf"[\x00-\x08\x0b-\x1f{_HIDDEN}]"
 
 
 def terminal_safe(text: str) -> str:
@@ -83,11 +93,14 @@ def safe_link(value: Any, base: str | None) -> str | None:
     return url
 
 
-def json_text(value: Any, *, compact: bool, ascii_only: bool = False) -> str:
+def json_text(
+    value: Any, *, compact: bool, ascii_only: bool = False, terminal: bool = False
+) -> str:
     """JSON as text: indented for people, compact (and much faster to encode) for programs.
 
     `ascii_only` \\u-escapes everything beyond ASCII, for a stream whose encoding cannot
-    hold it (the data decodes the same).
+    hold it; `terminal` escapes what must not reach a terminal raw (_HIDDEN). Either way
+    the data decodes the same.
     """
     separators = (",", ":") if compact else None
     text = json.dumps(value, indent=None if compact else 2, separators=separators,
@@ -97,11 +110,18 @@ def json_text(value: Any, *, compact: bool, ascii_only: bool = False) -> str:
         # reader splitting on them would cut a record in two. Escaped, they decode the same.
         for raw, escaped in _LINE_BREAKS_IN_JSON:
             text = text.replace(raw, escaped)
-        if not compact:
-            # Indented JSON is for a terminal: C1 controls and bidi overrides from the data
-            # would reach it raw (json escapes only C0). Escaped, the data is unchanged.
-            text = re.sub(_TERMINAL_UNSAFE, lambda m: f"\\u{ord(m.group()):04x}", text)
+    if terminal:  # (DEL is ASCII, and json leaves it raw)
+        text = re.sub(_TERMINAL_UNSAFE, _json_escape, text)
     return text
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    """One character as JSON's \\u escape: beyond U+FFFF, a surrogate pair."""
+    code = ord(match.group())
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def relative_time(iso: Any, now: datetime | None = None) -> str:

@@ -17,6 +17,7 @@ from emulator_support import Certificate
 
 from valohai_cli_lite.client.trust import _PEM, hashed_directory, subject_hash, tls_context
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
+from valohai_cli_lite.files import UntrustedPath
 
 
 def test_subject_hashes_are_the_ones_openssl_computes() -> None:
@@ -46,12 +47,26 @@ def test_the_directory_holds_the_bundle_and_follows_its_changes(tmp_path: Path) 
     assert second is not None and second != first  # rebuilt for the new contents
 
 
-def test_a_cache_others_can_write_to_is_not_used(tmp_path: Path) -> None:
+def test_a_cache_others_can_write_to_is_refused(tmp_path: Path) -> None:
+    # Another user could slip a certificate authority of their own into it.
     cache = tmp_path / "cache"
-    assert hashed_directory(Path(certifi.where()), cache) is not None
-    (cache / "ca").chmod(0o777)
+    built = hashed_directory(Path(certifi.where()), cache)
+    assert built is not None
+    for changeable in (cache / "ca", built):
+        changeable.chmod(0o777)
+        with pytest.raises(UntrustedPath, match=f"{changeable}: other users can write to it"):
+            tls_context(None, {}, cache)
+        changeable.chmod(0o700)
+    os.chown(built, 65534, 65534)  # another user's (the tests run as root in CI)
+    with pytest.raises(UntrustedPath, match="belongs to another user"):
+        tls_context(None, {}, cache)
+
+
+def test_an_unwritable_cache_falls_back_to_the_bundle(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.write_text("not a directory")
     assert hashed_directory(Path(certifi.where()), cache) is None
-    context = tls_context(None, {}, cache)  # falls back to loading the bundle: still verifies
+    context = tls_context(None, {}, cache)  # the bundle itself: it still verifies
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert context.cert_store_stats()["x509_ca"] > 100
 

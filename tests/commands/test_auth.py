@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import TEST_TOKEN, App, InProcessCli, MemoryKeyring, ok
 
-from valohai_cli_lite.auth import files as fileio
+from valohai_cli_lite import files as fileio
 from valohai_cli_lite.auth.credentials import KeyringUnavailable
 from valohai_cli_lite.commands.auth import StatusOptions, run_logout, run_status, run_token
 from valohai_cli_lite.commands.login import LoginOptions, run_login

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+import pytest
+
 from valohai_cli_lite import text
 
 
@@ -55,9 +57,23 @@ def test_json_escapes_the_line_breaks_it_would_leave_raw() -> None:
         assert len(encoded.splitlines()) == (1 if compact else 3)
 
 
-def test_indented_json_escapes_what_a_terminal_must_not_see() -> None:
-    data = {"name": "a\u202eb\x9b31mc"}
-    pretty = text.json_text(data, compact=False)
-    assert "\u202e" not in pretty and "\x9b" not in pretty
-    assert json.loads(pretty) == data
-    assert "\u202e" in text.json_text(data, compact=True)  # programs get the data as is
+# One of each kind of character that must not reach a terminal raw: C1 (CSI), DEL, bidi
+# override, zero-width space, BOM, soft hyphen, a tag character, a Hangul filler.
+HIDDEN = "\x9b\x7f\u202e\u200b\ufeff\u00ad\U000e0041\u3164"
+
+
+@pytest.mark.parametrize("compact", [True, False])
+def test_json_for_a_terminal_escapes_what_it_must_not_see(compact: bool) -> None:
+    data = {"name": f"a{HIDDEN}b", "nested": [f"x{HIDDEN}"]}
+    shown = text.json_text(data, compact=compact, terminal=True)
+    assert shown.isascii() and not any(character in shown for character in HIDDEN)
+    assert "\\u202e" in shown and "\\udb40\\udc41" in shown  # JSON's own escapes
+    assert json.loads(shown) == data
+    exact = text.json_text(data, compact=compact)  # programs get the data as is
+    assert all(character in exact for character in HIDDEN) and json.loads(exact) == data
+
+
+def test_every_hidden_character_is_replaced_in_text_for_people() -> None:
+    assert text.sanitize(f"a{HIDDEN}b") == "a" + "?" * len(HIDDEN) + "b"
+    assert text.terminal_safe(f"a\t{HIDDEN}\n") == "a\t" + "?" * len(HIDDEN) + "\n"
+    assert text.sanitize("Zoë 日本") == "Zoë 日本"  # letters are not hidden characters

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import ConfigError, UsageError
-from .files import locked, read_profiles_file, user_config_dir, write_json_atomically
+from ..files import locked, read_profiles_file, user_config_dir, write_json_atomically
 
 PROFILE_ENV = "VH_PROFILE"
 DEFAULT_PROFILE = "default"

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, cast
 
 from ..errors import AuthError, ConfigError, check_token
+from ..files import locked, read_profiles_file, write_json_atomically
 from .config import login_command
-from .files import locked, read_profiles_file, write_json_atomically
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend

@@ -66,29 +66,31 @@ def proxy_for(host: str, environ: Mapping[str, str]) -> str | None:
     scheme = urlsplit(host).scheme
     if is_loopback(host) or _bypassed(host, environ):
         return None
-    proxy = next((environ[v] for v in _PROXY_VARIABLES[scheme] if environ.get(v)), None)
-    if proxy is None:
+    named = next((v for v in _PROXY_VARIABLES[scheme] if environ.get(v)), None)
+    if named is None:
         return None
+    proxy = environ[named]
     if "://" not in proxy:
         proxy = "http://" + proxy  # as curl reads "proxy:3128"
-    kind = urlsplit(proxy).scheme.lower()
+    parts = urlsplit(proxy)
+    kind = parts.scheme.lower()
     if kind.startswith("socks"):
         import importlib.util
 
         if importlib.util.find_spec("socksio") is None:  # httpx's SOCKS support needs it
             raise UsageError(
-                f"the proxy {_shown(proxy)} is a SOCKS proxy, which needs the socksio package",
+                f"{named} names a SOCKS proxy, which needs the socksio package",
                 hint="pip install socksio (in vh-lite's environment), or use an http proxy",
             )
     elif kind not in ("http", "https"):
-        raise UsageError(f"unsupported proxy {_shown(proxy)}: use http://, https:// or socks5://")
+        raise UsageError(f"{named} names an unsupported proxy: use http://, https:// or socks5://")
+    try:
+        valid = bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not one
+        valid = False
+    if not valid:  # (the value itself is not shown: it may hold the proxy's password)
+        raise UsageError(f"{named} is not a proxy URL such as http://proxy.example.com:3128")
     return proxy
-
-
-def _shown(proxy: str) -> str:
-    """A proxy URL without its password, for messages."""
-    parts = urlsplit(proxy)
-    return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
 
 
 def _bypassed(host: str, environ: Mapping[str, str]) -> bool:

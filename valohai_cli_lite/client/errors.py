@@ -114,7 +114,7 @@ def raise_for_status(response: httpx.Response) -> None:
         return
     try:
         body: Any = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     status = response.status_code
     detail = error_message_from_body(body)
@@ -139,6 +139,10 @@ def decode_json(response: httpx.Response) -> Any:
     raise_for_status(response)
     try:
         return response.json(parse_constant=_not_json)
+    except RecursionError:  # deeper than Python's stack: no Valohai answer is like that
+        raise ApiError(
+            f"the server's answer to {response.request.url.path} is nested too deeply to read"
+        ) from None
     except ValueError:
         raise ApiError(
             f"the server answered {response.status_code} but the body is not valid JSON "
@@ -153,8 +157,11 @@ def _not_json(constant: str) -> Any:
 
 
 def origin_text(url: str) -> str:
+    """`scheme://host[:port]` of a URL, for messages; a server's link may hold anything."""
+    from ..text import sanitize
+
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return sanitize(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}")[:200]
 
 
 # OpenSSL's words for "this port does not speak TLS" (a plain-http server asked for https).

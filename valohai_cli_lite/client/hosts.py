@@ -50,16 +50,21 @@ def api_url(host: str, path: str) -> str:
     return host + API_PREFIX + path.lstrip("/")
 
 
-def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) with the default port filled in, for same-origin checks."""
+def origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) with the default port filled in, for same-origin checks; None
+    for a URL whose port is not a port (`:+8080`, `:99999`), which is nobody's origin."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return None
     return scheme, (parts.hostname or "").lower(), port
 
 
 def same_origin(a: str, b: str) -> bool:
-    return origin(a) == origin(b)
+    here = origin(a)
+    return here is not None and here == origin(b)
 
 
 def is_loopback(url: str) -> bool:

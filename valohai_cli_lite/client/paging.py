@@ -70,6 +70,20 @@ class PagingOptions(TypedDict, total=False):
     learned: Callable[[PagingGuess], None] | None
 
 
+# A `count` that would take more pages than this is not believed (a hostile or broken
+# server could otherwise keep a listing going for ever): 100,000 items one a page, or
+# 100 million a thousand at a time.
+MAX_PAGES = 100_000
+
+
+def _ids(items: list[dict[str, Any]]) -> Generator[str | int, None, None]:
+    """The ids of the items that have one (every Valohai record does)."""
+    for item in items:
+        key = item.get("id")
+        if isinstance(key, str | int):
+            yield key
+
+
 def page_count(body: dict[str, Any]) -> int | None:
     count = body.get("count")
     return count if isinstance(count, int) and not isinstance(count, bool) else None
@@ -140,6 +154,12 @@ def iter_pages(
         yield Page(first, total)
         if not first or (stop_after is not None and len(first) >= stop_after):
             return
+        if total is not None and (total - start) / len(first) > MAX_PAGES:
+            raise ApiError(
+                f"the server says {urlsplit(url).path} holds {total:,} items, "
+                f"{len(first)} a page: over {MAX_PAGES:,} pages, more than any real list; "
+                "not paging through it"
+            )
         if max_concurrency > 1 and total is not None and total > len(first):
             end = total if stop_after is None else min(total, start + stop_after)
             offsets = range(start + len(first), end, len(first))
@@ -152,14 +172,20 @@ def iter_pages(
             if by_offset is not None:
                 by_offset.close()
             later = _pages_by_next(fetch, url, body, base_url, query, page_size, start)
+        # What every item listed so far was (the hash of its id): a server that ignores
+        # limit/offset, or cycles through its pages, would otherwise be listed for ever.
+        seen = {hash(key) for key in _ids(first)}
         try:
             for page in later:
-                if page.results and page.results[0] == first[0]:
-                    # A server that ignores limit/offset answers the first page again: going
-                    # on would list it over and over.
+                keys = [hash(key) for key in _ids(page.results)]
+                known = len(seen)
+                seen.update(keys)
+                if len(seen) - known < len(keys):
                     raise ApiError(
-                        f"the server answered the first page of {urlsplit(url).path} again "
-                        "for a later one: it does not page by limit and offset"
+                        f"the server listed items of {urlsplit(url).path} again on a later "
+                        "page: it does not page by limit and offset, or the list changed "
+                        "while it was read",
+                        reason="list-changed",
                     )
                 yield page
         finally:

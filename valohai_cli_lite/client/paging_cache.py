@@ -2,16 +2,19 @@
 server, the second round of pages is then asked for with the first.
 
 A cache, nothing more: in the user's cache directory, never holding anything secret (a host
-and three numbers), written only when the numbers change, and any problem with it is ignored.
+and three numbers), written only when the numbers change. A cache that cannot be read or
+written is not used; one in a directory another user could change is refused, as the
+config is (files.check_trusted).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 
+from ..errors import ConfigError
+from ..files import UntrustedPath, read_trusted, write_atomically
 from .paging import PagingGuess
 
 # Lists remembered; beyond this the least recently changed are forgotten, so a cache that
@@ -25,8 +28,14 @@ class PagingCache:
 
     def _read(self) -> dict[str, list[int]]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            raw = read_trusted(self.path)
+        except UntrustedPath:  # refused, as the config would be
+            raise
+        except ConfigError:  # unreadable: not used
+            return {}
+        try:
+            data = json.loads(raw or b"{}")
+        except (ValueError, RecursionError):
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -41,16 +50,14 @@ class PagingCache:
         return None  # nothing, or an older shape: this listing will write the current one
 
     def put(self, key: str, guess: PagingGuess) -> None:
-        data = self._read()
-        entry = [guess.step, guess.total, int(guess.far)]
-        if data.get(key) == entry:
-            return
-        data.pop(key, None)
-        data[key] = entry  # last in the file: the most recently changed host
-        for stale in list(data)[:-MAX_HOSTS]:
-            del data[stale]
-        with contextlib.suppress(OSError):  # a cache that cannot be written is just not used
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(temporary, self.path)
+        # A cache that cannot be written is not used (nor one not to be trusted: get() said so).
+        with contextlib.suppress(ConfigError):
+            data = self._read()
+            entry = [guess.step, guess.total, int(guess.far)]
+            if data.get(key) == entry:
+                return
+            data.pop(key, None)
+            data[key] = entry  # last in the file: the most recently changed host
+            for stale in list(data)[:-MAX_HOSTS]:
+                del data[stale]
+            write_atomically(self.path, json.dumps(data))

@@ -290,8 +290,14 @@ class Transport:
                 f"{origin_text(url)} did not answer within {self.settings.timeout:g} s",
                 timed_out=True,
             ) from None
+        except httpx.InvalidURL as exc:  # a Location no URL parser takes (`http:host/x`)
+            raise ApiError(f"{origin_text(url)} sent an address that is not a URL: {exc}") from None
         except httpx.HTTPError as exc:
             reason, kind = describe_transport_error(exc)
+            if isinstance(exc, httpx.RemoteProtocolError) and kind != "disconnected":
+                # Not HTTP (a Location with a broken port, a header line h11 refuses): a
+                # retry would meet the same answer.
+                raise ApiError(f"{origin_text(url)} answered with invalid HTTP: {exc}") from None
             error = NetworkError(f"cannot reach {origin_text(url)}: {reason}", reason=kind)
             if kind in ("tls-verify", "not-tls"):
                 raise error from None  # a retry would meet the same certificate

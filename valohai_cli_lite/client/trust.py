@@ -8,8 +8,8 @@ directory once per bundle under the user's cache directory, and anew when the bu
 
 The trust is exactly the bundle's: the same certificates (certifi's, or those trust_source
 names), the same verification (hostname checked, CERT_REQUIRED). Anything unexpected
-(an unwritable or foreign cache, a bundle that cannot be split) falls back to loading the
-bundle itself, never to less verification.
+(an unwritable cache, a bundle that cannot be split) falls back to loading the bundle
+itself, never to less verification; a cache another user could change is refused.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ..errors import ConfigError
+from ..files import UntrustedPath, check_trusted, ensure_private_dir, write_new_private_file
 
 if TYPE_CHECKING:
     import ssl
@@ -73,7 +76,7 @@ def hashed_directory(bundle: Path, cache: Path) -> Path | None:
     """The hashed directory for `bundle` under `cache`, built if missing; None when it
     cannot be had safely (the caller then loads the bundle itself)."""
     if not hasattr(os, "getuid"):
-        return None  # Windows guards directories with ACLs, which _private cannot check
+        return None  # Windows guards directories with ACLs, which check_trusted cannot check
     try:
         stat = bundle.stat()
     except OSError:
@@ -82,21 +85,18 @@ def hashed_directory(bundle: Path, cache: Path) -> Path | None:
         f"{bundle.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ino}".encode()
     ).hexdigest()[:24]
     directory = cache / "ca" / key
-    if (directory / ".complete").exists():
-        return directory if _private(cache / "ca") else None
     try:
+        # Ours alone, or refused (UntrustedPath): a directory others could write to could
+        # slip in a certificate authority.
+        ensure_private_dir(cache / "ca")
+        if (directory / ".complete").exists():
+            check_trusted(directory)
+            return directory
         return _build(bundle.read_bytes(), cache / "ca", directory)
-    except (OSError, ValueError, IndexError):  # IndexError: a malformed certificate
+    except UntrustedPath:
+        raise
+    except (ConfigError, OSError, ValueError, IndexError):  # IndexError: a bad certificate
         return None
-
-
-def _private(path: Path) -> bool:
-    """Ours alone: a directory others could write to could slip in a certificate authority."""
-    try:
-        info = path.stat()
-    except OSError:
-        return False
-    return info.st_uid == os.getuid() and not info.st_mode & 0o022
 
 
 def _build(pem: bytes, parent: Path, directory: Path) -> Path | None:
@@ -111,16 +111,14 @@ def _build(pem: bytes, parent: Path, directory: Path) -> Path | None:
         # CRL): only OpenSSL reading the bundle itself gives the same trust.
         raise ValueError("blocks other than plain certificates in the bundle")
     names = [subject_hash(der) for der in certificates]  # before anything is written
-    parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not _private(parent):
-        return None
-    building = Path(tempfile.mkdtemp(prefix=".building-", dir=parent))
+    building = Path(tempfile.mkdtemp(prefix=".building-", dir=parent))  # 0700, new
     taken: dict[str, int] = {}
     for name, der in zip(names, certificates, strict=True):
         number = taken.get(name, 0)
         taken[name] = number + 1
-        (building / f"{name}.{number}").write_text(ssl.DER_cert_to_PEM_cert(der), encoding="ascii")
-    (building / ".complete").write_text("", encoding="ascii")
+        pem_text = ssl.DER_cert_to_PEM_cert(der).encode("ascii")
+        write_new_private_file(building / f"{name}.{number}", pem_text)
+    write_new_private_file(building / ".complete", b"")
     try:
         os.rename(building, directory)
     except OSError:  # another run built it meanwhile: use theirs

@@ -257,5 +257,6 @@ def _show(io: Any, body: bytes) -> None:
     text = body[:SHOWN_ON_A_TERMINAL].decode("utf-8", "replace")
     try:
         io.write_json(json.loads(text))
-    except ValueError:  # not JSON: shown, made safe for the terminal, ending in one newline
+    except (ValueError, RecursionError):  # not JSON (or too deep for Python): shown, made
+        # safe for the terminal, ending in one newline
         io.write_line(sanitize_block(text).removesuffix("\n"))

@@ -307,8 +307,10 @@ class IOStreams:
         return buffer.read() if buffer is not None else self.stdin.read().encode("utf-8")
 
     def json_text(self, value: Any, *, compact: bool) -> str:
-        """JSON this stdout can carry: non-ASCII escaped when its encoding cannot hold it."""
-        return json_text(value, compact=compact, ascii_only=not self.stdout_is_unicode)
+        """JSON this stdout can carry: non-ASCII escaped when its encoding cannot hold it,
+        and what must not reach a terminal raw escaped on one (the data decodes the same)."""
+        return json_text(value, compact=compact, ascii_only=not self.stdout_is_unicode,
+                         terminal=self.is_stdout_tty)  # fmt: skip
 
     def use_utf8(self) -> None:
         """Data formats are UTF-8 whatever the locale says (LANG=C, PYTHONIOENCODING=ascii):

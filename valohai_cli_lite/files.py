@@ -1,0 +1,243 @@
+"""Where vh-lite keeps its files, and how: private directories, atomic writes and a lock, so
+concurrent runs never lose or truncate state, and trusted paths only, so another user of the
+machine can neither read them nor slip in their own.
+
+Everything vh-lite creates is private whatever the umask: directories (their missing parents
+included) 0700, files 0600. Before its config, credentials, cache or lock is used, a
+directory or file that another user owns or may write to, or a symbolic link on the way to
+it that another user owns, is refused with one line naming it: someone who can change
+config.json could name their own server as the host.
+
+platformdirs knows every platform but is slow to import: on Linux the XDG rule is computed here
+directly, as platformdirs computes it; elsewhere platformdirs answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+APP = "vh-lite"
+
+
+def _xdg(environ: Mapping[str, str], variable: str, fallback: str) -> Path:
+    # platformdirs: an unset or blank variable means the default under the home directory.
+    value = environ.get(variable, "").strip()
+    if value:
+        return Path(value) / APP
+    home = environ.get("HOME") or os.path.expanduser("~")
+    return Path(home) / fallback / APP
+
+
+def user_config_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    if sys.platform.startswith("linux"):
+        return _xdg(environ, "XDG_CONFIG_HOME", ".config")
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP, appauthor=False, roaming=True))
+
+
+def user_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """$VH_LITE_CACHE_DIR, else the platform's (XDG_CACHE_HOME on Linux)."""
+    if environ.get("VH_LITE_CACHE_DIR"):
+        return Path(environ["VH_LITE_CACHE_DIR"]).expanduser().absolute()
+    if sys.platform.startswith("linux"):
+        return _xdg(environ, "XDG_CACHE_HOME", ".cache")
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP, appauthor=False))
+
+
+class UntrustedPath(ConfigError):
+    """A file or directory another user could have put there or changed (check_trusted)."""
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create the directory, and each missing parent, 0700 whatever the umask; an existing one
+    must be trusted (check_trusted). Its owner's choice of mode is kept otherwise
+    (VH_LITE_CONFIG_DIR may name an existing directory); the files in it are 0600 anyway."""
+    missing = []
+    for directory in (path, *path.parents):
+        if os.path.lexists(directory):
+            break
+        missing.append(directory)
+    try:
+        for directory in reversed(missing):
+            try:
+                os.mkdir(directory, PRIVATE_DIR_MODE)
+            except FileExistsError:  # created meanwhile by a concurrent vh-lite
+                continue
+            os.chmod(directory, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+    except OSError as exc:
+        raise ConfigError(f"cannot create the directory {path}: {exc.strerror}") from None
+    check_trusted(path)
+
+
+def check_trusted(path: Path) -> None:
+    """ConfigError unless `path` (if it exists) is the user's own and writable by nobody else,
+    and every symbolic link on the way to it belongs to the user or to root."""
+    if sys.platform == "win32":  # access is by ACL there, and the profile directory is private
+        return
+    _check_links(path.absolute(), hops=0)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigError(f"cannot use {path}: {exc.strerror}") from None
+    _check_owner(path, info)
+
+
+def _check_owner(path: Path, info: os.stat_result) -> None:
+    if info.st_uid != os.getuid():
+        raise UntrustedPath(
+            f"refusing to use {path}: it belongs to another user (uid {info.st_uid})",
+            hint="vh-lite reads its config, token and cache only from files you own",
+        )
+    if info.st_mode & 0o022:
+        raise UntrustedPath(
+            f"refusing to use {path}: other users can write to it",
+            hint=f"chmod go-w {path}",
+        )
+
+
+_MAX_LINK_HOPS = 40  # as the kernel's own limit (ELOOP)
+
+
+def _check_links(path: Path, hops: int) -> None:
+    """Every symbolic link met on the way to `path`, those inside link targets included,
+    belongs to the user or to root."""
+    current = Path(path.anchor)
+    for part in path.parts[1:]:
+        current /= part
+        try:
+            info = os.lstat(current)
+        except OSError:  # missing, or not reachable: nothing further to check
+            return
+        if not stat.S_ISLNK(info.st_mode):
+            continue
+        if info.st_uid not in (os.getuid(), 0):
+            raise UntrustedPath(
+                f"refusing to use {path}: {current} is a symbolic link that belongs to "
+                f"another user (uid {info.st_uid})"
+            )
+        if hops >= _MAX_LINK_HOPS:
+            raise UntrustedPath(f"cannot use {path}: too many symbolic links")
+        target = Path(os.path.realpath(current.parent)) / os.readlink(current)
+        _check_links(Path(os.path.normpath(target)), hops + 1)
+
+
+_UNREADABLE_HINT = "fix or move the file away; vh-lite never overwrites a file it cannot read"
+
+
+def read_profiles_file(path: Path) -> dict[str, Any]:
+    """A state file whose "profiles" maps profile names to objects (config.json and
+    credentials.json both are); {"profiles": {}} when missing or empty (a crash, a `touch`).
+    Other top-level keys are kept so a write never drops what a newer version stored."""
+    raw = read_trusted(path)
+    try:
+        text = raw.decode("utf-8") if raw is not None else ""
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})", hint=_UNREADABLE_HINT
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} does not hold a JSON object", hint="fix or move the file away")
+    data.setdefault("profiles", {})
+    if not isinstance(data["profiles"], dict):
+        raise ConfigError(f"{path}: 'profiles' is not an object", hint=_UNREADABLE_HINT)
+    return data
+
+
+def read_trusted(path: Path) -> bytes | None:
+    """The bytes of a file that it and its directory are trusted (check_trusted), or None
+    when it is missing; ConfigError naming the path otherwise."""
+    check_trusted(path.parent)
+    check_trusted(path)
+    try:
+        with open(path, "rb") as handle:
+            _check_owner(path, os.fstat(handle.fileno()))  # the file opened, not a swapped one
+            return handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    write_atomically(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_atomically(path: Path, payload: str) -> None:
+    """Write to a temp file in the same directory, fsync, then rename over the target.
+
+    A crash at any point leaves either the old file or the new one, never a truncated one,
+    and the file is 0600 from its first byte: mkstemp creates it so (O_EXCL, never through
+    a planted link), and the rename replaces a link rather than writing through it.
+    """
+    import tempfile
+
+    ensure_private_dir(path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, PRIVATE_FILE_MODE)
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+
+
+@contextlib.contextmanager
+def locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `directory/.lock` for a read-modify-write of its files."""
+    ensure_private_dir(directory)
+    lock_path = directory / ".lock"
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)  # never a planted link
+    try:
+        fd = os.open(lock_path, flags, PRIVATE_FILE_MODE)
+    except OSError as exc:
+        raise ConfigError(f"cannot open the lock file {lock_path}: {exc.strerror}") from None
+    try:
+        if sys.platform != "win32":
+            _check_owner(lock_path, os.fstat(fd))
+        if sys.platform != "win32":  # Windows: no flock; atomic renames still prevent torn files
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released when the descriptor is closed
+        yield
+    finally:
+        os.close(fd)
+
+
+def write_new_private_file(path: Path, data: bytes) -> None:
+    """Create `path` 0600 (whatever the umask) and write `data`; never through a link, never
+    over an existing file (OSError then)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "wb") as handle:
+        if sys.platform != "win32":
+            os.fchmod(fd, PRIVATE_FILE_MODE)  # O_CREAT's mode is filtered by the umask
+        handle.write(data)
