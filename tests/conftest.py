@@ -16,6 +16,7 @@ emulator_support.py, the proxy's in proxy_support.py.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -121,6 +122,10 @@ class MemoryKeyring(KeyringBackend):
 
     def get_password(self, service: str, username: str) -> str | None:
         return self.items.get((service, username))
+
+    def tokens(self) -> list[str]:
+        """The tokens stored (each secret holds its host and its token)."""
+        return [json.loads(secret)["token"] for secret in self.items.values()]
 
     def set_password(self, service: str, username: str, password: str) -> None:
         self.items[(service, username)] = password
@@ -474,9 +479,10 @@ def keyring_python(cli: InstalledCli, code: str, *args: str, stdin: str | None =
 def keyring_entry(cli: InstalledCli, expected: str, profile: str = "default") -> str:
     """'match', 'missing' or 'different': vh-lite's entry read straight from the Secret
     Service, as another program would; the secret itself never reaches test output."""
-    read = (
-        "import sys, keyring\n"
+    read = (  # the secret is {"host", "token"}: compared by its token
+        "import json, sys, keyring\n"
         "v = keyring.get_password('vh-lite', sys.argv[1])\n"
-        "print('missing' if v is None else 'match' if v == sys.stdin.read() else 'different')"
+        "t = v and json.loads(v)['token']\n"
+        "print('missing' if v is None else 'match' if t == sys.stdin.read() else 'different')"
     )
     return keyring_python(cli, read, f"{profile} ({cli.config_dir})", stdin=expected).strip()

@@ -410,7 +410,7 @@ def test_precedence_of_token_profile_and_host(
 def test_login_status_logout_with_an_injected_keyring(tmp_path: Path, emulator: Emulator) -> None:
     app = App(tmp_path, {}, stdin=TEST_TOKEN + "\n")
     run_login(LoginOptions(host=emulator.base_url, with_token=True), app.context)
-    assert list(app.keyring.items.values()) == [TEST_TOKEN]
+    assert app.keyring.tokens() == [TEST_TOKEN]
     assert "Token stored in the system keyring (conftest)" in app.err.getvalue()
     profile = app.context.config.get("default")
     assert profile is not None and profile.token_store == "keyring"

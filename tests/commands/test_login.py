@@ -193,7 +193,7 @@ def test_a_login_never_orphans_the_token_of_an_unreachable_keyring(
         assert again.returncode == 1
         assert "is in the system keyring, which cannot be reached" in again.stderr
         assert "nothing was changed" in again.stderr
-        assert list(keyring.items.values()) == [TEST_TOKEN]
+        assert keyring.tokens() == [TEST_TOKEN]
         profile = json.loads((cli.config_dir / "config.json").read_text())["profiles"]["default"]
         assert profile["token_store"] == "keyring"
         assert not (cli.config_dir / "credentials.json").exists()
@@ -346,7 +346,7 @@ def test_login_from_vh_imports_vhs_login_into_the_keyring_and_leaves_its_file_al
     # Checked with the server before it was stored, and sent to vh's host only.
     me = [r for r in emulator.requests if r.path == "/api/v0/users/me/"]
     assert me and me[0].headers["authorization"] == f"Token {TEST_TOKEN}"
-    assert list(keyring.items.values()) == [TEST_TOKEN]
+    assert keyring.tokens() == [TEST_TOKEN]
     assert not (cli.config_dir / "credentials.json").exists()
     profile = _stored_profile(cli)
     assert (profile["host"], profile["username"], profile["token_store"]) == (

@@ -8,6 +8,7 @@ a clear message (and, for login, the file fallback), never a frozen CLI.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -148,6 +149,19 @@ def _read_secret_service(account: str) -> str | None:
         connection.close()
 
 
+def _unseal(secret: str | None) -> dict[str, Any] | None:
+    """A keyring secret as {"host", "token"}: a bare token (an older vh-lite's) has no host."""
+    if secret is None:
+        return None
+    if not secret.startswith("{"):
+        return {"token": secret}
+    try:
+        entry = json.loads(secret)
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
 def unlock_advice() -> str:
     """How to unlock the system keyring here: logging in again needs it unlocked too."""
     import sys
@@ -183,12 +197,12 @@ class CredentialStore:
         # keeps a demo or test (VH_LITE_CONFIG_DIR=/tmp/...) from overwriting a real login.
         return f"{profile} ({self.directory})"
 
-    def _save_to_keyring(self, profile: str, token: str) -> StoredAt:
+    def _save_to_keyring(self, profile: str, secret: str) -> StoredAt:
         account = self._keyring_account(profile)
 
         def store() -> KeyringBackend:
             backend = self._keyring(None)
-            backend.set_password(KEYRING_SERVICE, account, token)
+            backend.set_password(KEYRING_SERVICE, account, secret)
             return backend
 
         backend = _with_deadline(store, self._timeout)
@@ -230,10 +244,10 @@ class CredentialStore:
 
         return _with_deadline(delete, self._timeout)
 
-    def _save_to_file(self, profile: str, token: str) -> StoredAt:
+    def _save_to_file(self, profile: str, host: str, token: str) -> StoredAt:
         with locked(self.directory):
             data = read_profiles_file(self.file_path)
-            data["profiles"][profile] = {"token": token}
+            data["profiles"][profile] = {"host": host, "token": token}
             write_json_atomically(self.file_path, data)
         return StoredAt("file", str(self.file_path))
 
@@ -255,9 +269,16 @@ class CredentialStore:
         return True
 
     def save(
-        self, profile: str, token: str, *, prefer_keyring: bool, replaces_keyring: bool = False
+        self,
+        profile: str,
+        host: str,
+        token: str,
+        *,
+        prefer_keyring: bool,
+        replaces_keyring: bool = False,
     ) -> tuple[StoredAt, str | None]:
-        """Store the token; returns where, and why the keyring was skipped (None if it was not).
+        """Store the token, bound to `host`; returns where, and why the keyring was skipped
+        (None if it was not).
 
         A successful store removes any copy of this profile's token from the other place, so
         an old plain-text token never lingers after a keyring login. `replaces_keyring` says
@@ -267,41 +288,62 @@ class CredentialStore:
         """
         if prefer_keyring:
             try:
-                stored = self._save_to_keyring(profile, token)
+                stored = self._save_to_keyring(profile, json.dumps({"host": host, "token": token}))
             except KeyringUnavailable as exc:
                 if replaces_keyring:
                     raise
-                return self._save_to_file(profile, token), str(exc)
+                return self._save_to_file(profile, host, token), str(exc)
             self._delete_from_file(profile)
             return stored, None
         if replaces_keyring:
             self._delete_from_keyring(profile)
-        stored = self._save_to_file(profile, token)
+        stored = self._save_to_file(profile, host, token)
         if not replaces_keyring:
             # A deliberate file login; a keyring copy from an older login goes if it can.
             with contextlib.suppress(KeyringUnavailable):
                 self._delete_from_keyring(profile)
         return stored, None
 
-    def load(self, profile: str, store: str | None, recorded_backend: str | None) -> str:
-        """The profile's token from where login put it; AuthError when it cannot be had."""
+    def load(self, profile: str, host: str, store: str | None, recorded_backend: str | None) -> str:
+        """The profile's token from where login put it, if it was issued for `host`;
+        AuthError when it cannot be had.
+
+        The host is stored with the token, in the same secret: config.json says where a
+        profile's requests go, but someone able to change that file (or to swap in their
+        own) must not be able to send the token to their server with it.
+        """
+        login_again = f"log in again: {login_command(profile)}"
         if store == "keyring":
             try:
-                token = self._load_from_keyring(profile, recorded_backend)
+                secret = self._load_from_keyring(profile, recorded_backend)
             except KeyringUnavailable as exc:
                 raise AuthError(
                     f"cannot read the token of profile {profile!r}: {exc}",
                     hint=f"{unlock_advice()}; meanwhile VH_API_TOKEN works",
                 ) from None
             where = "the system keyring"
+            entry = _unseal(secret)
         else:
             entry = read_profiles_file(self.file_path)["profiles"].get(profile)
-            token = entry.get("token") if isinstance(entry, dict) else None
             where = str(self.file_path)
+        token = entry.get("token") if isinstance(entry, dict) else None
         if not isinstance(token, str) or not token:
             raise AuthError(
-                f"the token of profile {profile!r} is missing from {where}",
-                hint=f"log in again: {login_command(profile)}",
+                f"the token of profile {profile!r} is missing from {where}", hint=login_again
+            )
+        bound = entry.get("host") if isinstance(entry, dict) else None
+        if bound is None:
+            raise AuthError(
+                f"the token of profile {profile!r} in {where} was stored by an older vh-lite, "
+                "without the host it belongs to",
+                hint=login_again,
+            )
+        if bound != host:
+            raise AuthError(
+                f"the token of profile {profile!r} belongs to {bound}, but the config now names "
+                f"{host}; not sending it there",
+                hint=f"if you did not change {self.directory / 'config.json'}, someone else "
+                f"did; {login_again}",
             )
         return check_token(token, where)
 

@@ -155,7 +155,9 @@ def resolve_credentials(
             "its token is not sent anywhere else",
             hint=f"unset {var}, or log in there: vh-lite login --host {host} --profile NAME",
         )
-    token = credentials().load(choice.name, profile.token_store, profile.keyring_backend)
+    token = credentials().load(
+        choice.name, profile.host, profile.token_store, profile.keyring_backend
+    )
     source = "the system keyring" if profile.in_keyring else str(credentials().file_path)
     return ActiveCredentials(
         profile.host, token, source, profile.token_store,

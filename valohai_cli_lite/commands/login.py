@@ -191,7 +191,7 @@ def run_login(opts: LoginOptions, app: AppContext) -> None:
     app.config.check_writable()
     try:
         stored, fallback_reason = app.credentials.save(
-            name, token, prefer_keyring=not opts.insecure_storage,
+            name, host, token, prefer_keyring=not opts.insecure_storage,
             replaces_keyring=previous is not None and previous.in_keyring,
         )  # fmt: skip
     except KeyringUnavailable as exc:
