@@ -237,6 +237,7 @@ class InstalledCli(_Runner):
         input: str | None = None,
         env: dict[str, str] | None = None,
         timeout: float = 60,
+        umask: int = -1,  # -1: this process's
         **_ignored: Any,
     ) -> Result:
         proc = subprocess.run(
@@ -246,6 +247,7 @@ class InstalledCli(_Runner):
             text=True,
             env={**self.env, **(env or {})},
             timeout=timeout,
+            umask=umask,
         )
         result = Result(proc.returncode, proc.stdout, proc.stderr)
         self.outputs.append(result.output)

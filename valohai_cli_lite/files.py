@@ -156,6 +156,8 @@ def read_profiles_file(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})", hint=_UNREADABLE_HINT
         ) from None
+    except RecursionError:
+        raise ConfigError(f"{path} is nested too deeply to read", hint=_UNREADABLE_HINT) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path} does not hold a JSON object", hint="fix or move the file away")
     data.setdefault("profiles", {})
@@ -233,11 +235,8 @@ def locked(directory: Path) -> Iterator[None]:
 
 
 def write_new_private_file(path: Path, data: bytes) -> None:
-    """Create `path` 0600 (whatever the umask) and write `data`; never through a link, never
-    over an existing file (OSError then)."""
+    """Create `path` at most 0600 (the umask can only take more away) and write `data`;
+    never through a link, never over an existing file (OSError then)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags, PRIVATE_FILE_MODE)
-    with os.fdopen(fd, "wb") as handle:
-        if sys.platform != "win32":
-            os.fchmod(fd, PRIVATE_FILE_MODE)  # O_CREAT's mode is filtered by the umask
+    with os.fdopen(os.open(path, flags, PRIVATE_FILE_MODE), "wb") as handle:
         handle.write(data)

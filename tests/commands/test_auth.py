@@ -206,7 +206,11 @@ def test_env_token_needs_no_login(cli: InProcessCli, emulator: Emulator, var: st
     result = cli.run("projects", "list", "--json", env=env)
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)) == 250
-    assert not cli.config_dir.exists()  # nothing was written
+    assert not cli.config_dir.exists()  # no config, no login
+    # Only a cache holding no secret (how the list pages), and the token in no file at all.
+    written = [path for path in cli.home.rglob("*") if path.is_file()]
+    assert [path.name for path in written] == ["paging.json"]
+    assert all(TEST_TOKEN.encode() not in path.read_bytes() for path in written)
 
 
 def test_vh_api_token_wins_over_valohai_token_and_stored_login(

@@ -331,12 +331,26 @@ def test_nan_or_infinity_from_the_server_is_an_error(cli: InProcessCli, constant
         assert server.paths  # it was asked
 
 
-def test_failure_midway_prints_nothing_on_stdout(cli: InProcessCli, emulator: Emulator) -> None:
+@pytest.mark.parametrize("args", [["--json"], ["--format", "csv"], ["--format", "tsv"], []])
+def test_failure_midway_prints_nothing_on_stdout(
+    cli: InProcessCli, emulator: Emulator, args: list[str]
+) -> None:
     # Page 1 succeeds (0 = answer normally), page 2 hits a 503: no partial list on stdout.
     emulator.config.fail_next = [0, *([503] * 20)]
-    result = cli.run("projects", "list", "--json", env=emulator_env(emulator))
+    result = cli.run("projects", "list", *args, env=emulator_env(emulator))
     assert result.returncode == 1
     assert result.stdout == ""
+    assert "503 Service Unavailable" in result.stderr
+
+
+def test_a_table_shows_the_rows_before_a_failure_and_fails(
+    cli: InProcessCli, emulator: Emulator
+) -> None:
+    # A table streams page by page, for people: what came is shown, then the error.
+    emulator.config.fail_next = [0, *([503] * 20)]
+    result = cli.run("projects", "list", env=emulator_env(emulator), stdout_tty=True)
+    assert result.returncode == 1
+    assert "project-0001" in result.stdout and "project-0101" not in result.stdout
     assert "503 Service Unavailable" in result.stderr
 
 

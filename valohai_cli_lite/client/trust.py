@@ -111,7 +111,8 @@ def _build(pem: bytes, parent: Path, directory: Path) -> Path | None:
         # CRL): only OpenSSL reading the bundle itself gives the same trust.
         raise ValueError("blocks other than plain certificates in the bundle")
     names = [subject_hash(der) for der in certificates]  # before anything is written
-    building = Path(tempfile.mkdtemp(prefix=".building-", dir=parent))  # 0700, new
+    building = Path(tempfile.mkdtemp(prefix=".building-", dir=parent))  # new, ours alone
+    os.chmod(building, 0o700)  # what mkdtemp asked for, before the umask took its share
     taken: dict[str, int] = {}
     for name, der in zip(names, certificates, strict=True):
         number = taken.get(name, 0)

@@ -10,7 +10,7 @@ from ..auth.credentials import KeyringUnavailable, unlock_advice
 from ..auth.session import choose_profile, env_token
 from ..client.hosts import DEFAULT_HOST, tokens_page
 from ..context import AppContext
-from ..errors import ApiError, AuthError, NetworkError, UsageError, VhLiteError
+from ..errors import ApiError, AuthError, NetworkError, UsageError, VhLiteError, redact
 from ..text import sanitize
 from .options import ProfileOption, app_context, complete_profiles
 
@@ -92,6 +92,8 @@ def status_command(
 
 def run_status(opts: StatusOptions, app: AppContext) -> None:
     report, problem = _status_report(app)
+    # What the server said (its error, the username) may echo the token: never shown here.
+    report = {key: redact(v) if isinstance(v, str) else v for key, v in report.items()}
     if opts.as_json:
         app.io.write_json(report)
     elif report["logged_in"]:
@@ -166,7 +168,10 @@ def _print_status(app: AppContext, report: dict[str, Any]) -> None:
 def token_command(ctx: typer.Context, profile: ProfileOption = None) -> None:
     """Print the active token on stdout, for scripts (exit 4 when there is none).
 
-    Example: curl -H "Authorization: Token $(vh-lite auth token)" ...
+    Example (the header through stdin, never in another program's arguments, which every
+    user of the machine can see in ps):
+
+      vh-lite auth token | sed 's/^/Authorization: Token /' | curl -H @- URL
     """
     run_token(app_context(ctx, profile))
 

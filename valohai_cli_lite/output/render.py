@@ -46,22 +46,42 @@ def resolve_format(
     return OutputFormat.table if io.is_stdout_tty else OutputFormat.plain
 
 
+# What a spreadsheet takes for the start of a formula (=HYPERLINK(...) would be a live link).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# VH_CSV_FORMULAS=keep: CSV text exactly as the server sent it, formulas and all.
+KEEP_FORMULAS = "keep"
+
+
 def _delimited_pages(
-    pages: Iterable[list[Record]], columns: Sequence[Column], fmt: OutputFormat, terminal: bool
+    pages: Iterable[list[Record]],
+    columns: Sequence[Column],
+    fmt: OutputFormat,
+    *,
+    terminal: bool,
+    neutralise: bool,
 ) -> Iterator[str]:
     """CSV (RFC 4180) or TSV (one line per record, `\\t \\n \\r \\\\` escaped, never quoted),
-    a header row of field paths first. On a terminal, controls in the data are shown as '?'."""
+    a header row of field paths first. On a terminal, controls in the data are shown as '?'.
+
+    With `neutralise` (CSV's default), text that a spreadsheet would run as a formula gets a
+    leading `'`, as OWASP advises: the spreadsheet then shows it as the text it is. Numbers
+    are numbers (-2 stays -2); TSV, JSON and JSONL stay exact.
+    """
     import csv
     import io as stringio
+
+    def neutralised(value: object) -> str:
+        text = cell_text(value)
+        return "'" + text if isinstance(value, str) and text.startswith(FORMULA_STARTS) else text
+
+    cell = neutralised if neutralise else cell_text
 
     # The csv module quotes a value holding "\r" only when "\r" is in the line terminator, so
     # rows are written with "\r\n" and the terminator is then turned into a Unix "\n".
     buffer = stringio.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     header = [[column.header for column in columns]]
-    for rows in chain(
-        [header], ([[cell_text(c.of(r)) for c in columns] for r in p] for p in pages)
-    ):
+    for rows in chain([header], ([[cell(c.of(r)) for c in columns] for r in p] for p in pages)):
         if terminal:
             rows = [[terminal_safe(cell) for cell in row] for row in rows]
         if fmt is OutputFormat.tsv:
@@ -151,7 +171,12 @@ def write_records(
         chunks = _json_pages(io, page_iter)
     elif fmt in (OutputFormat.csv, OutputFormat.tsv):
         columns = [Column(path, path) for path in fields] if fields else kind.delimited_columns
-        chunks = _delimited_pages(page_iter, columns, fmt, io.is_stdout_tty)
+        neutralise = fmt is OutputFormat.csv and (
+            io.environ.get("VH_CSV_FORMULAS", "").strip().lower() != KEEP_FORMULAS
+        )
+        chunks = _delimited_pages(
+            page_iter, columns, fmt, terminal=io.is_stdout_tty, neutralise=neutralise
+        )
     else:
         chunks = _plain_pages(page_iter, _table_columns(kind, fields))
     _spooled(
