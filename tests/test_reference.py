@@ -46,3 +46,15 @@ def test_security_doc_names_only_tests_that_exist() -> None:
         source = (tests_dir / module).read_text()
         if function:
             assert f"def {function}(" in source, f"{module}::{function} is gone"
+
+
+def test_no_doc_puts_the_token_in_another_programs_arguments() -> None:
+    """`curl -H "Authorization: Token $(vh-lite auth token)"` shows the token to `ps`."""
+    root = REFERENCE.parent.parent
+    texts = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    substituted = re.compile(r"\$\(\s*vh-lite\b[^)]*\bauth\s+token")
+    for path in texts:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            assert not substituted.search(line), f"{path.name}:{number}: {line}"
+    assert substituted.search('curl -H "Authorization: Token $(vh-lite auth token)" URL')
+    assert substituted.search("TOKEN=$( vh-lite --profile x auth token )")

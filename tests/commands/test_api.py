@@ -23,7 +23,7 @@ from conftest import (
     ok,
     serving_body,
 )
-from hostile_support import measured
+from hostile_support import answering, measured, scripted_server
 
 from valohai_cli_lite.commands.api import ApiOptions, run_api
 from valohai_cli_lite.commands.auth import run_token
@@ -184,6 +184,15 @@ def test_malformed_field_names_are_usage_errors(
     assert emulator.requests == []
 
 
+def test_a_field_nested_deeper_than_python_can_encode_is_one_line(
+    cli: InProcessCli, env: dict[str, str], emulator: Emulator
+) -> None:
+    result = cli.run("api", "projects/", "-X", "POST", "-F", "a" + "[b]" * 5000 + "=1")
+    assert result.returncode == 1
+    assert result.stderr == "vh-lite: error: the data is nested too deeply to handle\n"
+    assert emulator.requests == []
+
+
 def test_input_from_standard_input_is_sent_as_it_is(
     cli: InProcessCli, env: dict[str, str], emulator: Emulator
 ) -> None:
@@ -321,6 +330,25 @@ def test_a_body_that_is_not_json_is_shown_sanitised_on_a_terminal(cli: InProcess
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout == "plain ?[2Jtext? ?]0;title?\n    second line\n"
     assert piped.stdout == body.decode()  # a pipe: exactly what came
+
+
+def test_hidden_characters_in_headers_and_body_never_reach_a_terminal_raw(
+    cli: InProcessCli,
+) -> None:
+    hidden = "\u009b\u202e\u200b"
+    body = json.dumps({"name": f"a{hidden}b"}).encode()  # escaped by the server: \\u009b
+    raw_body = f'{{"name": "a{hidden}b"}}'.encode()  # and raw UTF-8
+    for sent in (body, raw_body):
+        answer = answering(sent, "200 OK", "X-Note: a\x9bb")  # a C1 byte in a header
+        with scripted_server(answer) as server:
+            env = {"VH_API_TOKEN": TEST_TOKEN, "VH_HOST": server.url}
+            shown = cli.run("api", "users/me/", "-i", env=env, stdout_tty=True)
+            piped = cli.run("api", "users/me/", "-i", env=env)
+        assert shown.returncode == 0, shown.stderr
+        assert not set(hidden) & set(shown.stdout), repr(shown.stdout)
+        assert "x-note: a" in shown.stdout.lower()
+        assert json.loads(shown.stdout.partition("\n\n")[2])["name"] == f"a{hidden}b"
+        assert piped.stdout.partition("\n\n")[2] == sent.decode()  # a pipe: exact
 
 
 # --- the installed script: bytes in and out, memory --------------------------------------

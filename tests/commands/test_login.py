@@ -440,6 +440,19 @@ def test_vhs_verify_ssl_naming_a_ca_bundle_becomes_the_profiles_ca_file(
         assert len(json.loads(listing.stdout)) == 3
 
 
+@pytest.mark.parametrize("content", ["{", "[" * 100_000 + "]" * 100_000, "\xff"])
+def test_an_unreadable_vh_login_is_one_line_naming_it(
+    cli: InProcessCli, emulator: Emulator, vh_dir: Path, content: str
+) -> None:
+    vh_dir.mkdir(parents=True, exist_ok=True)
+    (vh_dir / "config.json").write_bytes(content.encode("latin-1"))
+    result = cli.run("login", "--from-vh")
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot read vh's login in {vh_dir / 'config.json'}" in lines[0]
+    assert emulator.requests == []
+
+
 @pytest.mark.parametrize("xdg", [True, False])
 def test_vhs_login_is_found_in_vhs_own_directory(
     cli: InProcessCli, emulator: Emulator, xdg: bool

@@ -49,6 +49,52 @@ def test_a_day_in_the_life_through_the_installed_script(
     assert installed.run("logout").returncode == 1
 
 
+# Loaded into the installed script through PYTHONPATH: every connection and name lookup
+# the process makes goes to a log, whatever library makes it.
+_RECORD_CONNECTIONS = """
+import os, socket, sys
+def _hook(event, args):
+    if event == "socket.connect" and args[0].family in (socket.AF_INET, socket.AF_INET6):
+        where = args[1][:2]
+    elif event == "socket.getaddrinfo":
+        where = args[:2]
+    else:
+        return
+    with open(os.environ["CONNECTIONS_LOG"], "a") as log:
+        log.write(f"{event} {where[0]} {where[1]}\\n")
+sys.addaudithook(_hook)
+"""
+
+
+def test_no_telemetry_every_connection_goes_to_the_host(
+    installed: InstalledCli, emulator: Emulator, tmp_path: Path
+) -> None:
+    """A user's day (version, help, login, every listing, show, status, logout) opens no
+    connection and looks up no name but the configured host: no telemetry, no update check."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_RECORD_CONNECTIONS)
+    log = tmp_path / "connections.log"
+    installed.env.update(PYTHONPATH=str(hook), CONNECTIONS_LOG=str(log))
+    project = "project-0001"
+    days = [
+        ["--version"], ["--help"], ["projects", "list"], ["projects", "list", "--json"],
+        ["projects", "show", project], ["executions", "list", "--project", project],
+        ["executions", "show", "1", "--project", project], ["environments", "list"],
+        ["auth", "status"], ["auth", "list", "--check"], ["logout"],
+    ]  # fmt: skip
+    assert installed.login(emulator.base_url).returncode == 0
+    for args in days:
+        result = installed.run(*args)
+        assert result.returncode == 0, (args, result.stderr)
+    port = str(emulator.port)
+    seen = log.read_text().splitlines()
+    assert any(line.startswith("socket.connect 127.0.0.1 ") for line in seen)  # it records
+    for line in seen:
+        _event, host, where = line.split(" ")
+        assert host == "127.0.0.1" and where == port, line
+
+
 def test_version_on_both_paths(installed: InstalledCli) -> None:
     # The launcher answers a lone --version before Typer loads; with other options first,
     # the root command's eager option answers. Both say the same.

@@ -46,6 +46,8 @@ def _read(path: Path) -> dict[str, Any] | None:
         return None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read vh's login in {path}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"cannot read vh's login in {path}: nested too deeply") from None
     return data if isinstance(data, dict) else None
 
 

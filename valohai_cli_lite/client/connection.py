@@ -94,8 +94,9 @@ def proxy_for(host: str, environ: Mapping[str, str]) -> str | None:
 
 
 def _bypassed(host: str, environ: Mapping[str, str]) -> bool:
-    """Whether NO_PROXY names `host`: `*`, a name or a domain (`.example.com` or
-    `example.com` match its subdomains), an address, or a CIDR range (`10.0.0.0/8`)."""
+    """Whether NO_PROXY names `host`: `*`, a name or a domain (`example.com`, `.example.com`
+    and `*.example.com` match it and its subdomains; a port is ignored), an address, or a
+    CIDR range (`10.0.0.0/8`)."""
     entries = (environ.get("no_proxy") or environ.get("NO_PROXY") or "").replace(",", " ")
     name = (urlsplit(host).hostname or "").lower()
     try:
@@ -112,7 +113,7 @@ def _bypassed(host: str, environ: Mapping[str, str]) -> bool:
                     return True
             continue
         entry = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry  # a port
-        domain = entry.lstrip(".")
+        domain = entry.lstrip("*.")  # ".example.com" and "*.example.com" as "example.com"
         if name == domain or name.endswith("." + domain):
             return True
     return False

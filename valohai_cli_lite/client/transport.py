@@ -265,9 +265,10 @@ class Transport:
                     raise too_big
         finally:
             response.close()
-        headers = [  # the body is decoded now, so it no longer has the encoding it came in
-            (name, value) for name, value in response.headers.multi_items()
-            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        headers = [  # the body is decoded now, so it no longer has the encoding it came in;
+            # raw bytes, as they came: a header that is not ASCII must not break the copy
+            (name, value) for name, value in response.headers.raw
+            if name.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
         ]  # fmt: skip
         complete = httpx.Response(
             response.status_code, headers=headers, content=bytes(body),
