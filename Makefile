@@ -35,7 +35,7 @@ unit: $(VENV)/.installed-test
 
 ## make demo: start the bundled emulator, log in to it, list projects, clean up
 demo: $(VENV)/.installed
-	$(BIN)/python -m valohai_cli_lite.demo
+	$(BIN)/python -m valohai_cli_lite.emulator.demo
 
 ## make bench: vh-lite against the official client, side by side; updates docs/performance.md
 bench: $(VENV)/.installed

@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "valohai_cli_lite"
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 # The one owner of the streams, the console-script entry, and dev-only tools.
-STREAM_OWNERS = {"terminal/iostreams.py", "launcher.py", "demo.py"}
+STREAM_OWNERS = {"terminal/iostreams.py", "launcher.py", "emulator/demo.py"}
 
 
 def test_the_package_is_found() -> None:

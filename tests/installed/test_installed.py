@@ -246,7 +246,7 @@ def test_eight_concurrent_logins_lose_nothing(installed: InstalledCli, emulator:
 
 def test_make_demo_runs_from_start_to_finish(installed: InstalledCli) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "valohai_cli_lite.demo"],
+        [sys.executable, "-m", "valohai_cli_lite.emulator.demo"],
         capture_output=True, text=True, env=installed.env, timeout=120,
     )  # fmt: skip
     installed.outputs.append(proc.stdout + proc.stderr)
@@ -284,7 +284,7 @@ def test_make_demo_ignores_the_users_settings_and_writes_nothing_of_theirs(
     }
     env = {k: v for k, v in installed.env.items() if k != "VH_LITE_CACHE_DIR"}
     proc = subprocess.run(
-        [sys.executable, "-m", "valohai_cli_lite.demo"],
+        [sys.executable, "-m", "valohai_cli_lite.emulator.demo"],
         capture_output=True, text=True, env={**env, **mine, **proxies}, timeout=120,
     )  # fmt: skip
     installed.outputs.append(proc.stdout + proc.stderr)

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .terminal.iostreams import IOStreams
+from ..terminal.iostreams import IOStreams
 
 
 def _step(io: IOStreams, title: str, shown: str) -> None:
