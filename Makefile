@@ -3,17 +3,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint typecheck unit demo docs bench clean
+.PHONY: test lint typecheck unit demo docs bench dist matrix constraints clean
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
+# The dev tools (dependency group `dev`) and the build backend at the versions
+# constraints.txt pins; pip itself first, as dependency groups need pip 25.1.
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -c constraints.txt pip
+	$(PIP) -c constraints.txt --build-constraint constraints.txt -e . --group dev --config-settings editable_mode=compat
 	touch $@
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e . --config-settings editable_mode=compat
+	$(PIP) -e . --config-settings editable_mode=compat
 	touch $@
 
 ## make test: ruff, mypy --strict and the whole pytest suite
@@ -45,5 +49,21 @@ bench: $(VENV)/.installed
 docs: $(VENV)/.installed
 	$(BIN)/python tests/reference.py > docs/commands.md
 
+## make dist: the sdist and wheel in dist/, checked (twine check --strict, no deprecation warning)
+dist: $(VENV)/.installed-test
+	rm -rf dist build
+	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m build --outdir dist . > .dist.log 2>&1 || { cat .dist.log; exit 1; }
+	! grep -i -B2 -A2 deprecat .dist.log
+	$(BIN)/twine check --strict dist/*.whl dist/*.tar.gz
+	$(BIN)/python tests/pythons.py check-dist
+
+## make matrix: the built wheel on every supported Python (docs/development.md)
+matrix: dist
+	$(BIN)/python tests/pythons.py matrix
+
+## make constraints: re-pin the dev tools for every supported Python (constraints.txt)
+constraints:
+	$(PYTHON) tests/pythons.py constraints
+
 clean:
-	rm -rf $(VENV) .venv-minihai .venv-minihai.lock .bench .mypy_cache .ruff_cache .pytest_cache .coverage-data *.egg-info
+	rm -rf $(VENV) .venv-minihai .venv-minihai.lock .bench .mypy_cache .ruff_cache .pytest_cache .coverage-data *.egg-info dist build .matrix .dist.log
