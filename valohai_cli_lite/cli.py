@@ -1,6 +1,7 @@
 """The root Typer app and `run()`, the one place that maps errors to exit codes."""
 
 import contextlib
+import itertools
 import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -130,14 +131,18 @@ def root(
 ROOT_ALIASES = {"project": "projects", "execution": "executions", "environment": "environments"}
 # Commands that are no group: their word and module (the function is <word>_command).
 COMMANDS = {"login": "login", "logout": "auth", "api": "api"}
-# The nouns: their word, help, command module and verbs, each group built the same way.
-NOUNS = {
+# The groups: their word (also their commands' module, but login's), help and verbs.
+GROUPS = {
+    "auth": (
+        "Log in and out, switch profiles, inspect the active credentials.",
+        ("login", "logout", "status", "list", "switch", "token"),
+    ),
     "projects": ("Work with Valohai projects.", ("list", "show")),
     "executions": ("A project's executions: list them, show one.", ("list", "show")),
     "environments": ("The environments executions run in.", ("list",)),
 }
 # Top-level command words (aliases included), each built on its own.
-COMMAND_WORDS = frozenset({*COMMANDS, "auth", *NOUNS, *ROOT_ALIASES})
+COMMAND_WORDS = frozenset({*COMMANDS, *GROUPS, *ROOT_ALIASES})
 
 
 def _aliased(aliases: dict[str, str]) -> Any:
@@ -156,7 +161,9 @@ def build_app(command: str | None = None) -> typer.Typer:
     """The Typer app; with `command`, only the part of the tree that command needs, since
     Typer introspects every registered command's signature when the click command is made.
     Help, completion, typos and the reference generator get the whole tree (command=None)."""
-    import importlib
+    from importlib import import_module
+
+    from .commands.options import group_options
 
     app = typer.Typer(
         name="vh-lite",
@@ -167,31 +174,19 @@ def build_app(command: str | None = None) -> typer.Typer:
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
-    from .commands.options import group_options
-
     app.callback()(root)
     word = ROOT_ALIASES.get(command, command) if command in COMMAND_WORDS else None
     for name, module_name in COMMANDS.items():
         if word in (None, name):
-            module = importlib.import_module(f".commands.{module_name}", __package__)
+            module = import_module(f".commands.{module_name}", __package__)
             app.command(name)(getattr(module, f"{name}_command"))
-    if word in (None, "auth"):
-        from .commands import auth, login
-
-        auth_app = typer.Typer(
-            help="Log in and out, switch profiles, inspect the active credentials.",
-            no_args_is_help=True,
-        )
-        auth_app.command("login")(login.login_command)
-        for verb in ("logout", "status", "list", "switch", "token"):
-            auth_app.command(verb)(getattr(auth, f"{verb}_command"))
-        auth_app.callback()(group_options)
-        app.add_typer(auth_app, name="auth")
-    for noun, (text, verbs) in NOUNS.items():
+    for noun, (text, verbs) in GROUPS.items():
         if word in (None, noun):
-            module = importlib.import_module(f".commands.{noun}", __package__)
-            group = typer.Typer(help=text, no_args_is_help=True, cls=_aliased({"ls": "list"}))
+            aliases = {"ls": "list"} if noun != "auth" else {}
+            group = typer.Typer(help=text, no_args_is_help=True, cls=_aliased(aliases))
             for verb in verbs:
+                module_name = "login" if verb == "login" else noun
+                module = import_module(f".commands.{module_name}", __package__)
                 group.command(verb)(getattr(module, f"{verb}_command"))
             group.callback()(group_options)
             app.add_typer(group, name=noun)
@@ -261,30 +256,20 @@ def hoist_global_options(args: list[str]) -> list[str]:
     for arg in remaining:
         if arg == "--":  # everything after it is an argument
             rest += [arg, *remaining]
-        elif arg in LATE_FLAGS:
-            moved.append(arg)
         elif arg in LATE_WITH_VALUES:
-            moved += [arg, *[value for value in [next(remaining, None)] if value is not None]]
-        elif arg.split("=", 1)[0] in LATE_WITH_VALUES:
+            moved += [arg, *itertools.islice(remaining, 1)]  # with its value
+        elif arg in LATE_FLAGS or arg.split("=", 1)[0] in LATE_WITH_VALUES:
             moved.append(arg)
         else:
             rest.append(arg)
     return [*args[:at], *moved, *rest]
 
 
-def _truthy(value: str) -> bool:
-    """An environment flag the way Typer reads VH_DEBUG."""
-    return value.strip().lower() in ("1", "true", "t", "yes", "y", "on")
-
-
 @contextlib.contextmanager
-def _help_colours(args: list[str]) -> Iterator[None]:
+def _no_help_colours() -> Iterator[None]:
     """Typer draws --help with a rich Console of its own, which knows NO_COLOR and TERM but
     not --no-color; its documented switch for that console's colours is COLOR_SYSTEM, put
     back afterwards so nothing outlives the run."""
-    if not ("--no-color" in args and ("--help" in args or "-h" in args)):
-        yield
-        return
     import typer.rich_utils
 
     before = typer.rich_utils.COLOR_SYSTEM
@@ -305,15 +290,15 @@ def run(args: list[str], io: "IOStreams", services: "Services | None" = None) ->
     args = hoist_global_options(args)
     try:
         command = click_command(build_app(command_word(args, app.environ)))
-        with _help_colours(args):
+        plain_help = "--no-color" in args and ("--help" in args or "-h" in args)
+        with _no_help_colours() if plain_help else contextlib.nullcontext():
             code = command.main(args=args, prog_name="vh-lite", standalone_mode=False, obj=app)
         code = code if isinstance(code, int) else EXIT_OK
     except VhLiteError as exc:
         from .hints import explain
 
         explain(exc)  # advice for what nothing above the failing layer explained yet
-        text = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        io.error_line(redact(text))
+        io.error_line(redact(exc.message + (f" ({exc.hint})" if exc.hint else "")))
         code = exc.exit_code
     except click_exceptions.NoArgsIsHelpError as exc:  # `vh-lite projects`: the group's help
         exc.show(file=io.stderr)
@@ -336,16 +321,14 @@ def run(args: list[str], io: "IOStreams", services: "Services | None" = None) ->
         code = EXIT_ERROR
     except Exception as exc:  # a bug: short report; the traceback only with --debug
         flags = (app.environ.get(name, "") for name in ("VH_DEBUG", "VALOHAI_DEBUG"))
-        if "--debug" in args or any(_truthy(flag) for flag in flags):
+        # (an environment flag the way Typer reads VH_DEBUG)
+        truthy = ("1", "true", "t", "yes", "y", "on")
+        if "--debug" in args or any(flag.strip().lower() in truthy for flag in flags):
             import traceback
 
             io.write_err(redact("".join(traceback.format_exception(exc))))
-        io.error_line(
-            redact(
-                f"internal error: {type(exc).__name__}: {exc} "
-                "(run with --debug for details, and please report it)"
-            )
-        )
+        report = f"internal error: {type(exc).__name__}: {exc} "
+        io.error_line(redact(report + "(run with --debug for details, and please report it)"))
         code = EXIT_ERROR
     finally:
         io.close_pager()

@@ -17,6 +17,7 @@ from .auth.credentials import CredentialStore, KeyringLoader, keyring_timeout, s
 from .auth.session import ActiveCredentials, ProfileChoice, choose_profile, resolve_credentials
 from .client import DEFAULT_TIMEOUT, ClientSettings, Page, ValohaiClient
 from .errors import VhLiteError
+from .files import user_dir
 from .kinds.kind import Record
 from .terminal.progress import pages_with_progress
 
@@ -71,6 +72,7 @@ class AppContext:
         self.io = io
         self.options = options
         self.services = services or Services()
+        self.environ = self.services.environ
 
     def select_profile(self, name: str) -> None:
         """--profile given after the command word: it wins over everything before it."""
@@ -80,10 +82,6 @@ class AppContext:
         """The profile this run works with, and how it was chosen (session.choose_profile)."""
         return choose_profile(self.options.profile, self.environ, self.config, for_login=for_login)
 
-    @property
-    def environ(self) -> Mapping[str, str]:
-        return self.services.environ
-
     @cached_property
     def config(self) -> ConfigStore:
         return ConfigStore(self.services.config_dir or config_dir(self.environ))
@@ -91,9 +89,7 @@ class AppContext:
     @cached_property
     def cache_dir(self) -> Path:
         """The user's cache directory: the trust store's copies, the paging cache."""
-        from .files import user_cache_dir
-
-        return user_cache_dir(self.environ)
+        return user_dir("cache", self.environ)
 
     @cached_property
     def paging_cache(self) -> PagingCache:
@@ -103,7 +99,6 @@ class AppContext:
 
     @property
     def _debug(self) -> Callable[[str], None] | None:
-        """Where --debug lines go, if it was given."""
         return self.io.debug_line if self.options.debug else None
 
     @cached_property

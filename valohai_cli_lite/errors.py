@@ -1,8 +1,6 @@
-"""Exception types that carry a user-facing message and an exit code.
-
-Commands raise these; `cli.run` is the one place that turns them into a line on stderr
-and a process exit code, so no command ever calls `sys.exit` itself.
-"""
+"""Exception types that carry a user-facing message and an exit code. Commands raise these;
+`cli.run` is the one place that turns them into a line on stderr and a process exit code, so
+no command ever calls `sys.exit` itself."""
 
 from __future__ import annotations
 
@@ -64,11 +62,9 @@ class PermissionDenied(ApiError):
 
 
 class NetworkError(VhLiteError):
-    """The request never got a usable HTTP answer (DNS, refused, TLS, timeout).
-
-    Its reasons: "dns", "refused", "tls-verify" (a certificate that does not verify),
-    "not-tls" (TLS to a plain-http port), "disconnected", "timeout", "other".
-    """
+    """The request never got a usable HTTP answer (DNS, refused, TLS, timeout). Its reasons:
+    "dns", "refused", "tls-verify" (a certificate that does not verify), "not-tls" (TLS to a
+    plain-http port), "disconnected", "timeout", "other"."""
 
     def __init__(self, message: str, *, timed_out: bool = False, reason: str = "other") -> None:
         super().__init__(message, reason="timeout" if timed_out else reason)

@@ -9,19 +9,19 @@ it that another user owns, is refused with one line naming it: someone who can c
 config.json could name their own server as the host.
 
 platformdirs knows every platform but is slow to import: on Linux the XDG rule is computed here
-directly, as platformdirs computes it; elsewhere platformdirs answers.
-"""
+directly, as platformdirs computes it; elsewhere platformdirs answers."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import stat
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .errors import ConfigError
 
@@ -31,31 +31,19 @@ PRIVATE_FILE_MODE = 0o600
 APP = "vh-lite"
 
 
-def _xdg(environ: Mapping[str, str], variable: str, fallback: str) -> Path:
-    # platformdirs: an unset or blank variable means the default under the home directory.
-    value = environ.get(variable, "").strip()
-    if value:
-        return Path(value) / APP
-    home = environ.get("HOME") or os.path.expanduser("~")
-    return Path(home) / fallback / APP
-
-
-def user_config_dir(environ: Mapping[str, str] = os.environ) -> Path:
+def user_dir(kind: Literal["config", "cache"], environ: Mapping[str, str] = os.environ) -> Path:
+    """$VH_LITE_CONFIG_DIR or $VH_LITE_CACHE_DIR, else the platform's directory of that kind
+    (on Linux, an unset or blank XDG variable means the default under the home directory)."""
+    override = environ.get(f"VH_LITE_{kind.upper()}_DIR")
+    if override:
+        return Path(override).expanduser().absolute()
     if sys.platform.startswith("linux"):
-        return _xdg(environ, "XDG_CONFIG_HOME", ".config")
+        home = environ.get("HOME") or os.path.expanduser("~")
+        return Path(environ.get(f"XDG_{kind.upper()}_HOME", "").strip() or f"{home}/.{kind}") / APP
     import platformdirs
 
-    return Path(platformdirs.user_config_dir(APP, appauthor=False, roaming=True))
-
-
-def user_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """$VH_LITE_CACHE_DIR, else the platform's (XDG_CACHE_HOME on Linux)."""
-    if environ.get("VH_LITE_CACHE_DIR"):
-        return Path(environ["VH_LITE_CACHE_DIR"]).expanduser().absolute()
-    if sys.platform.startswith("linux"):
-        return _xdg(environ, "XDG_CACHE_HOME", ".cache")
-    import platformdirs
-
+    if kind == "config":
+        return Path(platformdirs.user_config_dir(APP, appauthor=False, roaming=True))
     return Path(platformdirs.user_cache_dir(APP, appauthor=False))
 
 
@@ -67,11 +55,7 @@ def ensure_private_dir(path: Path) -> None:
     """Create the directory, and each missing parent, 0700 whatever the umask; an existing one
     must be trusted (check_trusted). Its owner's choice of mode is kept otherwise
     (VH_LITE_CONFIG_DIR may name an existing directory); the files in it are 0600 anyway."""
-    missing = []
-    for directory in (path, *path.parents):
-        if os.path.lexists(directory):
-            break
-        missing.append(directory)
+    missing = list(itertools.takewhile(lambda d: not os.path.lexists(d), (path, *path.parents)))
     try:
         for directory in reversed(missing):
             try:
@@ -91,12 +75,11 @@ def check_trusted(path: Path) -> None:
         return
     _check_links(path.absolute(), hops=0)
     try:
-        info = os.stat(path)
+        _check_owner(path, os.stat(path))
     except FileNotFoundError:
         return
     except OSError as exc:
         raise ConfigError(f"cannot use {path}: {exc.strerror}") from None
-    _check_owner(path, info)
 
 
 def _check_owner(path: Path, info: os.stat_result) -> None:
@@ -145,13 +128,12 @@ def read_profiles_file(path: Path) -> dict[str, Any]:
     """A state file whose "profiles" maps profile names to objects (config.json and
     credentials.json both are); {"profiles": {}} when missing or empty (a crash, a `touch`).
     Other top-level keys are kept so a write never drops what a newer version stored."""
-    raw = read_trusted(path)
+    raw = read_trusted(path) or b""
     try:
-        text = raw.decode("utf-8") if raw is not None else ""
+        text = raw.decode("utf-8")
+        data = json.loads(text) if text.strip() else {}
     except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
-    try:
-        data = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})", hint=_UNREADABLE_HINT
@@ -160,8 +142,7 @@ def read_profiles_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is nested too deeply to read", hint=_UNREADABLE_HINT) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path} does not hold a JSON object", hint="fix or move the file away")
-    data.setdefault("profiles", {})
-    if not isinstance(data["profiles"], dict):
+    if not isinstance(data.setdefault("profiles", {}), dict):
         raise ConfigError(f"{path}: 'profiles' is not an object", hint=_UNREADABLE_HINT)
     return data
 
@@ -186,12 +167,10 @@ def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
 
 
 def write_atomically(path: Path, payload: str) -> None:
-    """Write to a temp file in the same directory, fsync, then rename over the target.
-
-    A crash at any point leaves either the old file or the new one, never a truncated one,
-    and the file is 0600 from its first byte: mkstemp creates it so (O_EXCL, never through
-    a planted link), and the rename replaces a link rather than writing through it.
-    """
+    """Write to a temp file in the same directory, fsync, then rename over the target. A crash
+    at any point leaves either the old file or the new one, never a truncated one, and the file
+    is 0600 from its first byte: mkstemp creates it so (O_EXCL, never through a planted link),
+    and the rename replaces a link rather than writing through it."""
     import tempfile
 
     ensure_private_dir(path.parent)
@@ -223,11 +202,10 @@ def locked(directory: Path) -> Iterator[None]:
     except OSError as exc:
         raise ConfigError(f"cannot open the lock file {lock_path}: {exc.strerror}") from None
     try:
-        if sys.platform != "win32":
-            _check_owner(lock_path, os.fstat(fd))
         if sys.platform != "win32":  # Windows: no flock; atomic renames still prevent torn files
             import fcntl
 
+            _check_owner(lock_path, os.fstat(fd))
             fcntl.flock(fd, fcntl.LOCK_EX)  # released when the descriptor is closed
         yield
     finally:

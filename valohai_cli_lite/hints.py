@@ -1,8 +1,6 @@
 """Advice for users, added to the client's typed errors by the layer that knows the context.
-
-The client reports facts (a status, what the server asked for); what the user should do
-next depends on where the token came from and what they were doing, so it is decided here.
-"""
+The client reports facts (a status, what the server asked for); what the user should do next
+depends on where the token came from and what they were doing, so it is decided here."""
 
 from __future__ import annotations
 
@@ -35,7 +33,7 @@ _BY_REASON = {
 
 
 def _hint_for(exc: VhLiteError, rejected_hint: str | None) -> str | None:
-    if exc.reason is not None and exc.reason in _BY_REASON:
+    if exc.reason in _BY_REASON:
         return _BY_REASON[exc.reason]
     if isinstance(exc, AuthError):
         return rejected_hint if exc.status == 401 else None

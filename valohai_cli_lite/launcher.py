@@ -1,8 +1,6 @@
-"""The console-script entry point: answers `--version` before importing anything heavy.
-
-`vh-lite --version` is what scripts and CI call to check the tool is there; it should cost no
-more than starting Python. Everything else goes to cli.run with the process's IOStreams.
-"""
+"""The console-script entry point. It answers `--version`, what scripts and CI call to check
+the tool is there, before importing anything heavy: it should cost no more than starting
+Python. Everything else goes to cli.run with the process's IOStreams."""
 
 from __future__ import annotations
 
@@ -68,11 +66,8 @@ def exit_now(code: int, last_output: str = "") -> None:
 
 
 def _save_coverage() -> None:
-    coverage = sys.modules.get("coverage")
-    if coverage is None:
-        return
     with contextlib.suppress(Exception):  # measuring must never change the outcome
-        current = coverage.Coverage.current()
+        current = sys.modules["coverage"].Coverage.current()  # (KeyError: not measured)
         if current is not None:
             current.stop()
             current.save()

@@ -1,8 +1,6 @@
 """Text for people and programs, independent of any stream: sanitising, JSON text, times.
-
 Nothing here asks whether a stream is a terminal: callers (iostreams, render) say what they
-need, such as ASCII-only JSON for a stream that cannot encode more.
-"""
+need, such as ASCII-only JSON for a stream that cannot encode more."""
 
 from __future__ import annotations
 
@@ -79,29 +77,24 @@ def safe_link(value: Any, base: str | None) -> str | None:
     the host; without a base it is no link at all."""
     if not isinstance(value, str) or not value or len(value) > 2048:
         return None
-    url: str = value
+    url = value
     if url.startswith("/") and not url.startswith("//") and base:
         from urllib.parse import urljoin
 
         url = urljoin(base, url)
-    if not url.startswith(("https://", "http://")):
-        return None
     # isprintable() is False for every control, line break and format character (bidi
     # marks) and for every space but " ": with the check for " ", no whitespace either.
-    if not url.isprintable() or " " in url:
-        return None
-    return url
+    web = url.startswith(("https://", "http://"))
+    return url if web and url.isprintable() and " " not in url else None
 
 
 def json_text(
     value: Any, *, compact: bool, ascii_only: bool = False, terminal: bool = False
 ) -> str:
     """JSON as text: indented for people, compact (and much faster to encode) for programs.
-
-    `ascii_only` \\u-escapes everything beyond ASCII, for a stream whose encoding cannot
-    hold it; `terminal` escapes what must not reach a terminal raw (_HIDDEN). Either way
-    the data decodes the same.
-    """
+    `ascii_only` \\u-escapes everything beyond ASCII, for a stream whose encoding cannot hold
+    it; `terminal` escapes what must not reach a terminal raw (_HIDDEN). Either way the data
+    decodes the same."""
     separators = (",", ":") if compact else None
     text = json.dumps(value, indent=None if compact else 2, separators=separators,
                       ensure_ascii=ascii_only)  # fmt: skip
@@ -116,12 +109,13 @@ def json_text(
 
 
 def _json_escape(match: re.Match[str]) -> str:
-    """One character as JSON's \\u escape: beyond U+FFFF, a surrogate pair."""
-    code = ord(match.group())
-    if code > 0xFFFF:
-        code -= 0x10000
-        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
-    return f"\\u{code:04x}"
+    """One character as JSON's \\u escapes (UTF-16 code units: past U+FFFF, a surrogate pair)."""
+    units = match.group().encode("utf-16-be").hex()
+    return "".join(f"\\u{units[at : at + 4]}" for at in range(0, len(units), 4))
+
+
+# The units "… ago" counts in (their seconds), largest first.
+_UNITS = {"year": 31_536_000, "month": 2_592_000, "day": 86_400, "hour": 3_600, "minute": 60}
 
 
 def relative_time(iso: Any, now: datetime | None = None) -> str:
@@ -136,13 +130,7 @@ def relative_time(iso: Any, now: datetime | None = None) -> str:
     seconds = ((now or datetime.now(timezone.utc)) - moment).total_seconds()
     if seconds < 0:
         return "just now" if seconds > -60 else moment.strftime("%Y-%m-%d")
-    for unit, size in (
-        ("year", 31_536_000),
-        ("month", 2_592_000),
-        ("day", 86_400),
-        ("hour", 3_600),
-        ("minute", 60),
-    ):
+    for unit, size in _UNITS.items():
         if seconds >= size:
             count = int(seconds // size)
             return f"{count} {unit}{'s' if count != 1 else ''} ago"
@@ -164,8 +152,15 @@ def parse_timestamp(value: Any) -> datetime | None:
 
     if not isinstance(value, str) or not value:
         return None
+    text = value.replace("Z", "+00:00")
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
-        return None
+        # Python 3.10 reads only 0, 3 or 6 fractional digits; servers send any of 1-6.
+        # (Only on failure, so 3.11+ and the usual forms pay nothing for it.)
+        padded = re.sub(r"(?<=:\d\d\.)\d{1,5}(?!\d)", lambda m: m[0].ljust(6, "0"), text)
+        try:
+            moment = datetime.fromisoformat(padded)
+        except ValueError:
+            return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -31,6 +32,36 @@ def test_relative_time() -> None:
     assert text.relative_time(None, now) == ""
     assert text.relative_time("garbage\x1b", now) == "garbage?"
     assert text.relative_time({"a": 1}, now) == '{"a": 1}'
+
+
+class _Python310Datetime(datetime):
+    """datetime.fromisoformat as strict as Python 3.10's: 0, 3 or 6 fractional digits only."""
+
+    @classmethod
+    def fromisoformat(cls, date_string: str) -> _Python310Datetime:
+        fraction = re.search(r"\.(\d+)", date_string)
+        if (fraction and len(fraction[1]) not in (3, 6)) or date_string.endswith("Z"):
+            raise ValueError(f"Invalid isoformat string: {date_string!r}")
+        return super().fromisoformat(date_string)
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["this-python", "python-3.10"])
+@pytest.mark.parametrize("digits", range(7))
+@pytest.mark.parametrize("zone", ["Z", "+00:00", ""])
+def test_timestamps_with_any_number_of_fractional_digits(
+    monkeypatch: pytest.MonkeyPatch, strict: bool, digits: int, zone: str
+) -> None:
+    # Servers send 1-6 digits ("…05.12Z"): shown as "… ago", not raw, on every Python.
+    if strict:
+        monkeypatch.setattr("datetime.datetime", _Python310Datetime)
+    fraction = "123456"[:digits]
+    stamp = f"2026-11-24T11:59:55{'.' if digits else ''}{fraction}{zone}"
+    moment = text.parse_timestamp(stamp)
+    assert moment is not None and moment.tzinfo is not None
+    assert moment.microsecond == int(fraction.ljust(6, "0"))
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+    assert text.relative_time(stamp, now) == "3 days ago"
+    assert text.parse_timestamp("2026-11-24 noon") is None
 
 
 def test_json_text_compact_and_pretty() -> None:

@@ -1,20 +1,18 @@
 """Profiles and their non-secret metadata, in `config.json` under the user config directory.
-
-Secrets never live here: see credentials.py. Each profile holds one host + user, so a user
-can be logged in to app.valohai.com and a self-hosted installation at once.
-"""
+Secrets never live here: see credentials.py. Each profile holds one host + user, so a user can
+be logged in to app.valohai.com and a self-hosted installation at once."""
 
 from __future__ import annotations
 
 import contextlib
-import os
+import functools
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import ConfigError, UsageError
-from ..files import locked, read_profiles_file, user_config_dir, write_json_atomically
+from ..files import locked, read_profiles_file, user_dir, write_json_atomically
 
 PROFILE_ENV = "VH_PROFILE"
 DEFAULT_PROFILE = "default"
@@ -23,20 +21,11 @@ ACTIVE_KEY = "active_profile"  # top level of config.json: the profile `auth swi
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
-
-def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """`$VH_LITE_CONFIG_DIR`, else the user config dir (honours XDG_CONFIG_HOME)."""
-    override = environ.get("VH_LITE_CONFIG_DIR")
-    if override:
-        return Path(override).expanduser().absolute()
-    return user_config_dir(environ)
+config_dir = functools.partial(user_dir, "config")  # (environ=os.environ) -> Path
 
 
-def login_command(profile_name: str) -> str:
-    """How to log in to this profile, for hints."""
-    if profile_name == DEFAULT_PROFILE:
-        return "vh-lite login"
-    return f"vh-lite login --profile {profile_name}"
+def login_command(profile: str) -> str:
+    return "vh-lite login" if profile == DEFAULT_PROFILE else f"vh-lite login --profile {profile}"
 
 
 def validate_profile_name(name: str) -> str:
@@ -81,11 +70,10 @@ class ConfigStore:
 
     def profiles(self) -> dict[str, Profile]:
         data = read_profiles_file(self.path)
-        found = {name: self._profile_in(data, name) for name in sorted(data["profiles"])}
-        return {name: profile for name, profile in found.items() if profile is not None}
+        found = ((name, self._profile_in(data, name)) for name in sorted(data["profiles"]))
+        return {name: profile for name, profile in found if profile is not None}
 
     def active_profile(self) -> str | None:
-        """The profile `auth switch` made the default, if any."""
         active = read_profiles_file(self.path).get(ACTIVE_KEY)
         return active if isinstance(active, str) and _PROFILE_NAME.match(active) else None
 
@@ -115,17 +103,13 @@ class ConfigStore:
         raw = data["profiles"].get(name)
         if raw is None:
             return None
-        try:
-            if not isinstance(raw, dict):
-                raise ValueError("not an object")
-            if not isinstance(raw.get("host"), str):
-                raise ValueError("missing host")
-            return Profile(**{k: v for k, v in raw.items() if k in Profile._fields})
-        except (TypeError, ValueError) as exc:
+        if not isinstance(raw, dict) or not isinstance(raw.get("host"), str):
             raise ConfigError(
-                f"{self.path}: profile {name!r} is malformed ({exc})",
+                f"{self.path}: profile {name!r} is malformed "
+                f"({'missing host' if isinstance(raw, dict) else 'not an object'})",
                 hint=f"fix it by hand, or log in again with --profile {name}",
-            ) from None
+            )
+        return Profile(**{k: v for k, v in raw.items() if k in Profile._fields})
 
     def update(self, name: str, change: Callable[[Profile | None], Profile | None]) -> None:
         """Apply `change` to one profile (None deletes it), keeping every other profile intact."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -47,28 +48,6 @@ def keyring_timeout(environ: Mapping[str, str]) -> float:
         return DEFAULT_KEYRING_TIMEOUT
 
 
-def _with_deadline(call: Callable[[], T], timeout: float) -> T:
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = call()
-        except KeyringUnavailable as exc:
-            outcome["error"] = exc
-        except Exception as exc:  # said in a user's words, never re-raised raw
-            outcome["error"] = KeyringUnavailable(_describe_keyring_error(exc))
-
-    # A daemon thread: if the keyring hangs, the process can still exit after we give up.
-    worker = threading.Thread(target=target, name="vh-lite-keyring", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise KeyringUnavailable(f"the system keyring did not answer within {timeout:g} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return cast(T, outcome["value"])
-
-
 # keyring's exception names (and secretstorage's) -> what happened, in a user's words.
 _KEYRING_ERRORS = {
     "KeyringLocked": "the system keyring is locked",
@@ -81,16 +60,30 @@ _KEYRING_ERRORS = {
 }
 
 
-def _describe_keyring_error(exc: Exception) -> str:
-    known = _KEYRING_ERRORS.get(type(exc).__name__)
-    detail = str(exc).strip()
-    if known:
-        return f"{known} ({detail})" if detail else known
-    return f"the system keyring failed ({type(exc).__name__}: {detail or 'no details'})"
+def _with_deadline(call: Callable[[], T], timeout: float) -> T:
+    outcome: dict[str, Any] = {}
 
+    def target() -> None:
+        try:
+            outcome["value"] = call()
+        except KeyringUnavailable as exc:
+            outcome["error"] = exc
+        except Exception as exc:  # said in a user's words, never re-raised raw
+            name, detail = type(exc).__name__, str(exc).strip()
+            known = _KEYRING_ERRORS.get(name)
+            if not known:
+                known, detail = "the system keyring failed", f"{name}: {detail or 'no details'}"
+            outcome["error"] = KeyringUnavailable(f"{known} ({detail})" if detail else known)
 
-def _backend_name(backend: KeyringBackend) -> str:
-    return f"{type(backend).__module__}.{type(backend).__name__}"
+    # A daemon thread: if the keyring hangs, the process can still exit after we give up.
+    worker = threading.Thread(target=target, name="vh-lite-keyring", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise KeyringUnavailable(f"the system keyring did not answer within {timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return cast(T, outcome["value"])
 
 
 def _describe_backend(backend: KeyringBackend) -> str:
@@ -101,13 +94,10 @@ def _describe_backend(backend: KeyringBackend) -> str:
 def system_keyring(
     recorded: str | None = None, environ: Mapping[str, str] = os.environ
 ) -> KeyringBackend:
-    """The keyring backend to use, or KeyringUnavailable. Call it inside _with_deadline,
-    together with the operation, so one deadline covers both.
-
-    When login recorded which backend accepted the token, load that one directly: discovering
-    every installed backend is the slowest part of `import keyring` + first use.
-    PYTHON_KEYRING_BACKEND still wins, as keyring users expect (keyring reads it itself).
-    """
+    """The keyring backend to use, or KeyringUnavailable; call it inside _with_deadline with
+    the operation, so one deadline covers both. The backend login recorded is loaded directly:
+    discovering every installed one is the slowest part of `import keyring` + first use.
+    PYTHON_KEYRING_BACKEND still wins, as keyring users expect (keyring reads it itself)."""
     import keyring.core
     from keyring.backends import chainer, fail, null
 
@@ -124,15 +114,11 @@ def system_keyring(
 
 
 def _read_secret_service(account: str) -> str | None:
-    """Read the item keyring's SecretService backend wrote through secretstorage (which that
-    backend uses), without importing keyring, which is much slower.
-
-    Only the default collection, where keyring reads, writes and deletes (an item with the
-    same attributes elsewhere may be a stale copy). None when the item is not there (keyring
-    may use another collection). Its lock state is not asked for: reading a locked item
-    raises, and KeyringUnavailable then sends the caller to keyring itself, which knows how
-    to ask for an unlock.
-    """
+    """The item keyring's SecretService backend wrote, read through secretstorage as that
+    backend does, without importing keyring, which is much slower. Only the default collection,
+    where keyring reads, writes and deletes (a match elsewhere may be a stale copy); None when
+    the item is not there (keyring may use another collection). Reading a locked item raises,
+    and KeyringUnavailable then sends the caller to keyring, which knows how to ask to unlock."""
     import secretstorage
 
     connection = secretstorage.dbus_init()
@@ -149,23 +135,8 @@ def _read_secret_service(account: str) -> str | None:
         connection.close()
 
 
-def _unseal(secret: str | None) -> dict[str, Any] | None:
-    """A keyring secret as {"host", "token"}: a bare token (an older vh-lite's) has no host."""
-    if secret is None:
-        return None
-    if not secret.startswith("{"):
-        return {"token": secret}
-    try:
-        entry = json.loads(secret)
-    except ValueError:
-        return None
-    return entry if isinstance(entry, dict) else None
-
-
 def unlock_advice() -> str:
     """How to unlock the system keyring here: logging in again needs it unlocked too."""
-    import sys
-
     if sys.platform == "darwin":
         return "unlock the login keychain: security unlock-keychain"
     return ("unlock the keyring: in a terminal, run 'gnome-keyring-daemon --unlock' and type "
@@ -206,8 +177,8 @@ class CredentialStore:
             return backend
 
         backend = _with_deadline(store, self._timeout)
-        description = f"the system keyring ({_describe_backend(backend)})"
-        return StoredAt("keyring", description, _backend_name(backend))
+        name = f"{type(backend).__module__}.{type(backend).__name__}"
+        return StoredAt("keyring", f"the system keyring ({_describe_backend(backend)})", name)
 
     def _load_from_keyring(self, profile: str, recorded_backend: str | None) -> str | None:
         account = self._keyring_account(profile)
@@ -278,14 +249,11 @@ class CredentialStore:
         replaces_keyring: bool = False,
     ) -> tuple[StoredAt, str | None]:
         """Store the token, bound to `host`; returns where, and why the keyring was skipped
-        (None if it was not).
-
-        A successful store removes any copy of this profile's token from the other place, so
-        an old plain-text token never lingers after a keyring login. `replaces_keyring` says
-        the profile's current token is in the keyring: when it cannot be reached to replace
-        or remove that token, KeyringUnavailable propagates and nothing changes, rather than
-        leave the old token orphaned there.
-        """
+        (None if it was not). A successful store removes any copy of this profile's token from
+        the other place, so an old plain-text token never lingers after a keyring login.
+        `replaces_keyring` says the profile's current token is in the keyring: when it cannot be
+        reached to replace or remove that token, KeyringUnavailable propagates and nothing
+        changes, rather than leave the old token orphaned there."""
         if prefer_keyring:
             try:
                 stored = self._save_to_keyring(profile, json.dumps({"host": host, "token": token}))
@@ -295,23 +263,18 @@ class CredentialStore:
                 return self._save_to_file(profile, host, token), str(exc)
             self._delete_from_file(profile)
             return stored, None
-        if replaces_keyring:
+        try:  # a deliberate file login; a keyring copy from an older login goes if it can
             self._delete_from_keyring(profile)
-        stored = self._save_to_file(profile, host, token)
-        if not replaces_keyring:
-            # A deliberate file login; a keyring copy from an older login goes if it can.
-            with contextlib.suppress(KeyringUnavailable):
-                self._delete_from_keyring(profile)
-        return stored, None
+        except KeyringUnavailable:
+            if replaces_keyring:
+                raise
+        return self._save_to_file(profile, host, token), None
 
     def load(self, profile: str, host: str, store: str | None, recorded_backend: str | None) -> str:
-        """The profile's token from where login put it, if it was issued for `host`;
-        AuthError when it cannot be had.
-
-        The host is stored with the token, in the same secret: config.json says where a
-        profile's requests go, but someone able to change that file (or to swap in their
-        own) must not be able to send the token to their server with it.
-        """
+        """The profile's token from where login put it, if it was issued for `host`; AuthError
+        when it cannot be had. The host is stored with the token, in the same secret: config.json
+        says where a profile's requests go, but someone able to change that file (or to swap in
+        their own) must not be able to send the token to their server with it."""
         login_again = f"log in again: {login_command(profile)}"
         if store == "keyring":
             try:
@@ -322,16 +285,22 @@ class CredentialStore:
                     hint=f"{unlock_advice()}; meanwhile VH_API_TOKEN works",
                 ) from None
             where = "the system keyring"
-            entry = _unseal(secret)
+            entry: Any = {"token": secret}  # a bare token, as an older vh-lite stored it
+            if secret is not None and secret.startswith("{"):
+                try:
+                    entry = json.loads(secret)
+                except ValueError:
+                    entry = None
         else:
             entry = read_profiles_file(self.file_path)["profiles"].get(profile)
             where = str(self.file_path)
-        token = entry.get("token") if isinstance(entry, dict) else None
+        entry = entry if isinstance(entry, dict) else {}
+        token = entry.get("token")
         if not isinstance(token, str) or not token:
             raise AuthError(
                 f"the token of profile {profile!r} is missing from {where}", hint=login_again
             )
-        bound = entry.get("host") if isinstance(entry, dict) else None
+        bound = entry.get("host")
         if bound is None:
             raise AuthError(
                 f"the token of profile {profile!r} in {where} was stored by an older vh-lite, "
@@ -348,12 +317,10 @@ class CredentialStore:
         return check_token(token, where)
 
     def delete(self, profile: str, *, in_keyring: bool) -> list[str]:
-        """Remove the profile's token from the keyring and the file; returns where it was.
-
-        When login put the token in the keyring (`in_keyring`) and the keyring cannot be
-        reached now, KeyringUnavailable propagates: saying "logged out" would be a lie, and
-        forgetting the profile would orphan the token in the keyring.
-        """
+        """Remove the profile's token from the keyring and the file; returns where it was. When
+        login put it in the keyring (`in_keyring`) and the keyring cannot be reached now,
+        KeyringUnavailable propagates: saying "logged out" would be a lie, and forgetting the
+        profile would orphan the token in the keyring."""
         removed: list[str] = []
         try:
             if self._delete_from_keyring(profile):

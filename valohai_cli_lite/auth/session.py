@@ -5,8 +5,7 @@
 2. Otherwise a stored login. The profile is --profile (anywhere on the command line), else
    VH_PROFILE, else the profile logged in to VH_HOST/VALOHAI_HOST when that is set, else the
    one `auth switch` chose, else "default". A stored token is only ever sent to the host it
-   was issued for: a host variable naming another host is an error, never a redirect.
-"""
+   was issued for: a host variable naming another host is an error, never a redirect."""
 
 from __future__ import annotations
 
@@ -51,11 +50,7 @@ class ActiveCredentials(NamedTuple):
 
 
 def _first_set(environ: Mapping[str, str], names: tuple[str, ...]) -> tuple[str, str] | None:
-    for name in names:
-        value = environ.get(name, "").strip()
-        if value:
-            return name, value
-    return None
+    return next(((name, value) for name in names if (value := environ.get(name, "").strip())), None)
 
 
 def env_token(environ: Mapping[str, str]) -> tuple[str, str] | None:
@@ -63,7 +58,6 @@ def env_token(environ: Mapping[str, str]) -> tuple[str, str] | None:
 
 
 def env_host_setting(environ: Mapping[str, str]) -> tuple[str, str] | None:
-    """(variable name, normalised host) of the first host variable that is set."""
     found = _first_set(environ, HOST_ENV_VARS)
     return (found[0], normalize_host(found[1])) if found else None
 
@@ -81,24 +75,19 @@ def choose_profile(
     *,
     for_login: bool = False,
 ) -> ProfileChoice:
-    """The profile a command works with (the table in the module docstring).
-
-    With a host variable set and no profile named, the profile logged in to that host is
-    chosen; `for_login` falls back to the default profile when none is, since logging in
-    there is what the user is doing.
-    """
+    """The profile a command works with (the table in the module docstring). With a host
+    variable set and no profile named, the profile logged in to that host is chosen;
+    `for_login` falls back to the default profile when none is, since logging in there is what
+    the user is doing."""
     if explicit is not None:
         return explicit
     active = config.active_profile() or DEFAULT_PROFILE
-    host_setting = env_host_setting(environ)
-    if host_setting is None:
+    if (host_setting := env_host_setting(environ)) is None:
         return ProfileChoice(active, "default")
     var, host = host_setting
     on_host = [name for name, p in config.profiles().items() if p.host == host and p.token_store]
-    if active in on_host:
-        return ProfileChoice(active, "host")
-    if len(on_host) == 1:
-        return ProfileChoice(on_host[0], "host")
+    if active in on_host or len(on_host) == 1:
+        return ProfileChoice(active if active in on_host else on_host[0], "host")
     if on_host:
         raise UsageError(
             f"{len(on_host)} profiles are logged in to {host} ({var}): {', '.join(on_host)}",
@@ -118,14 +107,11 @@ def resolve_credentials(
     config: Callable[[], ConfigStore],
     credentials: Callable[[], CredentialStore],
 ) -> ActiveCredentials:
-    """The credentials in force, or AuthError (exit 4) telling the user how to log in.
-
-    The stores are passed as getters: with a token and a host in the environment (CI),
-    nothing on disk is needed and the config directory is never even located.
-    """
-    from_env = env_token(environ)
-    if from_env is not None:
-        var, token = from_env
+    """The credentials in force, or AuthError (exit 4) telling the user how to log in. The
+    stores are passed as getters: with a token and a host in the environment (CI), nothing on
+    disk is needed and the config directory is never even located."""
+    if found := env_token(environ):
+        var, token = found
         check_token(token, f"the {var} environment variable")
         profile = None
         if env_host_setting(environ) is None:
@@ -147,8 +133,7 @@ def resolve_credentials(
         if vh_login_exists(environ):
             hint = f"vh is logged in here: import its login with '{login} --from-vh'"
         raise AuthError(f"not logged in (profile {choice.name!r})", hint=hint)
-    host_setting = env_host_setting(environ)
-    if host_setting is not None and host_setting[1] != profile.host:
+    if (host_setting := env_host_setting(environ)) and host_setting[1] != profile.host:
         var, host = host_setting
         raise AuthError(
             f"profile {choice.name!r} is logged in to {profile.host}, not to {host} ({var}); "

@@ -44,10 +44,9 @@ def _read(path: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read vh's login in {path}: {exc}") from None
-    except RecursionError:
-        raise ConfigError(f"cannot read vh's login in {path}: nested too deeply") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        detail = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ConfigError(f"cannot read vh's login in {path}: {detail}") from None
     return data if isinstance(data, dict) else None
 
 

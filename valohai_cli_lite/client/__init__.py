@@ -1,23 +1,18 @@
 """ValohaiClient: the Valohai API's endpoints, on top of the Transport that sends them
-(transport.py); lists are read page by page by paging.py.
-
-It knows nothing about terminals or about advice for users: it returns plain dicts and
-raises the typed errors in errors.py; hints are added by the caller (hints.py).
-"""
+(transport.py); lists are read page by page by paging.py. It knows nothing about terminals
+or advice for users: it returns plain dicts and raises the typed errors in errors.py; hints
+are added by the caller (hints.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ApiError, check_token, register_secret
 from .errors import decode_json
 from .hosts import api_url
-from .paging import DEFAULT_PAGE_SIZE, Page, PagingOptions, iter_pages
+from .paging import DEFAULT_PAGE_SIZE, Page, iter_pages
 from .transport import DEFAULT_TIMEOUT, ClientSettings, Transport, with_query
-
-if TYPE_CHECKING:
-    from typing import Unpack
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -74,8 +69,7 @@ class ValohaiClient(Transport):
             raise ApiError("the server's users/me answer is not a user object")
         return body
 
-    def iter_pages(self, url: str, **options: Unpack[PagingOptions]) -> Generator[Page, None, None]:
-        """Every page of the list at `url` (paging.iter_pages)."""
+    def iter_pages(self, url: str, **options: Any) -> Generator[Page, None, None]:
         # The first page's round trip tells a near server from a far one: the connection pool
         # (httpx's imports, the TLS context) is set up now, so that only the network is timed.
         self._client()

@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .. import __version__
 from ..errors import UsageError
 from .hosts import is_loopback
 
 if TYPE_CHECKING:
     import httpx
+
+USER_AGENT = f"vh-lite/{__version__} (python {sys.version_info[0]}.{sys.version_info[1]})"
 
 # Each variable in both spellings, lower case first (as curl and requests read them).
 _PROXY_VARIABLES = {
@@ -63,11 +67,8 @@ def _within(timeout: float | None) -> float | None:
 
 def proxy_for(host: str, environ: Mapping[str, str]) -> str | None:
     """The proxy URL `host` is reached through, or None (direct)."""
-    scheme = urlsplit(host).scheme
-    if is_loopback(host) or _bypassed(host, environ):
-        return None
-    named = next((v for v in _PROXY_VARIABLES[scheme] if environ.get(v)), None)
-    if named is None:
+    named = next((v for v in _PROXY_VARIABLES[urlsplit(host).scheme] if environ.get(v)), None)
+    if named is None or is_loopback(host) or _bypassed(host, environ):
         return None
     proxy = environ[named]
     if "://" not in proxy:
@@ -84,13 +85,11 @@ def proxy_for(host: str, environ: Mapping[str, str]) -> str | None:
             )
     elif kind not in ("http", "https"):
         raise UsageError(f"{named} names an unsupported proxy: use http://, https:// or socks5://")
-    try:
-        valid = bool(parts.hostname) and parts.port != 0
-    except ValueError:  # a port that is not one
-        valid = False
-    if not valid:  # (the value itself is not shown: it may hold the proxy's password)
-        raise UsageError(f"{named} is not a proxy URL such as http://proxy.example.com:3128")
-    return proxy
+    with contextlib.suppress(ValueError):  # a port that is not one
+        if parts.hostname and parts.port != 0:
+            return proxy
+    # (the value itself is not shown: it may hold the proxy's password)
+    raise UsageError(f"{named} is not a proxy URL such as http://proxy.example.com:3128")
 
 
 def _bypassed(host: str, environ: Mapping[str, str]) -> bool:
@@ -99,17 +98,13 @@ def _bypassed(host: str, environ: Mapping[str, str]) -> bool:
     CIDR range (`10.0.0.0/8`)."""
     entries = (environ.get("no_proxy") or environ.get("NO_PROXY") or "").replace(",", " ")
     name = (urlsplit(host).hostname or "").lower()
-    try:
-        address: Any = ipaddress.ip_address(name)
-    except ValueError:
-        address = None
     for entry in entries.split():
         entry = entry.lower().strip("[]")
         if entry == "*":
             return True
         if "/" in entry:
-            with contextlib.suppress(ValueError):
-                if address is not None and address in ipaddress.ip_network(entry, strict=False):
+            with contextlib.suppress(ValueError):  # `name` or `entry` not an address
+                if ipaddress.ip_address(name) in ipaddress.ip_network(entry, strict=False):
                     return True
             continue
         entry = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry  # a port
@@ -120,47 +115,45 @@ def _bypassed(host: str, environ: Mapping[str, str]) -> bool:
 
 
 def open_client(
-    host: str, verify: Any, timeout: float, headers: dict[str, str], environ: Mapping[str, str]
+    host: str, verify: Any, timeout: float, environ: Mapping[str, str] | None
 ) -> httpx.Client:
     """An httpx client for `host`: the proxy proxy_for() chose, redirects not followed (the
     transport follows them, never across origins), every socket operation within the
     current request's deadline."""
     import httpx
 
+    proxy = proxy_for(host, environ or {})
     # trust_env off: httpx's own reading of the proxy variables is what proxy_for replaces.
-    transport = httpx.HTTPTransport(verify=verify, proxy=proxy_for(host, environ), trust_env=False)
+    transport = httpx.HTTPTransport(verify=verify, proxy=proxy, trust_env=False)
     pool = transport._pool  # httpcore's pool, whose network backend makes every connection
     pool._network_backend = _DeadlineBackend(pool._network_backend)  # type: ignore[assignment]
     return httpx.Client(
-        transport=transport, timeout=httpx.Timeout(timeout), headers=headers,
-        follow_redirects=False, trust_env=False,
+        transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False,
+        headers={"Accept": "application/json", "User-Agent": USER_AGENT}, trust_env=False,
     )  # fmt: skip
 
 
 class _DeadlineStream:
-    """One of httpcore's network streams, its every operation kept to the deadline."""
+    """One of httpcore's network streams, its every operation kept to the deadline (the
+    others, close and get_extra_info, are the stream's own)."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        data: bytes = self._stream.read(max_bytes, _within(timeout))
-        return data
+        return bytes(self._stream.read(max_bytes, _within(timeout)))  # the same bytes object
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._stream.write(buffer, _within(timeout))
-
-    def close(self) -> None:
-        self._stream.close()
 
     def start_tls(
         self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
     ) -> _DeadlineStream:
         tls = self._stream.start_tls(ssl_context, server_hostname, _within(timeout))
         return _DeadlineStream(tls)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
 
 
 class _DeadlineBackend:
@@ -169,15 +162,10 @@ class _DeadlineBackend:
     def __init__(self, backend: Any) -> None:
         self._backend = backend
 
+    def __getattr__(self, name: str) -> Any:  # sleep (and unix sockets, which are not used)
+        return getattr(self._backend, name)
+
     def connect_tcp(
         self, host: str, port: int, timeout: float | None = None, **options: Any
     ) -> _DeadlineStream:
         return _DeadlineStream(self._backend.connect_tcp(host, port, _within(timeout), **options))
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, **options: Any
-    ) -> _DeadlineStream:
-        return _DeadlineStream(self._backend.connect_unix_socket(path, _within(timeout), **options))
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)

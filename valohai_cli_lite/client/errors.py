@@ -1,9 +1,7 @@
 """HTTP answers and failures as typed errors: status -> error, DRF bodies, Retry-After.
 
 Only facts about the answer go into an error (status, the API's message and code, how long
-the server asked to wait). Advice for the user depends on who is asking and is added above
-the client (hints.py).
-"""
+the server asked to wait). Advice depends on who is asking: it is added above (hints.py)."""
 
 from __future__ import annotations
 
@@ -75,26 +73,19 @@ def _words(value: Any, field: str = "") -> str:
     for key in ("detail", "message", "error", "msg"):
         if key in value:
             return _words(value[key], field)
-    fields = ((key, item) for key, item in value.items() if key != "code")
-    return "; ".join(
-        part for part in (
-            _words(item, field if key == "non_field_errors" else key) for key, item in fields
-        ) if part
-    )  # fmt: skip
+    parts = (_words(item, field if key == "non_field_errors" else key)
+             for key, item in value.items() if key != "code")  # fmt: skip
+    return "; ".join(part for part in parts if part)
 
 
 def error_code_from_body(body: Any) -> str | None:
-    """A top-level `code` (get-token uses it for has_2fa / has_external_identity)."""
-    if isinstance(body, dict):
-        code = body.get("code")
-        if isinstance(code, str):
-            return code
-        for value in body.values():  # {"non_field_errors": [{"code": ...}]}
-            if isinstance(value, list):
-                for item in value:
-                    if isinstance(item, dict) and isinstance(item.get("code"), str):
-                        return str(item["code"])
-    return None
+    """A top-level `code` (get-token uses it for has_2fa / has_external_identity), else the
+    first in a list of errors (`{"non_field_errors": [{"code": ...}]}`)."""
+    if not isinstance(body, dict):
+        return None
+    listed = (item for value in body.values() if isinstance(value, list) for item in value)
+    codes = (item.get("code") for item in (body, *listed) if isinstance(item, dict))
+    return next((code for code in codes if isinstance(code, str)), None)
 
 
 # A 403 with these words is about the credentials (DRF answers 403 when no token was sent,
@@ -105,11 +96,8 @@ _ABOUT_CREDENTIALS = ("credential", "token", "authenticat", "log in", "login", "
 
 def raise_for_status(response: httpx.Response) -> None:
     """Turn an error status into AuthError (401, or a 403 about credentials), PermissionDenied
-    (any other 403) or ApiError, with the server's words (error_message_from_body).
-
-    Bodies that are not JSON (proxies and load balancers answer with HTML) are never shown:
-    the status line says enough.
-    """
+    (any other 403) or ApiError, with the server's words (error_message_from_body). Bodies
+    that are not JSON (proxies and load balancers answer with HTML) are never shown."""
     if response.is_success:
         return
     try:
@@ -119,14 +107,14 @@ def raise_for_status(response: httpx.Response) -> None:
     status = response.status_code
     detail = error_message_from_body(body)
     summary = f"{status} {response.reason_phrase}".strip()
-    text = f"the server answered {summary}" + (f": {detail}" if detail else "")
+    said = f": {detail}" if detail else ""
+    text = f"the server answered {summary}{said}"
     code = error_code_from_body(body)
     about_credentials = any(word in (detail or "").lower() for word in _ABOUT_CREDENTIALS)
     if status == 401 or (status == 403 and about_credentials):
         raise AuthError(text, status=status, code=code, words=detail)
     if status == 403:
-        words = f": {detail}" if detail else ""
-        raise PermissionDenied(f"permission denied{words} (403)", status=status, words=detail)
+        raise PermissionDenied(f"permission denied{said} (403)", status=status, words=detail)
     if status == 404:
         text += f" ({response.request.method} {response.request.url.path})"
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -170,10 +158,8 @@ _NOT_TLS = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failur
 
 
 def describe_transport_error(exc: Exception) -> tuple[str, str]:
-    """(a short reason in plain words, its kind) for a transport failure.
-
-    OpenSSL's own text is kept, but only after a sentence a person can act on.
-    """
+    """(a short reason in plain words, its kind) for a transport failure. OpenSSL's own
+    text is kept, but only after a sentence a person can act on."""
     text = str(exc)
     cause: BaseException | None = exc
     while cause is not None:

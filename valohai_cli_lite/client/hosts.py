@@ -12,11 +12,9 @@ API_PREFIX = "/api/v0/"
 
 
 def normalize_host(raw: str) -> str:
-    """Return `scheme://netloc[/prefix]` without a trailing slash.
-
-    A bare name (`valohai.example.com`) gets https://. A path prefix is kept: self-hosted
-    installations may live below one, and silently dropping it would send requests elsewhere.
-    """
+    """`scheme://netloc[/prefix]` without a trailing slash; a bare name gets https://. A path
+    prefix is kept: self-hosted installations may live below one, and silently dropping it
+    would send requests elsewhere."""
     text = raw.strip()
     if not text:
         raise UsageError("the host is empty")
@@ -38,11 +36,8 @@ def normalize_host(raw: str) -> str:
         raise UsageError(f"{raw!r} has an invalid port") from None
     path = parts.path.rstrip("/")
     # Users paste the API root or the token page; both mean the installation itself.
-    for suffix in ("/api/v0", "/api", "/auth/tokens"):
-        if path.endswith(suffix):
-            path = path[: -len(suffix)]
-            break
-    return urlunsplit((scheme, parts.netloc.lower(), path, "", ""))
+    suffix = next((s for s in ("/api/v0", "/api", "/auth/tokens") if path.endswith(s)), "")
+    return urlunsplit((scheme, parts.netloc.lower(), path[: len(path) - len(suffix)], "", ""))
 
 
 def api_url(host: str, path: str) -> str:
@@ -50,21 +45,18 @@ def api_url(host: str, path: str) -> str:
     return host + API_PREFIX + path.lstrip("/")
 
 
-def origin(url: str) -> tuple[str, str, int] | None:
-    """(scheme, host, port) with the default port filled in, for same-origin checks; None
-    for a URL whose port is not a port (`:+8080`, `:99999`), which is nobody's origin."""
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) with the default port filled in, for same-origin checks."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    try:
-        port = parts.port or (443 if scheme == "https" else 80)
-    except ValueError:
-        return None
-    return scheme, (parts.hostname or "").lower(), port
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
 
 
 def same_origin(a: str, b: str) -> bool:
-    here = origin(a)
-    return here is not None and here == origin(b)
+    try:
+        return origin(a) == origin(b)
+    except ValueError:  # a port that is not a port (`:+8080`, `:99999`) is nobody's origin
+        return False
 
 
 def is_loopback(url: str) -> bool:

@@ -1,9 +1,6 @@
 """Every page of a Django REST Framework limit/offset list, in order: by offset, by `next`,
-or several at once.
-
-The functions here take `fetch(url, params)`, which returns a page's decoded JSON body (or
-raises), so paging knows nothing about HTTP and can be tested with a dict of pages.
-"""
+or several at once. Paging takes `fetch(url, params)`, which returns a page's decoded JSON
+body (or raises): it knows nothing about HTTP, and can be tested with a dict of pages."""
 
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..errors import ApiError
@@ -21,11 +18,10 @@ from .hosts import same_origin
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-# The `limit` of the first request. A server that caps lower answers with fewer items (DRF's
-# default is 100) and the rest is then asked for in steps of what it did hand out. 1000 lists
-# most accounts in one round trip where the server allows it, without the multi-megabyte
-# first answer of 9000-10000 that other clients ask for; docs/performance.md has the
-# measurements behind the number.
+# The `limit` of the first request. A server that caps lower hands out fewer (DRF's default
+# is 100), and the rest is asked for in steps of that. 1000 lists most accounts in one round
+# trip where the server allows it, without the multi-megabyte first answer of 9000-10000
+# that other clients ask for (docs/performance.md has the measurements).
 DEFAULT_PAGE_SIZE = 1000
 
 # Seconds: a page that took less than this did not keep anyone waiting on a slow link. A far
@@ -33,14 +29,10 @@ DEFAULT_PAGE_SIZE = 1000
 FAR = 0.01
 
 
-class Fetch(Protocol):
-    """GET `url` with `params` and return the decoded JSON body, or raise a typed error.
-    With `retry_throttled` off a 429 is raised at once (ApiError with status 429), for the
-    caller to schedule the retry."""
-
-    def __call__(
-        self, url: str, params: dict[str, Any] | None, *, retry_throttled: bool = True
-    ) -> Any: ...
+# GET `url` with `params` and return the decoded JSON body, or raise a typed error. With
+# `retry_throttled=False` a 429 is raised at once (ApiError with status 429), for the caller
+# to schedule the retry.
+Fetch = Callable[..., Any]
 
 
 class Page(NamedTuple):
@@ -49,25 +41,14 @@ class Page(NamedTuple):
 
 
 class PagingGuess(NamedTuple):
-    """What a list looked like last time: the page size the server handed out, how many
-    items there were, and whether the first page kept the reader waiting (`far`). With a far
-    server, the second round of requests goes out with the first. With a near one it would
-    buy nothing: the first page would be back before they were sent, and their threads would
-    only slow the first rows down."""
+    """What a list looked like last time: the page size handed out, how many items there
+    were, and whether the first page kept the reader waiting (`far`). With a far server, the
+    second round of requests goes out with the first; with a near one that buys nothing (the
+    first page is back before they are sent), and their threads slow the first rows down."""
 
     step: int
     total: int
     far: bool
-
-
-class PagingOptions(TypedDict, total=False):
-    """iter_pages' keyword arguments, for the methods that pass them on."""
-
-    page_size: int
-    max_concurrency: int
-    stop_after: int | None
-    guess: PagingGuess | None
-    learned: Callable[[PagingGuess], None] | None
 
 
 # A `count` that would take more pages than this is not believed (a hostile or broken
@@ -76,12 +57,9 @@ class PagingOptions(TypedDict, total=False):
 MAX_PAGES = 100_000
 
 
-def _ids(items: list[dict[str, Any]]) -> Generator[str | int, None, None]:
-    """The ids of the items that have one (every Valohai record does)."""
-    for item in items:
-        key = item.get("id")
-        if isinstance(key, str | int):
-            yield key
+def _ids(items: list[dict[str, Any]]) -> list[int]:
+    # Every Valohai record has an id.
+    return [hash(item["id"]) for item in items if isinstance(item.get("id"), str | int)]
 
 
 def page_count(body: dict[str, Any]) -> int | None:
@@ -112,24 +90,20 @@ def iter_pages(
 ) -> Generator[Page, None, None]:
     """Yield every page of a DRF limit/offset list at `url`, in order, lazily.
 
-    The first page tells how many items there are (`count`) and how many the server really
-    hands out per page (it may cap `limit`). With `max_concurrency` > 1 the other pages are
-    then fetched by offset, several at a time (Window), and still yielded in order; `next`
-    links are not needed then. Otherwise `next` is followed (same origin only), falling
-    back to offsets when a server omits it. A caller that stops iterating stops the
-    fetching; `stop_after` says in advance that no more items than that are wanted.
+    The first page tells the total (`count`) and the page size the server really hands out
+    (it may cap `limit`). With `max_concurrency` > 1 the other pages are then fetched by
+    offset, several at a time (Window), still yielded in order; otherwise `next` is followed
+    (same origin only), or offsets where a server omits it. A caller that stops iterating
+    stops the fetching; `stop_after` says in advance that no more items are wanted.
 
-    With a `guess` from last time, the first pages after the first are asked for while the
-    first is still on its way, hiding a round trip; they are used only if the first page
-    confirms the page size, otherwise dropped. `learned` hears what this list looks like,
-    including whether the first page took long enough (FAR) for that to matter; so
-    `fetch` should have its connection pool set up before the first call.
+    With a `guess` from last time, the next pages are asked for while the first is on its
+    way (hiding a round trip), and used only if the first confirms the page size. `learned`
+    hears what this list looks like, including whether the first page was slow (FAR) enough
+    to matter; so `fetch` should have its connection pool set up before the first call.
     """
     query = parse_qs(urlsplit(url).query)
     base_url = url.split("?", 1)[0]
-    first_params: dict[str, Any] = {} if "limit" in query else {"limit": page_size}
-    if "offset" not in query:
-        first_params["offset"] = 0
+    first_params = {k: v for k, v in (("limit", page_size), ("offset", 0)) if k not in query}
     asked_offset = (query.get("offset") or ["0"])[0]  # a path may begin later than the first
     start = int(asked_offset) if asked_offset.isascii() and asked_offset.isdecimal() else 0
     rest = {k: v for k, v in query.items() if k not in ("offset", "limit")}
@@ -160,24 +134,23 @@ def iter_pages(
                 f"{len(first)} a page: over {MAX_PAGES:,} pages, more than any real list; "
                 "not paging through it"
             )
+        if by_offset is not None and by_offset.step != len(first):
+            by_offset.close()
+            by_offset = None
         if max_concurrency > 1 and total is not None and total > len(first):
             end = total if stop_after is None else min(total, start + stop_after)
             offsets = range(start + len(first), end, len(first))
-            if by_offset is None or by_offset.step != len(first):  # no guess, or a wrong one
-                if by_offset is not None:
-                    by_offset.close()
+            if by_offset is None:  # no guess, or a wrong one
                 by_offset = _OffsetRequests(fetch, base_url, rest, len(first), max_concurrency)
             later = pages_by_offset(by_offset, offsets, max_concurrency, total)
         else:
-            if by_offset is not None:
-                by_offset.close()
-            later = _pages_by_next(fetch, url, body, base_url, query, page_size, start)
+            later = _pages_by_next(fetch, url, body, query, page_size, start)
         # What every item listed so far was (the hash of its id): a server that ignores
         # limit/offset, or cycles through its pages, would otherwise be listed for ever.
-        seen = {hash(key) for key in _ids(first)}
-        try:
+        seen = set(_ids(first))
+        with contextlib.closing(later):
             for page in later:
-                keys = [hash(key) for key in _ids(page.results)]
+                keys = _ids(page.results)
                 known = len(seen)
                 seen.update(keys)
                 if len(seen) - known < len(keys):
@@ -188,24 +161,16 @@ def iter_pages(
                         reason="list-changed",
                     )
                 yield page
-        finally:
-            later.close()
     finally:
         if by_offset is not None:
             by_offset.close()
 
 
 def _pages_by_next(
-    fetch: Fetch,
-    url: str,
-    body: Any,
-    base_url: str,
-    query: dict[str, list[str]],
-    page_size: int,
-    start: int,
+    fetch: Fetch, url: str, body: Any, query: dict[str, list[str]], page_size: int, start: int
 ) -> Generator[Page, None, None]:
     """The pages after `body`, following `next` links (or offsets when `next` is absent)."""
-    current = url
+    current, base_url = url, url.split("?", 1)[0]
     seen = start + len(body["results"])
     visited: set[str] = set()
     while True:
@@ -289,10 +254,8 @@ class Window:
     It starts modestly and, while the reader keeps waiting on the network, grows by two for
     each page read: about tripling per round trip, a faster slow start than TCP's, since a
     listing is over in a few round trips. On a fast link the reader does not wait, so it
-    stays put instead of burning CPU on threads that buy nothing. Each 429 lowers the
-    ceiling below what was in flight when it came, for good: a gateway that allows N
-    requests in flight costs a handful of 429s, once.
-    """
+    stays put instead of burning CPU on threads that buy nothing. Each 429 lowers the ceiling
+    below what was in flight when it came, for good: a gateway allowing N costs a few 429s."""
 
     START = 8
 
@@ -328,10 +291,8 @@ class _Slot:
     __slots__ = ("future", "not_before", "offset", "ready", "throttled")
 
     def __init__(self, offset: int, future: Future[Any] | None) -> None:
-        self.offset = offset
-        self.future = future
-        self.not_before = 0.0
-        self.throttled = 0
+        self.offset, self.future = offset, future
+        self.not_before, self.throttled = 0.0, 0
         # Its page is in, neither failed nor throttled: nothing is left to look at until it
         # is yielded (the scheduler looks at every slot each time a page comes in).
         self.ready = False
@@ -346,14 +307,12 @@ MIN_BUFFERED = 8
 
 
 def give_back_freed_memory() -> None:
-    """Let glibc return freed memory to the system as a long listing goes.
-
-    Every page's body (100 KB and more) is allocated and freed in turn, often in another
-    thread; glibc raises its mmap and trim thresholds to the size of such blocks and from
-    then on keeps what is freed in the heap, so a listing's peak RSS grew with its length.
-    Setting both thresholds (back to glibc's defaults) stops them moving and keeps it flat:
-    docs/performance.md has the figures. Elsewhere (musl, macOS) nothing is done.
-    """
+    """Let glibc return freed memory to the system as a long listing goes. Every page's body
+    (100 KB and more) is allocated and freed in turn, often in another thread; glibc raises
+    its mmap and trim thresholds to the size of such blocks and from then on keeps what is
+    freed in the heap, so a listing's peak RSS grew with its length. Setting both thresholds
+    (back to glibc's defaults) stops them moving and keeps it flat: docs/performance.md has
+    the figures. Elsewhere (musl, macOS) nothing is done."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes  # ~3 ms, paid only by listings of more than one page
@@ -368,13 +327,10 @@ def pages_by_offset(
     requests: _OffsetRequests, offsets: range, max_concurrency: int, total: int
 ) -> Generator[Page, None, None]:
     """Fetch the pages at `offsets` concurrently (how many at once: Window, at most
-    `max_concurrency`) and yield them in order.
-
-    A page the server throttles (429) is asked for again after its Retry-After, without
-    holding a place in the window meanwhile, so the other pages go on. Offsets are only
-    right while the list holds still: a page reporting another `count` than the first
-    means items moved between pages, so some would be lost or doubled.
-    """
+    `max_concurrency`) and yield them in order. A throttled page (429) is asked for again
+    after its Retry-After, holding no place in the window meanwhile, so the other pages go
+    on. Offsets are only right while the list holds still: a page reporting another `count`
+    than the first means items moved between pages, so some would be lost or doubled."""
     give_back_freed_memory()
     from collections import deque
     from concurrent.futures import FIRST_COMPLETED, wait
@@ -388,13 +344,11 @@ def pages_by_offset(
 
     def schedule() -> list[Future[Any]]:
         """Throttled pages wait their turn; free places go to them first, then new pages.
-        Returns the requests it left out. Waiting on exactly those (not on what is still out
-        a moment later) means a page that comes in meanwhile ends the wait at once, so its
+        Returns the requests it left out. Waiting on exactly those (not on what is out a
+        moment later) means a page that comes in meanwhile ends the wait at once, so its
         place is filled again instead of staying empty while, say, a slow head is awaited.
-
-        After a page fails, its error is raised when its turn comes: the pages before it
-        are still seen through (throttled ones included), none after it is wanted.
-        """
+        A failed page's error is raised in its turn: the pages before it are still seen
+        through (throttled ones included), none after it is wanted."""
         now = time.monotonic()
         failed = None
         out: list[Future[Any]] = []
@@ -444,11 +398,9 @@ def pages_by_offset(
         started = time.monotonic()
         while True:
             outstanding = schedule()
-            if head.future is not None and head.future.done():
-                raised = head.future.exception() is not None
-                if raised or not isinstance(head.future.result(), _Throttled):
-                    break
-                continue  # throttled since schedule() looked: it goes back in line
+            future = head.future  # failed, ready, throttled (None) or still out
+            if future is not None and (head.ready or (future.done() and future.exception())):
+                break
             delays = [s.not_before for s in slots if s.future is None]
             timeout = max(0.0, min(delays) - time.monotonic()) if delays else None
             if outstanding:
@@ -457,7 +409,7 @@ def pages_by_offset(
                 time.sleep(timeout)
         window.read(time.monotonic() - started)
         slots.popleft()
-        body = head.future.result()
+        body = future.result()
         results = page_results(body, requests.base_url)
         if page_count(body) != total:
             raise ApiError(

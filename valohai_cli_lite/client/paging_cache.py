@@ -2,10 +2,8 @@
 server, the second round of pages is then asked for with the first.
 
 A cache, nothing more: in the user's cache directory, never holding anything secret (a host
-and three numbers), written only when the numbers change. A cache that cannot be read or
-written is not used; one in a directory another user could change is refused, as the
-config is (files.check_trusted).
-"""
+and three numbers), written only when the numbers change. One that cannot be read or written
+is not used; one another user could change is refused, as the config is (check_trusted)."""
 
 from __future__ import annotations
 
@@ -28,14 +26,10 @@ class PagingCache:
 
     def _read(self) -> dict[str, list[int]]:
         try:
-            raw = read_trusted(self.path)
+            data = json.loads(read_trusted(self.path) or b"{}")
         except UntrustedPath:  # refused, as the config would be
             raise
-        except ConfigError:  # unreadable: not used
-            return {}
-        try:
-            data = json.loads(raw or b"{}")
-        except (ValueError, RecursionError):
+        except (ConfigError, ValueError, RecursionError):  # unreadable: not used
             return {}
         return data if isinstance(data, dict) else {}
 

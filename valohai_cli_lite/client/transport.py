@@ -1,14 +1,12 @@
 """Sending requests: one httpx connection pool, deadlines, same-origin redirects, retries.
 
 httpx is imported only when the first request is made. The token is attached only to
-requests for the host it belongs to (same scheme, host and port), and redirects are
-followed by hand for that reason.
-"""
+requests for the host it belongs to (same scheme, host and port): redirects are followed by
+hand for that reason."""
 
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -16,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlencode, urlsplit
 
-from .. import __version__
 from ..errors import ApiError, NetworkError, UsageError, redact
 from .errors import MAX_RETRY_AFTER, describe_transport_error, origin_text, parse_retry_after
 from .hosts import is_loopback, same_origin
@@ -31,7 +28,6 @@ MAX_SAME_ORIGIN_REDIRECTS = 5
 # A response read whole (a page, an error) is refused above this: pages are a few MiB at
 # most, and parsing JSON takes several times its size in memory. `api` streams instead.
 MAX_BODY = 64 << 20
-USER_AGENT = f"vh-lite/{__version__} (python {sys.version_info[0]}.{sys.version_info[1]})"
 
 # Retries: only requests that are safe to repeat, only for failures that may pass.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -59,15 +55,11 @@ class ClientSettings(NamedTuple):
 
 
 class RetryableTransportError(Exception):
-    """A connection-level failure (refused, reset, DNS) that a retry may get past."""
-
-    def __init__(self, error: NetworkError) -> None:
-        super().__init__(error.message)
-        self.error = error
+    """A connection-level failure (refused, reset, DNS) that a retry may get past: args[0],
+    the NetworkError raised when no retry is left."""
 
 
 def with_query(url: str, params: dict[str, Any]) -> str:
-    """`url` with `params` appended to whatever query string it already has."""
     return f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params, doseq=True)}"
 
 
@@ -116,7 +108,15 @@ class Transport:
         environ = self.settings.environ or {}
         try:
             if self.settings.system_certs:
-                return _system_trust(ca_file)
+                # The operating system's trust store (Keychain, Windows' store, the system's
+                # OpenSSL directories), as pip and uv offer it, for networks whose proxies
+                # intercept TLS with a company CA installed there; --ca-file adds to it.
+                import truststore
+
+                context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                if ca_file:
+                    context.load_verify_locations(cafile=ca_file)
+                return context
             if self.settings.trust_cache is not None:
                 return tls_context(ca_file, environ, self.settings.trust_cache)
             return ssl.create_default_context(cafile=ca_file) if ca_file else True
@@ -140,11 +140,7 @@ class Transport:
 
                 self.check_plain_http()
                 self._http = open_client(
-                    self.host,
-                    verify=self._tls_context(),
-                    timeout=self.settings.timeout,
-                    headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-                    environ=self.settings.environ or {},
+                    self.host, self._tls_context(), self.settings.timeout, self.settings.environ
                 )
             return self._http
 
@@ -168,16 +164,14 @@ class Transport:
     ) -> httpx.Response:
         """Send one request; any status comes back as is, its body read (within --timeout),
         or with `stream` to be read with iter_body() or read_body() and closed by the caller.
-
         Same-origin redirects are followed; idempotent requests (GET, HEAD, OPTIONS) are
         retried on connection failures, 429 and 502/503/504 with capped exponential backoff
-        and jitter, honouring Retry-After. Nothing else is ever retried: a POST that may
-        have reached the server must not be sent twice. With `retry_throttled` off, a 429
-        comes back at once for the caller to schedule.
-        """
+        and jitter, honouring Retry-After. Nothing else is ever retried: a POST that may have
+        reached the server must not be sent twice. With `retry_throttled` off, a 429 comes
+        back at once for the caller to schedule."""
         if params:
             url = with_query(url, params)
-        body = _Body(form, json_body, content, dict(headers or {}))
+        body = {"data": form, "json": json_body, "content": content, "headers": headers or {}}
         retryable = method.upper() in IDEMPOTENT_METHODS
         attempts = self.settings.max_attempts
         attempt = 1
@@ -192,9 +186,9 @@ class Transport:
                     return response if stream else self.read_body(response)
             except RetryableTransportError as exc:
                 if not may_retry:
-                    raise exc.error from None
+                    raise exc.args[0] from None
                 wait = self._backoff(attempt, None)
-                reason = exc.error.message
+                reason = exc.args[0].message
             else:
                 wait = self._backoff(attempt, response.headers.get("Retry-After"))
                 if wait > MAX_RETRY_AFTER:  # waiting that long is not retrying; say so instead
@@ -209,16 +203,10 @@ class Transport:
             if self.settings.notice is not None and wait >= 1:
                 why = "rate limited" if reason.startswith("429") else reason
                 self.settings.notice(f"{why}; retrying in {wait:.0f} s")
-            self._wait(wait)
-
-    def _wait(self, seconds: float) -> None:
-        """Sleep between attempts; a close() meanwhile ends the wait and the request."""
-        if self.settings.sleep is time.sleep:
-            self._stopped.wait(seconds)
-        else:
-            self.settings.sleep(seconds)
-        if self._closed:
-            raise NetworkError("the connection to the server was closed")
+            if self.settings.sleep is time.sleep:
+                self._stopped.wait(wait)  # a close() meanwhile ends it, and the request (_client)
+            else:
+                self.settings.sleep(wait)
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
         """Exponential backoff with jitter (capped), or exactly what Retry-After asks for."""
@@ -305,7 +293,7 @@ class Transport:
             raise RetryableTransportError(error) from None
 
     def _send_following_redirects(
-        self, method: str, url: str, body: _Body, authenticated: bool
+        self, method: str, url: str, body: dict[str, Any], authenticated: bool
     ) -> httpx.Response:
         """The response to `method url`, its body not read yet, same-origin redirects
         followed. --timeout is a deadline for all of it: every connect, write and read of
@@ -317,7 +305,7 @@ class Transport:
         ends = time.monotonic() + self.settings.timeout
 
         for _ in range(MAX_SAME_ORIGIN_REDIRECTS + 1):
-            headers = dict(body.headers)
+            headers = dict(body["headers"])
             if authenticated:
                 if not same_origin(url, self.host):
                     raise ApiError(
@@ -330,10 +318,7 @@ class Transport:
                 self._debug("> Authorization: Token [redacted]")
             started = time.monotonic()
             with deadline_at(ends), self._mapped_errors(url):
-                request = client.build_request(
-                    method, url, data=body.form, json=body.json, content=body.content,
-                    headers=headers,
-                )  # fmt: skip
+                request = client.build_request(method, url, **{**body, "headers": headers})
                 request.extensions["timeout"] = httpx.Timeout(self.settings.timeout).as_dict()
                 response = client.send(request, stream=True)
             response.extensions = {**response.extensions, "vh_lite_deadline": ends}
@@ -342,40 +327,14 @@ class Transport:
                 f"({(time.monotonic() - started) * 1000:.0f} ms, "
                 f"{response.headers.get('content-length', '?')} bytes)"
             )
-            if response.is_redirect and response.next_request is not None:
-                response.close()
-                target = str(response.next_request.url)
-                if not same_origin(target, self.host):
-                    raise ApiError(
-                        f"the server redirected to {origin_text(target)}; not following it "
-                        "with your token"
-                    )
-                url = target
-                if response.status_code in (301, 302, 303):
-                    method, body = "GET", _Body(None, None, None, body.headers)
-                continue
-            return response
+            if not response.is_redirect or response.next_request is None:
+                return response
+            response.close()
+            url = str(response.next_request.url)
+            if not same_origin(url, self.host):
+                raise ApiError(
+                    f"the server redirected to {origin_text(url)}; not following it with your token"
+                )
+            if response.status_code in (301, 302, 303):
+                method, body = "GET", {"headers": body["headers"]}
         raise ApiError(f"too many redirects from {self.host}")
-
-
-class _Body(NamedTuple):
-    """What a request sends besides its method and URL."""
-
-    form: dict[str, str] | None
-    json: Any
-    content: bytes | None
-    headers: dict[str, str]
-
-
-def _system_trust(ca_file: str | None) -> ssl.SSLContext:
-    """The operating system's trust store (Keychain, Windows' store, the system's OpenSSL
-    directories), as pip and uv offer it, for networks whose proxies intercept TLS with a
-    company CA installed there; --ca-file adds to it."""
-    import ssl
-
-    import truststore
-
-    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if ca_file:
-        context.load_verify_locations(cafile=ca_file)
-    return context

@@ -1,15 +1,14 @@
 """The TLS trust store, in a form OpenSSL loads lazily.
 
-Verifying against certifi's bundle (what httpx does) means parsing every certificate in it
-on every https run, before the first byte is sent (docs/performance.md). OpenSSL can instead
-look certificates up in a "hashed directory" (one file per certificate, named after the hash
-of its subject) and reads only the ones a handshake needs. This module builds such a
-directory once per bundle under the user's cache directory, and anew when the bundle changes.
-
-The trust is exactly the bundle's: the same certificates (certifi's, or those trust_source
-names), the same verification (hostname checked, CERT_REQUIRED). Anything unexpected
-(an unwritable cache, a bundle that cannot be split) falls back to loading the bundle
-itself, never to less verification; a cache another user could change is refused.
+Verifying against certifi's bundle (what httpx does) parses every certificate in it on every
+https run, before the first byte is sent (docs/performance.md). A "hashed directory" (one
+file per certificate, named after the hash of its subject) lets OpenSSL read only those a
+handshake needs; one is built per bundle under the user's cache directory, anew when the
+bundle changes. The trust is exactly the bundle's: the same certificates (certifi's, or
+those trust_source names), the same verification (hostname checked, CERT_REQUIRED).
+Anything unexpected (an unwritable cache, a bundle that cannot be split) falls back to
+loading the bundle itself, never to less verification; a cache another user could change
+is refused.
 """
 
 from __future__ import annotations
@@ -113,12 +112,9 @@ def _build(pem: bytes, parent: Path, directory: Path) -> Path | None:
     names = [subject_hash(der) for der in certificates]  # before anything is written
     building = Path(tempfile.mkdtemp(prefix=".building-", dir=parent))  # new, ours alone
     os.chmod(building, 0o700)  # what mkdtemp asked for, before the umask took its share
-    taken: dict[str, int] = {}
-    for name, der in zip(names, certificates, strict=True):
-        number = taken.get(name, 0)
-        taken[name] = number + 1
+    for i, (name, der) in enumerate(zip(names, certificates, strict=True)):
         pem_text = ssl.DER_cert_to_PEM_cert(der).encode("ascii")
-        write_new_private_file(building / f"{name}.{number}", pem_text)
+        write_new_private_file(building / f"{name}.{names[:i].count(name)}", pem_text)
     write_new_private_file(building / ".complete", b"")
     try:
         os.rename(building, directory)
@@ -161,10 +157,8 @@ def _subject(certificate: bytes) -> bytes:
     """The content of the certificate's subject name: its RDNs."""
     _, content = _elements(certificate)[0]  # Certificate ::= SEQUENCE
     _, tbs = _elements(content)[0]  # TBSCertificate ::= SEQUENCE
-    fields = _elements(tbs)
-    if fields and fields[0][0] == 0xA0:  # [0] EXPLICIT version
-        fields = fields[1:]
-    tag, subject = fields[4]  # after serialNumber, signature, issuer, validity
+    fields = _elements(tbs)  # [0] EXPLICIT version (but in v1), serialNumber, signature,
+    tag, subject = fields[5 if fields[0][0] == 0xA0 else 4]  # issuer, validity, subject
     if tag != 0x30:
         raise ValueError("not a certificate subject")
     return subject

@@ -110,8 +110,7 @@ def api_command(
     app = app_context(ctx, profile)
     fields = parse_fields(raw_field or [], field or [], app)
     body = _read_input(input_file, app) if input_file is not None else None
-    # Like gh: GET, or POST once there is something to send; --paginate only makes sense as
-    # a GET.
+    # Like gh: GET, or POST once there is something to send; --paginate is always a GET.
     sends = bool(fields or body is not None) and not paginate
     verb = (method or ("POST" if sends else "GET")).upper()
     if not re.fullmatch(r"[A-Z]{1,20}", verb):
@@ -140,9 +139,7 @@ def parse_fields(raw: list[str], typed: list[str], app: AppContext) -> dict[str,
 
 
 def _typed(text: str, app: AppContext) -> Any:
-    if text in ("true", "false", "null"):
-        return json.loads(text)
-    if re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?", text):
+    if re.fullmatch(r"true|false|null|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?", text):
         return json.loads(text)
     if text.startswith("@"):
         return _read_input(text[1:], app).decode("utf-8")
@@ -155,15 +152,12 @@ def _place(target: dict[str, Any], path: list[str], value: Any, key: str) -> Non
     *parents, last = path
     node: Any = target
     for step, following in zip(parents, path[1:], strict=True):
-        if not isinstance(node, dict):
-            raise UsageError(f"the field {key!r} clashes with another one")
-        node = node.setdefault(step, [] if following == "" else {})
-        if following == "" and not isinstance(node, list):
+        # Each step must find what the next one enters: `[]` a list, a name a dict.
+        node = node.setdefault(step, [] if following == "" else {}) if step else None
+        if not isinstance(node, list if following == "" else dict):
             raise UsageError(f"the field {key!r} clashes with another one")
     if last == "":
         node.append(value)
-    elif not isinstance(node, dict):
-        raise UsageError(f"the field {key!r} clashes with another one")
     elif last in node and not parents:
         previous = node[last]
         node[last] = [*previous, value] if isinstance(previous, list) else [previous, value]
@@ -174,13 +168,13 @@ def _place(target: dict[str, Any], path: list[str], value: Any, key: str) -> Non
 def parse_headers(lines: list[str]) -> dict[str, str]:
     headers: dict[str, str] = {}
     for line in lines:
-        name, sep, value = line.partition(":")
-        if not sep or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name.strip()):
+        name, sep, value = (part.strip() for part in line.partition(":"))
+        if not sep or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name):
             raise UsageError(f"a header is 'NAME: VALUE', not {line!r}")
-        if name.strip().lower() == "authorization":
+        if name.lower() == "authorization":
             raise UsageError("the token comes from your login: an Authorization header would "
                              "put a secret on the command line")  # fmt: skip
-        headers[name.strip()] = value.strip()
+        headers[name] = value
     return headers
 
 
@@ -214,8 +208,7 @@ def run_api(opts: ApiOptions, app: AppContext) -> None:
     with app.api_client() as (client, creds):
         url = resolve_api_url(creds.host, opts.path)
         if opts.paginate:
-            if opts.fields:
-                url = with_query(url, opts.fields)
+            url = with_query(url, opts.fields) if opts.fields else url
             pages = client.iter_pages(url, max_concurrency=opts.max_concurrency)
             io.write_json([item for page in app.with_progress(pages, "item") for item in page])
             return
@@ -232,8 +225,7 @@ def run_api(opts: ApiOptions, app: AppContext) -> None:
             if opts.include:
                 lines = [f"HTTP/1.1 {response.status_code} {response.reason_phrase}"]
                 lines += [f"{name}: {value}" for name, value in response.headers.items()]
-                shown = [sanitize(line) if io.is_stdout_tty else line for line in lines]
-                io.write("\n".join(shown) + "\n\n")
+                io.write("\n".join(map(sanitize, lines) if io.is_stdout_tty else lines) + "\n\n")
             if not response.is_success:
                 try:
                     raise_for_status(client.read_body(response))
@@ -257,6 +249,5 @@ def _show(io: Any, body: bytes) -> None:
     text = body[:SHOWN_ON_A_TERMINAL].decode("utf-8", "replace")
     try:
         io.write_json(json.loads(text))
-    except (ValueError, RecursionError):  # not JSON (or too deep for Python): shown, made
-        # safe for the terminal, ending in one newline
+    except (ValueError, RecursionError):  # not JSON (or too deep): made safe, one newline
         io.write_line(sanitize_block(text).removesuffix("\n"))

@@ -58,13 +58,12 @@ def run_logout(app: AppContext) -> None:
     what = "no stored token was found"
     if removed:
         what = f"removed the token from {' and '.join(removed)}"
-    io = app.io
-    io.message(f"Logged out of {host} (profile '{name}'); {what}.")
-    io.message(
+    app.io.message(f"Logged out of {host} (profile '{name}'); {what}.")
+    app.io.message(
         f"The token itself stays valid until it expires or you revoke it at {tokens_page(host)}"
     )
     if found := env_token(app.environ):
-        io.warning(f"{found[0]} is still set in your environment and still logs you in")
+        app.io.warning(f"{found[0]} is still set in your environment and still logs you in")
 
 
 class StatusOptions(NamedTuple):
@@ -180,11 +179,6 @@ def run_token(app: AppContext) -> None:
     app.io.write_line(app.active_credentials().token)
 
 
-class ListProfilesOptions(NamedTuple):
-    as_json: bool = False
-    check: bool = False  # validate each token with the server (one request per profile)
-
-
 def list_command(
     ctx: typer.Context,
     as_json: Annotated[
@@ -205,10 +199,10 @@ def list_command(
       vh-lite auth list --json | jq -r '.[] | select(.active) | .host'
       vh-lite auth list --check
     """
-    run_list_profiles(ListProfilesOptions(as_json, check), app_context(ctx, profile))
+    run_list_profiles(as_json, check, app_context(ctx, profile))
 
 
-def run_list_profiles(opts: ListProfilesOptions, app: AppContext) -> None:
+def run_list_profiles(as_json: bool, check: bool, app: AppContext) -> None:
     profiles = app.config.profiles()
     try:
         active = app.profile_choice().name
@@ -222,25 +216,25 @@ def run_list_profiles(opts: ListProfilesOptions, app: AppContext) -> None:
     if active not in profiles:  # the active profile is not logged in: still say which it is
         rows.append({"profile": active, "host": None, "username": None, "token_store": None,
                      "active": True})  # fmt: skip
-    if opts.check:
+    if check:
         for row in rows:
-            valid, why = (
-                _check(app, row["profile"]) if row["token_store"] else (None, "not logged in")
-            )
+            valid, why = _check(app, row)
             row.update(token_valid=valid, not_checked_because=why)
-    if opts.as_json:
+    if as_json:
         app.io.write_json(rows)
     else:
-        _print_profiles(app, rows, opts.check)
+        _print_profiles(app, rows, check)
     if found := env_token(app.environ):
         app.io.warning(f"{found[0]} is set in the environment: commands use it, not these profiles")
 
 
-def _check(app: AppContext, name: str) -> tuple[bool | None, str | None]:
-    """True/False as the server says; None, and why, when it cannot be asked (unreachable, a
-    locked keyring)."""
+def _check(app: AppContext, row: dict[str, Any]) -> tuple[bool | None, str | None]:
+    """True/False as the server says; None, and why, when it cannot be asked (not logged in,
+    unreachable, a locked keyring)."""
+    if not row["token_store"]:
+        return None, "not logged in"
     previous = app.options
-    app.select_profile(name)
+    app.select_profile(row["profile"])
     try:
         with app.api_client() as (client, _):
             client.me()

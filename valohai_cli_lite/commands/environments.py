@@ -8,7 +8,7 @@ from ..kinds.environments import ENVIRONMENT
 from . import options
 from .records import list_options, run_list
 
-_OPTIONS = options.kind_options(ENVIRONMENT)
+_FIELDS, _SORT, _SEARCH, _LIMIT = options.kind_options(ENVIRONMENT)
 
 
 def list_command(
@@ -16,10 +16,10 @@ def list_command(
     gpu: Annotated[bool, typer.Option("--gpu", help="Only environments with a GPU.")] = False,
     fmt: options.FormatOption = None,
     as_json: options.JsonOption = False,
-    fields: Annotated[str | None, _OPTIONS.fields] = None,
-    search: Annotated[str | None, _OPTIONS.search] = None,
-    sort: Annotated[str | None, _OPTIONS.sort] = None,
-    limit: Annotated[int | None, _OPTIONS.limit] = None,
+    fields: Annotated[str | None, _FIELDS] = None,
+    search: Annotated[str | None, _SEARCH] = None,
+    sort: Annotated[str | None, _SORT] = None,
+    limit: Annotated[int | None, _LIMIT] = None,
     max_concurrency: options.MaxConcurrencyOption = options.DEFAULT_MAX_CONCURRENCY,
     profile: options.ProfileOption = None,
 ) -> None:

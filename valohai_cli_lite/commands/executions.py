@@ -8,11 +8,11 @@ from ..kinds.executions import EXECUTION, STATUSES, UNFINISHED
 from . import options
 from .records import list_options, run_list, run_show, show_options
 
-_OPTIONS = options.kind_options(EXECUTION)
+_FIELDS, _SORT, _SEARCH, _LIMIT = options.kind_options(EXECUTION)
 CHOICES = (*STATUSES, "incomplete")
 HELP = f"Only executions in this status; incomplete: {', '.join(UNFINISHED)}. Repeatable."
 StatusOption = Annotated[list[str] | None, options.choices_option("--status", CHOICES, HELP)]
-FieldsOption = Annotated[str | None, _OPTIONS.fields]
+FieldsOption = Annotated[str | None, _FIELDS]
 
 
 def list_command(
@@ -23,9 +23,9 @@ def list_command(
     fmt: options.FormatOption = None,
     as_json: options.JsonOption = False,
     fields: FieldsOption = None,
-    search: Annotated[str | None, _OPTIONS.search] = None,
-    sort: Annotated[str | None, _OPTIONS.sort] = None,
-    limit: Annotated[int | None, _OPTIONS.limit] = None,
+    search: Annotated[str | None, _SEARCH] = None,
+    sort: Annotated[str | None, _SORT] = None,
+    limit: Annotated[int | None, _LIMIT] = None,
     max_concurrency: options.MaxConcurrencyOption = options.DEFAULT_MAX_CONCURRENCY,
     profile: options.ProfileOption = None,
 ) -> None:

@@ -13,14 +13,7 @@ from ..auth.vh import read_vh_login
 from ..client import ClientSettings, ValohaiClient
 from ..client.hosts import DEFAULT_HOST, api_url, normalize_host, tokens_page
 from ..context import AppContext
-from ..errors import (
-    ApiError,
-    AuthError,
-    NetworkError,
-    UsageError,
-    VhLiteError,
-    register_secret,
-)
+from ..errors import ApiError, AuthError, NetworkError, UsageError, VhLiteError, register_secret
 from ..hints import explain
 from ..terminal import prompts
 from .options import app_context, complete_profiles
@@ -133,9 +126,8 @@ def login_command(
 def refuse_secret_flags(password: str | None, token: str | None) -> None:
     """vh's `-p/--password PASSWORD` and `-t/--token TOKEN`: a secret in argv is seen by every
     user of the machine (ps) and kept in shell history. Refused, never stored, never shown."""
-    for secret in (password, token):
-        if secret:
-            register_secret(secret)
+    for secret in filter(None, (password, token)):
+        register_secret(secret)
     if password is not None:
         raise UsageError(
             "login takes no password on the command line (vh's -p/--password), where other "

@@ -3,7 +3,7 @@ spells --format, --json, --fields alike. Completion functions get what the user 
 far and return candidates; none may ever print or raise, since its output lands in the
 user's shell."""
 
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any
 
 import typer
 
@@ -79,18 +79,9 @@ MaxConcurrencyOption = Annotated[
 ]  # fmt: skip
 
 
-class KindOptions(NamedTuple):
-    """The options whose help and completion name a kind's fields (typer.Option objects)."""
-
-    fields: Any
-    sort: Any
-    search: Any
-    limit: Any
-
-
-def kind_options(kind: RecordKind) -> KindOptions:
-    """--fields, --sort, --search and --limit for listing `kind`, completing its fields and
-    sort keys (in Annotated[..., kind_options(KIND).fields] of a command's parameters)."""
+def kind_options(kind: RecordKind) -> tuple[Any, Any, Any, Any]:
+    """--fields, --sort, --search and --limit for listing `kind` (typer.Option objects for
+    Annotated[...] parameters), whose help and completion name its fields and sort keys."""
 
     def complete_fields(incomplete: str) -> list[str]:
         # --fields a,b,c: complete the last name, keeping the ones before it.
@@ -103,7 +94,7 @@ def kind_options(kind: RecordKind) -> KindOptions:
         sign = "-" if incomplete.startswith("-") else ""
         return [sign + key for key in kind.sort_keys if key.startswith(incomplete.lstrip("-"))]
 
-    return KindOptions(
+    return (
         typer.Option(
             "--fields", show_default=False, metavar="A,B,C", autocompletion=complete_fields,
             help="Comma-separated fields to show; dotted paths reach into objects "

@@ -10,8 +10,8 @@ from ..kinds.query import owned_by
 from . import options
 from .records import list_options, run_list, run_show, show_options
 
-_OPTIONS = options.kind_options(PROJECT)
-FieldsOption = Annotated[str | None, _OPTIONS.fields]
+_FIELDS, _SORT, _SEARCH, _LIMIT = options.kind_options(PROJECT)
+FieldsOption = Annotated[str | None, _FIELDS]
 
 
 def list_command(
@@ -29,9 +29,9 @@ def list_command(
             "repeat for any of several.",
         ),
     ] = None,
-    search: Annotated[str | None, _OPTIONS.search] = None,
-    sort: Annotated[str | None, _OPTIONS.sort] = None,
-    limit: Annotated[int | None, _OPTIONS.limit] = None,
+    search: Annotated[str | None, _SEARCH] = None,
+    sort: Annotated[str | None, _SORT] = None,
+    limit: Annotated[int | None, _LIMIT] = None,
     max_concurrency: options.MaxConcurrencyOption = options.DEFAULT_MAX_CONCURRENCY,
     web: options.WebOption = False,
     profile: options.ProfileOption = None,

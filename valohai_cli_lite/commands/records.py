@@ -1,11 +1,8 @@
-"""The one list path and the one show path, for any RecordKind.
-
-A kind's command module turns its flags into ListOptions or ShowOptions and calls run_list or
-run_show: every page is fetched (a progress bar on a terminal), filtered, sorted and limited,
-then rendered in any format; one record is found by id, by counter or by name and shown, or
-opened in the browser. A kind that lives within another (executions in a project) is listed
-and counted within it (Scope).
-"""
+"""The one list path and the one show path, for any RecordKind: a kind's command module turns
+its flags into ListOptions or ShowOptions and calls run_list or run_show. Every page is fetched
+(a progress bar on a terminal), filtered, sorted, limited and rendered in any format; one record
+is found by id, by counter or by name and shown, or opened in the browser. A kind that lives
+within another (executions in a project) is listed and counted within it (_scope)."""
 
 import re
 from collections.abc import Callable, Mapping
@@ -28,17 +25,6 @@ from .options import DEFAULT_MAX_CONCURRENCY, format_and_fields
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _COUNTER = re.compile(r"#?([0-9]+)")
-
-
-class Scope(NamedTuple):
-    """Where a kind that lives inside another is listed and counted: the server-side filters
-    for the parent (?project=<id>) and --mine, and the same conditions checked on the client,
-    since some servers (minihai) ignore them."""
-
-    params: dict[str, Any]
-    conditions: tuple[Callable[[Record], bool], ...] = ()
-    id: str | None = None  # the parent's id: `show N` is "{endpoint}{id}:{N}/"
-    label: str = ""  # for messages: " in project acme/x"
 
 
 class ListOptions(NamedTuple):
@@ -74,12 +60,10 @@ def list_options(
     output_format, chosen_fields = format_and_fields(ctx, fmt, as_json, fields, kind)
     if search is not None and not search.strip():
         raise UsageError("--search needs a value; an empty one matches nothing")
-    sort_key = SortKey.parse(sort, kind) if sort else None
-    query = ListQuery(conditions, search, sort_key, limit)
-    parent = _parent_ref(kind, parent)
+    query = ListQuery(conditions, search, SortKey.parse(sort, kind) if sort else None, limit)
     return ListOptions(
-        kind, output_format, chosen_fields, query, max_concurrency, web, parent, mine,
-        params or {},
+        kind, output_format, chosen_fields, query, max_concurrency, web,
+        _parent_ref(kind, parent), mine, params or {},
     )  # fmt: skip
 
 
@@ -92,31 +76,35 @@ def _parent_ref(kind: RecordKind, ref: str | None) -> str | None:
     return ref.strip()
 
 
+def _parent_id(
+    app: AppContext, client: ValohaiClient, kind: RecordKind, parent: str | None
+) -> str | None:
+    """The id of what `kind` lives in (`show N` is "{endpoint}{id}:{N}/")."""
+    if kind.parent is None or parent is None:
+        return None
+    return parent if is_id(parent) else str(find_by_name(app, client, kind.parent, parent)["id"])
+
+
 def _scope(
-    app: AppContext,
-    client: ValohaiClient,
-    creds: ActiveCredentials,
-    kind: RecordKind,
-    parent: str | None,
-    mine: bool = False,
-) -> Scope:
+    app: AppContext, client: ValohaiClient, creds: ActiveCredentials, opts: ListOptions
+) -> tuple[dict[str, Any], tuple[Callable[[Record], bool], ...]]:
+    """Where a kind that lives inside another is listed: the server-side filters for the
+    parent (?project=<id>) and --mine, and the same conditions checked on the client, since
+    some servers (minihai) ignore them."""
+    kind = opts.kind
     params: dict[str, Any] = {}
     checks: list[Callable[[Record], bool]] = []
-    ident = None
-    if kind.parent is not None and parent is not None:
+    ident = _parent_id(app, client, kind, opts.parent)
+    if kind.parent is not None and ident is not None:
         field = kind.parent.noun
-        ident = (
-            parent if is_id(parent) else str(find_by_name(app, client, kind.parent, parent)["id"])
-        )
         params[field] = ident
         checks.append(lambda r: r.get(field) is None or str(_id_of(r.get(field))) == ident)
-    if mine and kind.creator_id is not None:
+    if opts.mine and kind.creator_id is not None:
         creator_id = kind.creator_id
         me = str(creds.user_id if creds.user_id is not None else client.me().get("id"))
         params["creator"] = me
         checks.append(lambda r: creator_id(r) is None or str(creator_id(r)) == me)
-    label = f" in {kind.parent.noun} {parent}" if kind.parent and parent else ""
-    return Scope(params, tuple(checks), ident, label)
+    return params, tuple(checks)
 
 
 def _id_of(value: Any) -> Any:
@@ -129,12 +117,12 @@ def run_list(opts: ListOptions, app: AppContext) -> None:
         if opts.web and kind.list_page is not None:
             open_in_browser(app, creds.host + kind.list_page)
             return
-        where = _scope(app, client, creds, kind, opts.parent, opts.mine)
-        query = opts.query._replace(conditions=opts.query.conditions + where.conditions)
+        scope, checks = _scope(app, client, creds, opts)
+        query = opts.query._replace(conditions=opts.query.conditions + checks)
         # When the first `limit` records are exactly the answer, fetch no more than that.
         wanted = None if query.filters else query.limit
         url = api_url(creds.host, kind.endpoint)
-        params = {**where.params, **opts.params}
+        params = {**scope, **opts.params}
         url = with_query(url, params) if params else url
         # Last time's page size and total let the second round of requests go with the first.
         cache = app.paging_cache
@@ -192,9 +180,9 @@ def run_show(opts: ShowOptions, app: AppContext) -> None:
     with app.api_client() as (client, creds):
         counter = _COUNTER.fullmatch(opts.ref) if kind.by_counter else None
         if counter is not None:
-            where = _scope(app, client, creds, kind, opts.parent)
-            number = counter.group(1)
-            record = get_one(client, kind, f"{where.id}:{number}", f"#{number}{where.label}")
+            ident, number = _parent_id(app, client, kind, opts.parent), counter.group(1)
+            where = f" in {kind.parent.noun} {opts.parent}" if kind.parent and opts.parent else ""
+            record = get_one(client, kind, f"{ident}:{number}", f"#{number}{where}")
         elif kind.has_detail and is_id(opts.ref):
             record = get_one(client, kind, opts.ref, opts.ref)
         else:
@@ -249,7 +237,7 @@ def find_by_name(app: AppContext, client: ValohaiClient, kind: RecordKind, wante
             hint=f"see 'vh-lite {kind.plural} list --search TEXT'",
         )
     candidates = ", ".join(
-        f"{_owner_name(kind, r)}/{name} ({get_path(r, 'id')})" if kind.owner_ids
+        f"{(kind.owner_ids(r) or ['?'])[0]}/{name} ({get_path(r, 'id')})" if kind.owner_ids
         else str(get_path(r, "id"))
         for r in matches
     )  # fmt: skip
@@ -262,11 +250,6 @@ def find_by_name(app: AppContext, client: ValohaiClient, kind: RecordKind, wante
 def _text(value: Any) -> str | None:
     """A name as text: a server may send a numeric name (2024) as a JSON number."""
     return None if value is None or isinstance(value, dict | list) else str(value)
-
-
-def _owner_name(kind: RecordKind, record: Record) -> str:
-    ids = kind.owner_ids(record) if kind.owner_ids else ()
-    return ids[0] if ids else "?"
 
 
 def _did_you_mean(records: list[Record], kind: RecordKind, name: str) -> str:

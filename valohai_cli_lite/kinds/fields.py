@@ -8,8 +8,6 @@ from typing import Any
 
 from ..errors import UsageError
 
-_MISSING = object()
-
 
 def parse_fields(text: str) -> list[str]:
     """'a, b,owner.username' -> ['a', 'b', 'owner.username']; duplicates dropped, order kept."""
@@ -19,20 +17,15 @@ def parse_fields(text: str) -> list[str]:
     return list(dict.fromkeys(fields))
 
 
-def _lookup(obj: Any, path: str) -> Any:
-    if "." not in path:  # most fields: one dict lookup (a table reads 5 per row)
-        return obj.get(path, _MISSING) if isinstance(obj, dict) else _MISSING
-    for key in path.split("."):
-        if not isinstance(obj, dict) or key not in obj:
-            return _MISSING
-        obj = obj[key]
-    return obj
-
-
 def get_path(obj: Any, path: str) -> Any:
     """The value at a dotted path, None when any step is missing or not an object."""
-    value = _lookup(obj, path)
-    return None if value is _MISSING else value
+    if "." not in path:  # most fields: one dict lookup (a table reads 5 per row)
+        return obj.get(path) if isinstance(obj, dict) else None
+    for key in path.split("."):
+        if not isinstance(obj, dict) or key not in obj:
+            return None
+        obj = obj[key]
+    return obj
 
 
 def validate_fields(fields: Sequence[str], known: Sequence[str]) -> None:
@@ -63,11 +56,10 @@ def select_fields(obj: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
         keys = path.split(".")
         if any(".".join(keys[:i]) in chosen for i in range(1, len(keys))):
             continue  # a broader field ('owner' for 'owner.id') already brings it whole
-        value = _lookup(obj, path)
         target = result
         for key in keys[:-1]:
             target = target.setdefault(key, {})
-        target[keys[-1]] = None if value is _MISSING else value
+        target[keys[-1]] = get_path(obj, path)
     return result
 
 

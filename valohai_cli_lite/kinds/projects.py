@@ -1,10 +1,7 @@
-"""What vh-lite knows about a Valohai project: its fields, columns, sort keys, links, times.
-
-Fields come from Valohai's docs and real responses (shared/valohai-api.md). This is the one
-place that names them; listing, render, fields and query work on any RecordKind. What people see
-copes with every shape the API is known to send: the detail object's null counters (the
-numbers are then in `execution_summary`), an owner that is a bare id in older data.
-"""
+"""What vh-lite knows about a Valohai project: its fields (from Valohai's docs and real
+responses, shared/valohai-api.md), columns, sort keys, links, times. What people see copes
+with every shape the API is known to send: the detail object's null counters (the numbers
+are then in `execution_summary`), an owner that is a bare id in older data."""
 
 from __future__ import annotations
 
@@ -34,20 +31,15 @@ def _counter(field: str, summary_key: str) -> Callable[[Record], Any]:
 
     def value(project: Record) -> Any:
         direct = get_path(project, field)
-        return (
-            direct if direct is not None else get_path(project, f"execution_summary.{summary_key}")
-        )
+        return get_path(project, f"execution_summary.{summary_key}") if direct is None else direct
 
     return value
 
 
 def repository(project: Record) -> str | None:
-    url, ref = get_path(project, "repository.url"), get_path(project, "repository.ref")
-    url = url if isinstance(url, str) and url else None
-    ref = ref if isinstance(ref, str) and ref else None
-    if url and ref:
-        return f"{url} ({ref})"
-    return url or ref
+    url, ref = (get_path(project, f"repository.{key}") for key in ("url", "ref"))
+    url, ref = (text if isinstance(text, str) and text else None for text in (url, ref))
+    return f"{url} ({ref})" if url and ref else url or ref
 
 
 def environment_variables(project: Record) -> str | None:
@@ -56,11 +48,10 @@ def environment_variables(project: Record) -> str | None:
     variables = project.get("environment_variables")
     if not isinstance(variables, dict) or not variables:
         return None
-    names = []
-    for name, spec in variables.items():
-        secret = isinstance(spec, dict) and spec.get("secret") is True
-        names.append(f"{name} (secret)" if secret else str(name))
-    return ", ".join(names)
+    return ", ".join(
+        f"{name} (secret)" if isinstance(spec, dict) and spec.get("secret") is True else str(name)
+        for name, spec in variables.items()
+    )
 
 
 executions = _counter("execution_count", "count")

@@ -1,10 +1,6 @@
-"""Client-side filtering, sorting and limiting of listings, for any RecordKind.
-
-Filters the server is not known to apply run on the client, and those it is asked to apply
-are checked again here (some servers ignore them).
-Everything here works on pages (lists of dicts) so that output can stream and fetching stops
-as soon as enough items are in hand.
-"""
+"""Client-side filtering, sorting and limiting of listings, for any RecordKind: the filters
+the server is not known to apply, and again those it was asked to (some servers ignore them).
+It works on pages (lists of dicts), so output streams and fetching stops once enough are in."""
 
 from __future__ import annotations
 
@@ -53,25 +49,9 @@ def owned_by(kind: RecordKind, record: Record, owners: set[str]) -> bool:
     return not owners.isdisjoint(text.casefold() for text in ids)
 
 
-def _matches(query: ListQuery, kind: RecordKind) -> Callable[[Record], bool]:
-    needle = query.search.casefold() if query.search else None
-
-    def match(record: Record) -> bool:
-        if not all(condition(record) for condition in query.conditions):
-            return False
-        if needle is not None:
-            text = "\n".join(str(get_path(record, path) or "") for path in kind.search_paths)
-            if needle not in text.casefold():
-                return False
-        return True
-
-    return match
-
-
 def sort_records(records: list[Record], key: SortKey, kind: RecordKind) -> list[Record]:
     """Stable sort; records without a value go last in either direction."""
     sort_type = kind.sort_keys[key.field]
-
     accessor = kind.sort_values.get(key.field)
 
     def value(record: Record) -> Any:
@@ -85,16 +65,24 @@ def sort_records(records: list[Record], key: SortKey, kind: RecordKind) -> list[
 
     present = [(value(r), r) for r in records]
     with_value = [pair for pair in present if pair[0] is not None]
-    without = [r for v, r in present if v is None]
     with_value.sort(key=lambda pair: pair[0], reverse=key.descending)
-    return [r for _, r in with_value] + without
+    return [r for _, r in with_value] + [r for v, r in present if v is None]
 
 
 def apply_query(
     pages: Iterable[list[Record]], query: ListQuery, kind: RecordKind
 ) -> Iterator[list[Record]]:
     """Filter, then sort, then limit; yields pages and stops consuming `pages` when done."""
-    match = _matches(query, kind)
+    needle = query.search.casefold() if query.search else None
+
+    def match(record: Record) -> bool:
+        if not all(condition(record) for condition in query.conditions):
+            return False
+        if needle is None:
+            return True
+        text = "\n".join(str(get_path(record, path) or "") for path in kind.search_paths)
+        return needle in text.casefold()
+
     chosen: Iterator[list[Record]] = ([r for r in page if match(r)] for page in pages)
     if query.sort is not None:  # sorting must see everything first
         everything = [r for page in chosen for r in page]
@@ -109,7 +97,5 @@ def apply_query(
         if remaining is not None and remaining <= 0:
             # Done early: close the source now, so fetching (and any progress bar) ends
             # before the caller writes its output.
-            close = getattr(pages, "close", None)
-            if close is not None:
-                close()
+            getattr(pages, "close", lambda: None)()
             return

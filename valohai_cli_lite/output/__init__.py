@@ -1,2 +1,1 @@
-"""Writing records for people and programs: every output format (render.py) and the streamed
-table (table.py)."""
+"""Writing records in every output format (render.py) and the streamed table (table.py)."""

@@ -1,10 +1,6 @@
-"""Rendering API objects in every output format: table, plain lines, JSON, JSONL, CSV, TSV.
-
-Commands pass pages of plain dicts plus the RecordKind that describes them; this module picks
-the fields, validates --fields, and writes through IOStreams. Data goes to stdout; the two
-status lines for people (the count under a table, "No projects found.") go to stderr, on a
-terminal only.
-"""
+"""API objects in every output format (table, plain lines, JSON, JSONL, CSV, TSV), from pages
+of dicts and the RecordKind describing them. Data goes to stdout; the status lines for people
+(the count under a table, "No projects found.") go to stderr, on a terminal only."""
 
 from __future__ import annotations
 
@@ -27,9 +23,7 @@ SPOOL_IN_MEMORY = 8 << 20
 
 class OutputFormat(str, Enum):
     table = "table"
-    # One record per line, tab-separated, no header, nothing cut: what a pipe gets when no
-    # format was asked for.
-    plain = "plain"
+    plain = "plain"  # one record per line, tab-separated, nothing cut: a pipe's default
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
@@ -41,15 +35,11 @@ def resolve_format(
 ) -> OutputFormat:
     if json_flag:
         return OutputFormat.json
-    if explicit is not None:
-        return explicit
-    return OutputFormat.table if io.is_stdout_tty else OutputFormat.plain
+    return explicit or (OutputFormat.table if io.is_stdout_tty else OutputFormat.plain)
 
 
 # What a spreadsheet takes for the start of a formula (=HYPERLINK(...) would be a live link).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# VH_CSV_FORMULAS=keep: CSV text exactly as the server sent it, formulas and all.
-KEEP_FORMULAS = "keep"
 
 
 def _delimited_pages(
@@ -62,11 +52,9 @@ def _delimited_pages(
 ) -> Iterator[str]:
     """CSV (RFC 4180) or TSV (one line per record, `\\t \\n \\r \\\\` escaped, never quoted),
     a header row of field paths first. On a terminal, controls in the data are shown as '?'.
-
     With `neutralise` (CSV's default), text that a spreadsheet would run as a formula gets a
     leading `'`, as OWASP advises: the spreadsheet then shows it as the text it is. Numbers
-    are numbers (-2 stays -2); TSV, JSON and JSONL stay exact.
-    """
+    are numbers (-2 stays -2); TSV, JSON and JSONL stay exact."""
     import csv
     import io as stringio
 
@@ -97,8 +85,7 @@ def _delimited_pages(
 
 
 def _plain_pages(pages: Iterable[list[Record]], columns: Sequence[Column]) -> Iterator[str]:
-    # One line per record, tab-separated, no header, nothing truncated: for grep/cut/awk.
-    for page in pages:
+    for page in pages:  # for grep, cut and awk: no header
         yield "".join(
             "\t".join(sanitize(cell_text(column.of(r))) for column in columns) + "\n" for r in page
         )
@@ -107,25 +94,19 @@ def _plain_pages(pages: Iterable[list[Record]], columns: Sequence[Column]) -> It
 def _json_pages(io: IOStreams, pages: Iterable[list[Record]]) -> Iterator[str]:
     """One JSON array, written the way json.dumps writes a list (indented for a terminal)."""
     compact = not io.is_stdout_tty
-    separator, opening = (",", "") if compact else (",\n", "\n")
-    empty = True
+    separator = "," if compact else ",\n"
+    started = False
     yield "["
-    for page in pages:
-        parts = []
-        for record in page:
-            text = io.json_text(record, compact=compact)
-            if not compact:
-                text = "  " + text.replace("\n", "\n  ")
-            parts.append((opening if empty else separator) + text)
-            empty = False
-        yield "".join(parts)
-    yield "]\n" if compact or empty else "\n]\n"
+    for page in filter(None, pages):
+        lead = separator if started else separator[1:]  # no comma before the first
+        text = lead + separator.join(io.json_text(record, compact=compact) for record in page)
+        yield text if compact else text.replace("\n", "\n  ")  # JSON escapes its own
+        started = True
+    yield "]\n" if compact or not started else "\n]\n"
 
 
 def _table_columns(kind: RecordKind, fields: Sequence[str] | None) -> list[Column]:
-    if fields:
-        return [Column(path.upper(), path) for path in fields]
-    return list(kind.table_columns)
+    return [Column(path.upper(), path) for path in fields] if fields else list(kind.table_columns)
 
 
 def write_records(
@@ -138,19 +119,14 @@ def write_records(
     link_base: str | None = None,
 ) -> None:
     """Write a listing. `link_base` (the host) resolves relative links for people; data
-    formats carry every value as the server sent it.
-
-    JSONL and the table stream page by page. The other formats (JSON, CSV, TSV, plain lines)
-    are rendered page by page into a spool (memory, then a temporary file past a few
-    megabytes) and written out only once every page has arrived: a failure midway leaves
-    stdout empty rather than holding a list a script could mistake for whole, and memory
-    holds rendered text, never every parsed project.
-    """
-    page_iter = iter(pages)
+    formats carry every value as the server sent it. JSONL and the table stream page by page.
+    The other formats are rendered page by page into a spool (_spooled) and written out once
+    every page has arrived: a failure midway leaves stdout empty rather than holding a list a
+    script could mistake for whole, and memory holds rendered text, never every parsed record."""
     if fmt is not OutputFormat.table:
         io.use_utf8()
     if fmt is OutputFormat.jsonl:
-        for page in page_iter:
+        for page in pages:
             chosen = (select_fields(r, fields) if fields else r for r in page)
             io.write("".join(io.json_text(r, compact=True) + "\n" for r in chosen))
             io.flush()
@@ -158,27 +134,25 @@ def write_records(
     if fmt is OutputFormat.table:
         from .table import stream_table
 
-        count = stream_table(io, page_iter, kind, _table_columns(kind, fields), link_base)
+        count = stream_table(io, pages, kind, _table_columns(kind, fields), link_base)
         if io.is_stderr_tty:  # status is for people; a script sees nothing extra
-            io.message(
-                f"{count} {kind.noun}{'s' if count != 1 else ''}" if count
-                else f"No {kind.noun}s found."
-            )  # fmt: skip
+            plural = "" if count == 1 else "s"
+            io.message(f"{count} {kind.noun}{plural}" if count else f"No {kind.noun}s found.")
         return
-    if fields and fmt is OutputFormat.json:
-        page_iter = ([select_fields(r, fields) for r in page] for page in page_iter)
     if fmt is OutputFormat.json:
-        chunks = _json_pages(io, page_iter)
+        if fields:
+            pages = ([select_fields(r, fields) for r in page] for page in pages)
+        chunks = _json_pages(io, pages)
     elif fmt in (OutputFormat.csv, OutputFormat.tsv):
         columns = [Column(path, path) for path in fields] if fields else kind.delimited_columns
-        neutralise = fmt is OutputFormat.csv and (
-            io.environ.get("VH_CSV_FORMULAS", "").strip().lower() != KEEP_FORMULAS
-        )
+        # VH_CSV_FORMULAS=keep: CSV text exactly as the server sent it, formulas and all.
+        formulas = io.environ.get("VH_CSV_FORMULAS", "").strip().lower()
+        neutralise = fmt is OutputFormat.csv and formulas != "keep"
         chunks = _delimited_pages(
-            page_iter, columns, fmt, terminal=io.is_stdout_tty, neutralise=neutralise
+            pages, columns, fmt, terminal=io.is_stdout_tty, neutralise=neutralise
         )
     else:
-        chunks = _plain_pages(page_iter, _table_columns(kind, fields))
+        chunks = _plain_pages(pages, _table_columns(kind, fields))
     _spooled(
         io, chunks, empty_message=f"No {kind.noun}s found." if fmt is OutputFormat.plain else None
     )
@@ -216,42 +190,23 @@ def write_record(
     view: Record | None = None,
 ) -> None:
     """Write one object: JSON as an object, CSV/TSV as a header and a row, a panel for people.
-
     JSON and JSONL carry `record` exactly as the server sent it; the other formats show
-    `view` when given (the record with what it leaves null filled in from elsewhere).
-    """
+    `view` when given (the record with what it leaves null filled in from elsewhere)."""
     if fmt is not OutputFormat.table:
         io.use_utf8()
     if fmt in (OutputFormat.json, OutputFormat.jsonl):
         chosen = select_fields(record, fields) if fields else record
-        io.write_line(
-            io.json_text(chosen, compact=fmt is OutputFormat.jsonl or not io.is_stdout_tty)
-        )
-        return
+        compact = fmt is OutputFormat.jsonl or not io.is_stdout_tty
+        return io.write_line(io.json_text(chosen, compact=compact))
     record = view if view is not None else record
     if fmt in (OutputFormat.csv, OutputFormat.tsv):
-        write_records(io, [[record]], fmt, kind, fields)
-    else:
-        rows = [Column(path, path) for path in fields] if fields else _detail_rows(kind, record)
-        if fmt is OutputFormat.plain:
-            for row in rows:
-                io.write(f"{row.path}\t{sanitize(cell_text(row.of(record)))}\n")
-            io.flush()
-        else:
-            _print_detail(io, record, kind, rows, link_base)
-
-
-def _detail_rows(kind: RecordKind, record: Record) -> list[Column]:
-    return [row for row in kind.detail_rows if not (row.optional and blank(row.of(record)))]
-
-
-def _print_detail(
-    io: IOStreams,
-    record: Record,
-    kind: RecordKind,
-    rows: Sequence[Column],
-    link_base: str | None,
-) -> None:
+        return write_records(io, [[record]], fmt, kind, fields)
+    rows = [Column(path, path) for path in fields] if fields else kind.detail_rows
+    rows = [row for row in rows if not (row.optional and blank(row.of(record)))]
+    if fmt is not OutputFormat.table:
+        io.write("".join(f"{row.path}\t{sanitize(cell_text(row.of(record)))}\n" for row in rows))
+        io.flush()
+        return
     from rich.panel import Panel
     from rich.style import Style
     from rich.table import Table

@@ -1,18 +1,14 @@
 """The table on a terminal, streamed: column widths from the first page (its first 50 rows,
 from a server of tiny pages) and the terminal's width, then one line per record as pages
-arrive.
-
-rich's Table measures every cell of every row before it prints the first line: for 100,000
-projects that is tens of seconds and hundreds of megabytes. Here rich measures only what a
-terminal needs measured (the display width of text with wide characters, via rich.cells),
-every row costs a few string operations, and the first rows are on screen as soon as the
-first page is in.
-"""
+arrive. (rich's Table measures every cell of every row before it prints the first line: for
+100,000 projects, tens of seconds and hundreds of megabytes. Here rich measures only the
+display width of text with wide characters, via rich.cells, and every row costs a few string
+operations.)"""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..kinds.fields import cell_text, get_path
@@ -52,7 +48,6 @@ def stream_table(
     link_base: str | None,
 ) -> int:
     """Print the table as pages arrive; returns how many rows were printed."""
-    cell_len = _cell_len
     page_iter = iter(pages)
     first: list[Record] = []
     for more in page_iter:  # enough rows to measure, even from a server of tiny pages
@@ -64,7 +59,7 @@ def stream_table(
     # A terminal whose encoding is not Unicode (LANG=C) shows what it cannot encode as
     # escapes (\xfc): widths are measured on that, and cut text ends in "...".
     encoding = None if io.stdout_is_unicode else io.stdout_encoding
-    ellipsis = "…" if encoding is None or _encodable("…", encoding) else "..."
+    ellipsis = "..." if encoding and "…".encode(encoding, "replace") == b"?" else "…"
 
     def cells_of(record: Record) -> list[str]:
         cells = [cell_for_person(kind, column.path, column.of(record)) for column in columns]
@@ -78,7 +73,7 @@ def stream_table(
         column.optional and not any(row[i] for row in rows) for i, column in enumerate(columns)
     ]
     columns, rows = _without(columns, rows, blank)
-    widths = fit_widths(kind, columns, rows, io.width() or 80, cell_len)
+    widths = fit_widths(kind, columns, rows, io.width() or 80)
     # ...and so do those the terminal has no room for (width 0).
     columns, rows = _without(columns, rows, [width == 0 for width in widths])
     widths = [width for width in widths if width]
@@ -90,38 +85,33 @@ def stream_table(
     link = _linker(io, kind, link_base)
     io.page()
     header = GAP.join(
-        _fit(column.header, width, right=right, cell_len=cell_len, ellipsis=ellipsis)
+        _fit(column.header, width, right, ellipsis)
         for column, width, right in zip(columns, widths, numeric, strict=True)
     ).rstrip()
     io.write((f"{BOLD}{header}{RESET}" if io.styled else header) + "\n")
     link_at = [column.path == kind.link_column for column in columns]
-    colored = [column if column.color and io.color_enabled() else None for column in columns]
+    paint = io.color_enabled()
+
+    def line(record: Record, cells: list[str]) -> str:
+        parts = []
+        for column, cell, width, right, linked in zip(
+            columns, cells, widths, numeric, link_at, strict=True
+        ):
+            text = _fit(cell, width, right, ellipsis)
+            if paint and column.color:
+                sgr = SGR.get(column.color.get(str(column.of(record)), ""))
+                text = _around(text, f"\x1b[{sgr}m", RESET) if sgr else text
+            parts.append(link(record, text) if linked else text)
+        return GAP.join(parts).rstrip() + "\n"
+
     count = 0
-    pages_with_cells = itertools.chain(
-        [zip(first, rows, strict=True)],
-        (((r, cells_of(r)) for r in page) for page in page_iter),
-    )
-    for page in pages_with_cells:
-        # One write per page (or per 200 rows), flushed before the next page is waited
-        # for: the first rows are on screen as soon as the first page is in.
-        lines: list[str] = []
-        for record, cells in page:
-            parts = []
-            for cell, width, right, linked, painted in zip(
-                cells, widths, numeric, link_at, colored, strict=True
-            ):
-                text = _fit(cell, width, right=right, cell_len=cell_len, ellipsis=ellipsis)
-                if painted is not None and painted.color is not None:
-                    sgr = SGR.get(painted.color.get(str(painted.of(record)), ""))
-                    text = _around(text, f"\x1b[{sgr}m", RESET) if sgr else text
-                parts.append(link(record, text) if linked else text)
-            lines.append(GAP.join(parts).rstrip() + "\n")
-            if len(lines) >= 200:
-                io.write("".join(lines))
-                count += len(lines)
-                lines.clear()
-        io.write("".join(lines))
-        count += len(lines)
+    later = ([(record, cells_of(record)) for record in page] for page in page_iter)
+    for page in itertools.chain([list(zip(first, rows, strict=True))], later):
+        # One write per 200 rows, flushed before the next page is waited for: the first
+        # rows are on screen as soon as the first page is in.
+        for start in range(0, len(page), 200):
+            io.write("".join(itertools.starmap(line, page[start : start + 200])))
+        count += len(page)
         io.flush()
     return count
 
@@ -138,28 +128,24 @@ def fit_widths(
     columns: Sequence[Column],
     rows: Sequence[Sequence[str]],
     available: int,
-    cell_len: Callable[[str], int],
 ) -> list[int]:
-    """Each column as wide as its widest cell in `rows`, within `available` cells.
-
-    Where they do not fit, the flexible column (a description) shrinks first, to
-    MIN_FLEXIBLE, then the widest others, never below their header, the first column (the
-    record's name) not below READABLE. Where that is not enough, columns go (width 0) from
-    the right: a kind lists its columns most useful first. The first column stays, cut to
-    fit if it must.
-    """
+    """Each column as wide as its widest cell in `rows`, within `available` cells. Where they
+    do not fit, the flexible column (a description) shrinks first, to MIN_FLEXIBLE, then the
+    widest others, never below their header, the first column (the record's name) not below
+    READABLE. Then columns go (width 0) from the right, as a kind lists its columns most useful
+    first; the first column stays, cut to fit if it must."""
     natural = [
-        max([cell_len(column.header), column.width, *(cell_len(row[i]) for row in rows)])
+        max([_cell_len(column.header), column.width, *(_cell_len(row[i]) for row in rows)])
         for i, column in enumerate(columns)
     ]
     paths = [column.path for column in columns]
     flexible = paths.index(kind.flexible_column) if kind.flexible_column in paths else None
     floors = [
         min(natural[i], MIN_FLEXIBLE if i == flexible
-            else max(cell_len(column.header), 4, READABLE if i == 0 else 0))
+            else max(_cell_len(column.header), 4, READABLE if i == 0 else 0))
         for i, column in enumerate(columns)
     ]  # fmt: skip
-    leaving = list(range(len(columns) - 1, 0, -1))  # a kind's columns come most useful first
+    leaving = list(range(len(columns) - 1, 0, -1))
     kept = list(range(len(columns)))
     while True:
         widths = [natural[i] if i in kept else 0 for i in range(len(columns))]
@@ -179,25 +165,15 @@ def fit_widths(
     return widths
 
 
-def _fit(
-    text: str, width: int, *, right: bool, cell_len: Callable[[str], int], ellipsis: str = "…"
-) -> str:
+def _fit(text: str, width: int, right: bool, ellipsis: str) -> str:
     """`text` cut with `ellipsis` or padded to exactly `width` cells."""
-    size = cell_len(text)
+    size = _cell_len(text)
     if size > width:
         from rich.cells import set_cell_size
 
         return str(set_cell_size(text, max(width - len(ellipsis), 0))) + ellipsis
     padding = " " * (width - size)
     return padding + text if right else text + padding
-
-
-def _encodable(text: str, encoding: str) -> bool:
-    try:
-        text.encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        return False
-    return True
 
 
 def _linker(io: IOStreams, kind: RecordKind, link_base: str | None) -> Any:

@@ -1,2 +1,1 @@
-"""The terminal and the standard streams: IOStreams (the one owner of stdin/stdout/stderr), the
-pager, prompts and the progress bar."""
+"""The terminal and the standard streams: IOStreams (their one owner), pager, prompts, progress."""

@@ -20,12 +20,10 @@ T = TypeVar("T")
 
 
 class _GuardedStdout:
-    """stdout, with write failures turned into the two outcomes a user should see.
-
-    A closed pipe (`vh-lite ... | head -1`) becomes StdoutClosed, which ends the run quietly
-    with exit 0 so `set -o pipefail` scripts survive; any other OSError (a full disk, a closed
-    descriptor) becomes OutputError, one error line and exit 1.
-    """
+    """stdout, with write failures turned into the two outcomes a user should see: a closed
+    pipe (`vh-lite ... | head -1`) becomes StdoutClosed, which ends the run quietly with exit 0
+    so `set -o pipefail` scripts survive; any other OSError (a full disk, a closed descriptor)
+    becomes OutputError, one error line and exit 1."""
 
     def __init__(self, stream: IO[str] | None) -> None:
         self._stream = stream
@@ -101,9 +99,7 @@ class IOStreams:
         read_secret: Callable[[str], str],
         terminal_width: Callable[[bool], int | None],
     ) -> None:
-        self.stdin = stdin
-        self.stdout = stdout
-        self.stderr = stderr
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self.is_stdin_tty = stdin_tty
         self.is_stdout_tty = stdout_tty
         self.is_stderr_tty = stderr_tty
@@ -120,13 +116,10 @@ class IOStreams:
 
     @classmethod
     def system(cls) -> IOStreams:
-        """The process's own streams, made safe to write to.
-
-        Text a stream's encoding cannot represent (PYTHONIOENCODING=ascii, an old terminal)
-        is written as backslash escapes instead of crashing, and sys.stdout itself is
-        replaced by the guarded stream so that writes by libraries (Typer's help, shell
-        completion) fail as cleanly as ours.
-        """
+        """The process's own streams, made safe to write to: text a stream's encoding cannot
+        represent (PYTHONIOENCODING=ascii, an old terminal) is written as backslash escapes
+        instead of crashing, and sys.stdout itself is replaced by the guarded stream so that
+        writes by libraries (Typer's help, shell completion) fail as cleanly as ours."""
         for stream in (sys.stdout, sys.stderr):
             unicode = stream is None or _is_unicode(getattr(stream, "encoding", None))
             if not unicode and hasattr(stream, "reconfigure"):
@@ -193,8 +186,7 @@ class IOStreams:
         )  # fmt: skip
         return streams, stdin_stream, out, err
 
-    def disable_color(self) -> None:
-        """--no-color: one switch for every colour decision (tables, messages, progress)."""
+    def disable_color(self) -> None:  # --no-color: tables, messages and progress alike
         self._color_disabled = True
 
     def color_enabled(self, *, stderr: bool = False) -> bool:

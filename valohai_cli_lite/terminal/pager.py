@@ -31,10 +31,10 @@ def start_pager(
 
     env = dict(os.environ)
     env.setdefault("LESS", "FRX")  # as git does: a pager named without options behaves
-    if utf8 and "LESSCHARSET" not in env:
+    if utf8:
         # Python writes UTF-8 to a C-locale terminal too (PEP 538/540); less, reading
         # LC_ALL=C, would show it as <C3><BC>. The pager shows what the terminal would.
-        env["LESSCHARSET"] = "utf-8"
+        env.setdefault("LESSCHARSET", "utf-8")
     try:
         return subprocess.Popen(
             shlex.split(command), stdin=subprocess.PIPE, env=env, encoding=encoding,

@@ -21,19 +21,15 @@ def pages_with_progress(
     streams_to_stdout: bool = False,
     wanted: int | None = None,
 ) -> Generator[list[Record], None, None]:
-    """Yield each page's results; show a transient bar once more than one page is coming.
-
-    The bar shows only where IOStreams.progress_allowed says. `wanted` caps the expected
-    total when the caller will stop after that many items. Closing this generator (a caller
-    that has enough) closes `pages`, which stops fetching.
-    """
+    """Yield each page's results; show a transient bar once more than one page is coming,
+    where IOStreams.progress_allowed says. `wanted` caps the expected total when the caller
+    will stop after that many items. Closing this generator (a caller that has enough)
+    closes `pages`, which stops fetching."""
     try:
         first = next(pages, None)
         if first is None:
             return
-        total = first.total
-        if total is not None and wanted is not None:
-            total = min(total, wanted)
+        total = first.total if first.total is None or wanted is None else min(first.total, wanted)
         done = len(first.results)
         allowed = io.progress_allowed(streams_to_stdout=streams_to_stdout)
         show = allowed and total is not None and total > done

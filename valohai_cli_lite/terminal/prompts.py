@@ -20,8 +20,7 @@ def _no_answer(io: IOStreams) -> VhLiteError:
 
 def ask(io: IOStreams, text: str, default: str | None = None) -> str:
     """A visible answer, the prompt on stderr. Ctrl-C propagates (exit 130)."""
-    suffix = f" [{default}]" if default else ""
-    line = io.prompt(f"{text}{suffix}: ")
+    line = io.prompt(f"{text} [{default}]: " if default else f"{text}: ")
     if not line:
         raise _no_answer(io)
     return line.strip() or (default or "")
