@@ -8,10 +8,11 @@ import io
 import json
 import os
 import re
+import sys
 from typing import Any
 
 from conftest import read_tsv
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from valohai_cli_lite.kinds.projects import PROJECT
@@ -77,6 +78,8 @@ def test_csv_and_tsv_round_trip(data: list[dict[str, Any]]) -> None:
     assert len(tsv.split("\n")) == len(data) + 2
     assert {line.count("\t") for line in tsv.split("\n")[:-1]} == {7}
     exact_csv = render(data, "csv", formulas="keep")
+    # Python 3.10's csv reader refuses NUL (vh-lite writes it, quoted: test_render.py).
+    assume(sys.version_info >= (3, 11) or "\0" not in exact_csv)
     for rows in (list(csv.reader(io.StringIO(exact_csv, newline=""))), read_tsv(tsv)):
         assert len(rows) == len(data) + 1
         for row, project in zip(rows[1:], data, strict=True):

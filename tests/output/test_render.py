@@ -118,6 +118,13 @@ def test_indented_json_closes_the_array_on_its_own_line_and_counts_only_for_peop
     assert err.getvalue() == "2 projects\n"
 
 
+def test_a_nul_in_csv_is_written_on_every_python() -> None:
+    # Python 3.10's csv writer refuses NUL; RFC 4180 allows it in a quoted field.
+    project = {**PROJECTS[0], "name": 'a\0"b'}
+    lines = render("csv", ["id", "name"], pages=[[project]]).splitlines()
+    assert lines[1] in (f'{project["id"]},"a\0""b"', f'"{project["id"]}","a\0""b"')
+
+
 def test_empty_listing() -> None:
     assert render("json", pages=[]) == "[]\n"
     assert render("jsonl", pages=[]) == ""

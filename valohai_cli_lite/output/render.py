@@ -77,7 +77,10 @@ def _delimited_pages(
             continue
         lines = []
         for row in rows:
-            writer.writerow(row)
+            try:
+                writer.writerow(row)
+            except csv.Error:  # Python 3.10's writer refuses NUL, which RFC 4180 allows quoted
+                buffer.write(",".join('"' + c.replace('"', '""') + '"' for c in row) + "\r\n")
             lines.append(buffer.getvalue()[:-2] + "\n")
             buffer.seek(0)
             buffer.truncate()
