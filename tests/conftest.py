@@ -1,6 +1,6 @@
 """Shared fixtures: an isolated user environment, the emulator, and two ways to run vh-lite.
 
-- `cli` runs a command line in this process through `cli.run()` with IOStreams.test(): fast,
+- `cli` runs a command line in this process through `cli.run()` with fake_streams(): fast,
   measured by coverage, terminals simulated with flags, retries' sleeps recorded, not slept.
 - `installed` runs the installed `vh-lite` script as a subprocess: the end-to-end layer
   (entry point, exit codes, real keyring, pty, signals, closed pipes).
@@ -16,13 +16,14 @@ emulator_support.py, the proxy's in proxy_support.py.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,46 @@ from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
 from valohai_cli_lite.terminal.iostreams import IOStreams
 
 TEST_TOKEN = "tok-5ecret-0f-the-test-suite-4f2a9c"
+
+
+class TestStream(io.StringIO):
+    __test__ = False  # not a pytest test class
+    encoding = "utf-8"  # settable, unlike StringIO's
+
+    def reconfigure(self, *, encoding: str | None = None, errors: str | None = None) -> None:
+        self.encoding = encoding or self.encoding
+
+
+def fake_streams(
+    *,
+    stdin: str = "",
+    stdin_tty: bool = False,
+    stdout_tty: bool = False,
+    stderr_tty: bool = False,
+    environ: Mapping[str, str] | None = None,
+    width: int | None = 100,
+    encoding: str = "utf-8",
+) -> tuple[IOStreams, TestStream, TestStream, TestStream]:
+    """(io, stdin, stdout, stderr): IOStreams in memory, with the terminal flags a test wants."""
+    stdin_stream, out, err = TestStream(stdin), TestStream(), TestStream()
+    out.encoding = err.encoding = encoding
+
+    def read_secret(prompt: str) -> str:
+        err.write(prompt)
+        line = stdin_stream.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\n")
+
+    streams = IOStreams(
+        stdin=stdin_stream, stdout=out, stderr=err, stdin_tty=stdin_tty,
+        stdout_tty=stdout_tty, stderr_tty=stderr_tty,
+        environ=dict(environ) if environ is not None else {},
+        read_secret=read_secret, terminal_width=lambda _stderr: width,
+    )  # fmt: skip
+    return streams, stdin_stream, out, err
+
+
 VH_LITE = Path(sys.executable).parent / "vh-lite"
 
 # Variables that would leak the developer's own setup into a test run.
@@ -202,7 +243,7 @@ class InProcessCli(_Runner):
         **_ignored: Any,
     ) -> Result:
         merged = {**self.env, **(env or {})}
-        io, _, out, err = IOStreams.test(
+        io, _, out, err = fake_streams(
             stdin=input or "", stdin_tty=stdin_tty, stdout_tty=stdout_tty,
             stderr_tty=stderr_tty, environ=merged, width=width, encoding=encoding,
         )  # fmt: skip
@@ -362,7 +403,7 @@ class App:
         self.keyring = MemoryKeyring()
         self.home = tmp_path / "home"  # caches go here, not to the real ~/.cache
         environ = {"HOME": str(self.home), "XDG_CACHE_HOME": str(self.home / ".cache"), **environ}
-        self.io, _, self.out, self.err = IOStreams.test(environ=environ, stdin=stdin)
+        self.io, _, self.out, self.err = fake_streams(environ=environ, stdin=stdin)
         self.context = AppContext(
             self.io,
             GlobalOptions(),

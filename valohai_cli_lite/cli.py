@@ -32,7 +32,7 @@ def _show_version(ctx: typer.Context, value: bool) -> None:
 
 
 def _seconds(value: float) -> float:
-    """--timeout: a number of seconds above zero (not inf, not nan, which pass `min`)."""
+    """--timeout: not inf, not nan, which pass `min`."""
     if not math.isfinite(value) or value <= 0:
         raise typer.BadParameter(f"{value} is not a number of seconds above zero")
     return value
@@ -127,7 +127,7 @@ def root(
     )  # fmt: skip
 
 
-# Other words the root answers to: `vh project list` is what users of `vh` type.
+# `vh project list` is what users of `vh` type.
 ROOT_ALIASES = {"project": "projects", "execution": "executions", "environment": "environments"}
 # Commands that are no group: their word and module (the function is <word>_command).
 COMMANDS = {"login": "login", "logout": "auth", "api": "api"}
@@ -146,8 +146,7 @@ COMMAND_WORDS = frozenset({*COMMANDS, *GROUPS, *ROOT_ALIASES})
 
 
 def _aliased(aliases: dict[str, str]) -> Any:
-    """A Typer group class that also answers to other words for its commands, without
-    registering them twice (Typer would introspect each registration)."""
+    """A group also answering to `aliases`, not registered twice (Typer introspects each)."""
     from typer.core import TyperGroup
 
     class Aliased(TyperGroup):
@@ -158,9 +157,7 @@ def _aliased(aliases: dict[str, str]) -> Any:
 
 
 def build_app(command: str | None = None) -> typer.Typer:
-    """The Typer app; with `command`, only the part of the tree that command needs, since
-    Typer introspects every registered command's signature when the click command is made.
-    Help, completion, typos and the reference generator get the whole tree (command=None)."""
+    """Only what `command` needs: Typer introspects every registered command's signature."""
     from importlib import import_module
 
     from .commands.options import group_options
@@ -194,8 +191,7 @@ def build_app(command: str | None = None) -> typer.Typer:
 
 
 def click_command(app: typer.Typer) -> Any:
-    """The click command for `app`, with arguments shown as their names (`NAME_OR_ID`, not
-    Typer's `{NAME_OR_ID}` in usage lines nor a `<str>` type in --help)."""
+    """Arguments shown as `NAME_OR_ID`, not Typer's `{NAME_OR_ID}` in usage nor `<str>`."""
     from typer._click.types import StringParamType
 
     class PlainText(StringParamType):
@@ -218,13 +214,11 @@ def click_command(app: typer.Typer) -> Any:
     return command
 
 
-# The root options that take a value, so command_word can skip their values. A test checks
-# this against root()'s parameters.
+# The root options that take a value (a test checks this against root()'s parameters).
 OPTIONS_WITH_VALUES = frozenset({"--profile", "-p", "--timeout", "--ca-file"})
 
 
 def command_word(args: list[str], environ: Mapping[str, str]) -> str | None:
-    """The first command word on the command line (skipping global options), if any."""
     if any(name.endswith("_COMPLETE") for name in environ):
         return None  # shell completion needs the whole tree
     remaining = iter(args)
@@ -239,14 +233,12 @@ def command_word(args: list[str], environ: Mapping[str, str]) -> str | None:
 
 
 # Root options that may also come after the command (`vh-lite projects list --debug`), as
-# --profile may (each command has its own). They are moved in front of the command word before
-# the line is parsed; a value that happens to be spelled like one of them is moved too.
+# --profile may: moved in front of it before parsing (so is a value spelled like one of them).
 LATE_FLAGS = frozenset({"--debug", "--allow-insecure-http", "--no-color", "--system-certs"})
 LATE_WITH_VALUES = frozenset({"--timeout", "--ca-file"})
 
 
 def hoist_global_options(args: list[str]) -> list[str]:
-    """`args` with the root options found after the command word moved in front of it."""
     at = 0
     while at < len(args) and args[at].startswith("-"):  # the root's own options
         at += 2 if args[at] in OPTIONS_WITH_VALUES else 1
@@ -267,9 +259,7 @@ def hoist_global_options(args: list[str]) -> list[str]:
 
 @contextlib.contextmanager
 def _no_help_colours() -> Iterator[None]:
-    """Typer draws --help with a rich Console of its own, which knows NO_COLOR and TERM but
-    not --no-color; its documented switch for that console's colours is COLOR_SYSTEM, put
-    back afterwards so nothing outlives the run."""
+    """Typer's help Console ignores --no-color; COLOR_SYSTEM, its documented switch, is reset."""
     import typer.rich_utils
 
     before = typer.rich_utils.COLOR_SYSTEM
@@ -281,7 +271,7 @@ def _no_help_colours() -> Iterator[None]:
 
 
 def run(args: list[str], io: "IOStreams", services: "Services | None" = None) -> int:
-    """Run one command line; returns the exit code. Every expected failure ends here."""
+    """One command line to an exit code. Every expected failure ends here."""
     from typer._click import exceptions as click_exceptions
 
     from .context import AppContext, GlobalOptions
@@ -321,8 +311,7 @@ def run(args: list[str], io: "IOStreams", services: "Services | None" = None) ->
         code = EXIT_ERROR
     except Exception as exc:  # a bug: short report; the traceback only with --debug
         flags = (app.environ.get(name, "") for name in ("VH_DEBUG", "VALOHAI_DEBUG"))
-        # (an environment flag the way Typer reads VH_DEBUG)
-        truthy = ("1", "true", "t", "yes", "y", "on")
+        truthy = ("1", "true", "t", "yes", "y", "on")  # as Typer reads VH_DEBUG
         if "--debug" in args or any(flag.strip().lower() in truthy for flag in flags):
             import traceback
 

@@ -1,6 +1,4 @@
-"""AppContext: what every command's run function gets, made once per run, so a command's
-logic can run, and be tested, without a process: tests replace any collaborator through
-Services."""
+"""AppContext: what every command's run function gets (docs/development.md)."""
 
 from __future__ import annotations
 
@@ -27,8 +25,6 @@ if TYPE_CHECKING:
 
 
 class GlobalOptions(NamedTuple):
-    """The root command line: options that apply to every command."""
-
     # --profile or VH_PROFILE; None: chosen by session.choose_profile (host, auth switch).
     profile: ProfileChoice | None = None
     timeout: float = DEFAULT_TIMEOUT
@@ -59,9 +55,7 @@ class Services(NamedTuple):
     config_dir: Path | None = None  # None: VH_LITE_CONFIG_DIR, else the platform's config dir
     keyring: KeyringLoader | None = None  # None: the system keyring
     sleep: Callable[[float], None] = time.sleep  # between retries
-    # (host, settings) -> a client without a token
-    client: Callable[[str, ClientSettings], ValohaiClient] = _valohai_client
-    # Opens a URL in the user's browser; False when none could be opened.
+    client: Callable[[str, ClientSettings], ValohaiClient] = _valohai_client  # without a token
     open_browser: Callable[[str], bool] = _open_in_browser
 
 
@@ -79,7 +73,6 @@ class AppContext:
         self.options = self.options._replace(profile=ProfileChoice(name, "flag"))
 
     def profile_choice(self, *, for_login: bool = False) -> ProfileChoice:
-        """The profile this run works with, and how it was chosen (session.choose_profile)."""
         return choose_profile(self.options.profile, self.environ, self.config, for_login=for_login)
 
     @cached_property
@@ -87,8 +80,7 @@ class AppContext:
         return ConfigStore(self.services.config_dir or config_dir(self.environ))
 
     @cached_property
-    def cache_dir(self) -> Path:
-        """The user's cache directory: the trust store's copies, the paging cache."""
+    def cache_dir(self) -> Path:  # the trust store's copies, the paging cache
         return user_dir("cache", self.environ)
 
     @cached_property
@@ -121,7 +113,7 @@ class AppContext:
     def client_settings(
         self, *, ca_file: str | None = None, allow_insecure_http: bool = False
     ) -> ClientSettings:
-        """Settings for one client; the arguments are what the profile saved at login."""
+        """The arguments are what the profile saved at login."""
         return ClientSettings(
             timeout=self.options.timeout,
             ca_file=self.options.ca_file or ca_file,
@@ -137,7 +129,6 @@ class AppContext:
 
     @contextmanager
     def api_client(self) -> Iterator[tuple[ValohaiClient, ActiveCredentials]]:
-        """A client for the credentials in force; failures inside get hints for the user."""
         creds = self.active_credentials()
         settings = self.client_settings(
             ca_file=creds.ca_file, allow_insecure_http=creds.allow_insecure_http
@@ -160,7 +151,6 @@ class AppContext:
         streams_to_stdout: bool = False,
         wanted: int | None = None,
     ) -> Generator[list[Record], None, None]:
-        """Pages' results, with a progress bar on a terminal while more than one page comes."""
         return pages_with_progress(
             self.io, pages, noun, streams_to_stdout=streams_to_stdout, wanted=wanted
         )

@@ -1,6 +1,5 @@
-"""Exception types that carry a user-facing message and an exit code. Commands raise these;
-`cli.run` is the one place that turns them into a line on stderr and a process exit code, so
-no command ever calls `sys.exit` itself."""
+"""Errors with a user-facing message and an exit code; `cli.run` is the one place that turns
+them into a line on stderr and an exit code, so no command ever calls `sys.exit` itself."""
 
 from __future__ import annotations
 
@@ -31,25 +30,18 @@ class VhLiteError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
-        # A word for what went wrong, so advice can be added above the layer that failed
-        # (hints.py): "plain-http", "list-changed", "foreign-next", network reasons...
-        self.reason = reason
+        self.reason = reason  # a word for what went wrong, so hints.py can add advice above
         self.status = status  # the HTTP status, when the server answered
         self.code = code  # the API's machine-readable error code, e.g. "has_2fa"
         self.words = words  # the server's own words about it, one line
-        # What the server asked for with Retry-After (a 429 or 503 that was not retried).
-        self.retry_after = retry_after
+        self.retry_after = retry_after  # a 429 or 503's Retry-After that was not waited for
 
 
 class UsageError(VhLiteError):
-    """The command line or its input does not make sense."""
-
     exit_code = EXIT_USAGE
 
 
-class AuthError(VhLiteError):
-    """No credentials, or the server rejected them (401/403)."""
-
+class AuthError(VhLiteError):  # no credentials, or the server rejected them
     exit_code = EXIT_AUTH
 
 
@@ -62,9 +54,7 @@ class PermissionDenied(ApiError):
 
 
 class NetworkError(VhLiteError):
-    """The request never got a usable HTTP answer (DNS, refused, TLS, timeout). Its reasons:
-    "dns", "refused", "tls-verify" (a certificate that does not verify), "not-tls" (TLS to a
-    plain-http port), "disconnected", "timeout", "other"."""
+    """The request never got a usable HTTP answer; its reasons are in hints._BY_REASON."""
 
     def __init__(self, message: str, *, timed_out: bool = False, reason: str = "other") -> None:
         super().__init__(message, reason="timeout" if timed_out else reason)
@@ -75,9 +65,7 @@ class ConfigError(VhLiteError):
     """A local config or credentials file cannot be read or written."""
 
 
-class OutputError(VhLiteError):
-    """stdout cannot be written (a full disk, a closed descriptor)."""
-
+class OutputError(VhLiteError):  # stdout cannot be written (a full disk, a closed descriptor)
     def __init__(self, exc: OSError | None = None) -> None:
         reason = exc.strerror or str(exc) if exc is not None else "standard output is closed"
         super().__init__(f"cannot write the output: {reason}")
@@ -87,17 +75,16 @@ class StdoutClosed(Exception):
     """The reader of stdout went away (`vh-lite ... | head -1`): stop quietly, exit 0."""
 
 
-# Secrets the process has seen (tokens, passwords). The error reporter scrubs them from
-# anything it prints, as a last line of defence should one ever end up in a message.
+# Secrets seen (tokens, passwords), scrubbed from anything the error reporter prints: a last
+# line of defence should one ever end up in a message.
 _secrets: set[str] = set()
 
 
 def register_secret(value: str) -> None:
     if len(value) >= 4:  # a tiny "secret" would redact ordinary words
-        _secrets.add(value)
         # Messages sometimes show a value escaped (repr, bytes), which a plain match misses.
-        _secrets.add(repr(value)[1:-1])
-        _secrets.add(repr(value.encode("utf-8", "backslashreplace"))[2:-1])
+        in_bytes = repr(value.encode("utf-8", "backslashreplace"))[2:-1]
+        _secrets.update((value, repr(value)[1:-1], in_bytes))
 
 
 def check_token(token: str, source: str) -> str:

@@ -1,15 +1,7 @@
-"""Where vh-lite keeps its files, and how: private directories, atomic writes and a lock, so
-concurrent runs never lose or truncate state, and trusted paths only, so another user of the
-machine can neither read them nor slip in their own.
-
-Everything vh-lite creates is private whatever the umask: directories (their missing parents
-included) 0700, files 0600. Before its config, credentials, cache or lock is used, a
-directory or file that another user owns or may write to, or a symbolic link on the way to
-it that another user owns, is refused with one line naming it: someone who can change
-config.json could name their own server as the host.
-
-platformdirs knows every platform but is slow to import: on Linux the XDG rule is computed here
-directly, as platformdirs computes it; elsewhere platformdirs answers."""
+"""Where vh-lite keeps its files, and how (docs/security.md, "Local state"): private whatever
+the umask, written atomically under a lock so concurrent runs never lose or truncate state, and
+used only when no other user could have written them or a link on the way to them: whoever
+can change config.json could name their own server as the host."""
 
 from __future__ import annotations
 
@@ -27,15 +19,15 @@ from .errors import ConfigError
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
-
 APP = "vh-lite"
+_MAX_LINK_HOPS = 40  # as the kernel's own limit (ELOOP)
+_UNREADABLE_HINT = "fix or move the file away; vh-lite never overwrites a file it cannot read"
 
 
 def user_dir(kind: Literal["config", "cache"], environ: Mapping[str, str] = os.environ) -> Path:
-    """$VH_LITE_CONFIG_DIR or $VH_LITE_CACHE_DIR, else the platform's directory of that kind
-    (on Linux, an unset or blank XDG variable means the default under the home directory)."""
-    override = environ.get(f"VH_LITE_{kind.upper()}_DIR")
-    if override:
+    """$VH_LITE_CONFIG_DIR or $VH_LITE_CACHE_DIR, else the platform's directory of that kind.
+    On Linux, the XDG rule as platformdirs computes it, from the run's environ."""
+    if override := environ.get(f"VH_LITE_{kind.upper()}_DIR"):
         return Path(override).expanduser().absolute()
     if sys.platform.startswith("linux"):
         home = environ.get("HOME") or os.path.expanduser("~")
@@ -48,13 +40,12 @@ def user_dir(kind: Literal["config", "cache"], environ: Mapping[str, str] = os.e
 
 
 class UntrustedPath(ConfigError):
-    """A file or directory another user could have put there or changed (check_trusted)."""
+    """A file or directory another user could have put there or changed."""
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create the directory, and each missing parent, 0700 whatever the umask; an existing one
-    must be trusted (check_trusted). Its owner's choice of mode is kept otherwise
-    (VH_LITE_CONFIG_DIR may name an existing directory); the files in it are 0600 anyway."""
+    """Create the directory and missing parents 0700. An existing one keeps its owner's mode if
+    trusted (VH_LITE_CONFIG_DIR may name one); the files in it are 0600 anyway."""
     missing = list(itertools.takewhile(lambda d: not os.path.lexists(d), (path, *path.parents)))
     try:
         for directory in reversed(missing):
@@ -69,8 +60,8 @@ def ensure_private_dir(path: Path) -> None:
 
 
 def check_trusted(path: Path) -> None:
-    """ConfigError unless `path` (if it exists) is the user's own and writable by nobody else,
-    and every symbolic link on the way to it belongs to the user or to root."""
+    """`path`, if it exists, is the user's own and writable by nobody else, and every symbolic
+    link on the way to it belongs to the user or to root; else ConfigError."""
     if sys.platform == "win32":  # access is by ACL there, and the profile directory is private
         return
     _check_links(path.absolute(), hops=0)
@@ -95,12 +86,8 @@ def _check_owner(path: Path, info: os.stat_result) -> None:
         )
 
 
-_MAX_LINK_HOPS = 40  # as the kernel's own limit (ELOOP)
-
-
 def _check_links(path: Path, hops: int) -> None:
-    """Every symbolic link met on the way to `path`, those inside link targets included,
-    belongs to the user or to root."""
+    """Link targets' own links included."""
     current = Path(path.anchor)
     for part in path.parts[1:]:
         current /= part
@@ -121,13 +108,9 @@ def _check_links(path: Path, hops: int) -> None:
         _check_links(Path(os.path.normpath(target)), hops + 1)
 
 
-_UNREADABLE_HINT = "fix or move the file away; vh-lite never overwrites a file it cannot read"
-
-
 def read_profiles_file(path: Path) -> dict[str, Any]:
-    """A state file whose "profiles" maps profile names to objects (config.json and
-    credentials.json both are); {"profiles": {}} when missing or empty (a crash, a `touch`).
-    Other top-level keys are kept so a write never drops what a newer version stored."""
+    """config.json or credentials.json; {"profiles": {}} when missing or empty (a crash, a
+    `touch`). Other top-level keys are kept so a write never drops what a newer version stored."""
     raw = read_trusted(path) or b""
     try:
         text = raw.decode("utf-8")
@@ -148,8 +131,7 @@ def read_profiles_file(path: Path) -> dict[str, Any]:
 
 
 def read_trusted(path: Path) -> bytes | None:
-    """The bytes of a file that it and its directory are trusted (check_trusted), or None
-    when it is missing; ConfigError naming the path otherwise."""
+    """None when missing; ConfigError unless it and its directory are trusted."""
     check_trusted(path.parent)
     check_trusted(path)
     try:
@@ -167,9 +149,8 @@ def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
 
 
 def write_atomically(path: Path, payload: str) -> None:
-    """Write to a temp file in the same directory, fsync, then rename over the target. A crash
-    at any point leaves either the old file or the new one, never a truncated one, and the file
-    is 0600 from its first byte: mkstemp creates it so (O_EXCL, never through a planted link),
+    """Temp file, fsync, rename: a crash leaves the old file or the new one, never a truncated
+    one. 0600 from its first byte: mkstemp creates it so (O_EXCL, never through a planted link),
     and the rename replaces a link rather than writing through it."""
     import tempfile
 
@@ -193,7 +174,7 @@ def write_atomically(path: Path, payload: str) -> None:
 
 @contextlib.contextmanager
 def locked(directory: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `directory/.lock` for a read-modify-write of its files."""
+    """An exclusive lock on `directory/.lock`, for a read-modify-write of its files."""
     ensure_private_dir(directory)
     lock_path = directory / ".lock"
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)  # never a planted link
@@ -213,8 +194,8 @@ def locked(directory: Path) -> Iterator[None]:
 
 
 def write_new_private_file(path: Path, data: bytes) -> None:
-    """Create `path` at most 0600 (the umask can only take more away) and write `data`;
-    never through a link, never over an existing file (OSError then)."""
+    """At most 0600 (the umask can only take more away); never through a link, never over an
+    existing file (OSError then)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     with os.fdopen(os.open(path, flags, PRIVATE_FILE_MODE), "wb") as handle:
         handle.write(data)

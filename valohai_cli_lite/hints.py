@@ -1,18 +1,9 @@
-"""Advice for users, added to the client's typed errors by the layer that knows the context.
-The client reports facts (a status, what the server asked for); what the user should do next
-depends on where the token came from and what they were doing, so it is decided here."""
+"""Advice added to the client's errors, which state only facts: what to do next depends on
+where the token came from and what the user was doing (docs/development.md)."""
 
 from __future__ import annotations
 
 from .errors import ApiError, AuthError, NetworkError, VhLiteError
-
-
-def explain(exc: VhLiteError, *, rejected_hint: str | None = None) -> VhLiteError:
-    """`exc` with a hint for the user, unless it already has one."""
-    if exc.hint is None:
-        exc.hint = _hint_for(exc, rejected_hint)
-    return exc
-
 
 # Advice by the reason an error names, whichever layer raised it.
 _BY_REASON = {
@@ -30,6 +21,12 @@ _BY_REASON = {
     "disconnected": "if the server expects TLS, use an https:// URL",
     "other": "check the host URL and your network connection",
 }
+
+
+def explain(exc: VhLiteError, *, rejected_hint: str | None = None) -> VhLiteError:
+    if exc.hint is None:
+        exc.hint = _hint_for(exc, rejected_hint)
+    return exc
 
 
 def _hint_for(exc: VhLiteError, rejected_hint: str | None) -> str | None:

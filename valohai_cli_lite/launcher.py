@@ -1,6 +1,5 @@
-"""The console-script entry point. It answers `--version`, what scripts and CI call to check
-the tool is there, before importing anything heavy: it should cost no more than starting
-Python. Everything else goes to cli.run with the process's IOStreams."""
+"""The console-script entry point. `--version`, what scripts and CI call to check the tool is
+there, is answered before anything heavy is imported; the rest goes to cli.run."""
 
 from __future__ import annotations
 
@@ -27,21 +26,17 @@ def main() -> None:
 
 
 def collect_garbage_less_often() -> None:
-    """Let the cycle collector run every 100,000 allocations instead of every 700: loading
-    Typer and httpx makes tens of thousands of objects that live to the end, which the
-    default would scan again and again (docs/performance.md). Cycles are still collected,
-    only in bigger batches, so memory stays bounded."""
+    """Every 100,000 allocations, not 700: the objects Typer and httpx make live to the end
+    and would be scanned again and again; cycles are still collected (docs/performance.md)."""
     import gc
 
     gc.set_threshold(100_000)
 
 
 def exit_now(code: int, last_output: str = "") -> None:
-    """Flush the streams and leave without the interpreter's teardown, which costs more than
-    a typical command (docs/performance.md). Nothing is lost: config and credential files
-    are closed and fsynced when written; page fetchers still running after an early stop
-    (a --limit) go with the process. os._exit skips the atexit hook that saves coverage
-    data (the test suite), so that is saved first."""
+    """Flush the streams and skip the interpreter's teardown (docs/performance.md): files are
+    fsynced when written; page fetchers still running after a --limit go with the process.
+    os._exit skips the atexit hook that saves coverage data, so that is saved first."""
     from .errors import OutputError, StdoutClosed
 
     try:
@@ -58,8 +53,7 @@ def exit_now(code: int, last_output: str = "") -> None:
             with contextlib.suppress(Exception):
                 sys.stderr.write(f"vh-lite: error: {exc.message}\n")
             code = 1
-    # stderr: if even that fails there is no one left to tell.
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):  # if even stderr fails, no one is left to tell
         sys.stderr.flush()
     _save_coverage()
     os._exit(code)

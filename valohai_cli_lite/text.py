@@ -1,6 +1,4 @@
-"""Text for people and programs, independent of any stream: sanitising, JSON text, times.
-Nothing here asks whether a stream is a terminal: callers (iostreams, render) say what they
-need, such as ASCII-only JSON for a stream that cannot encode more."""
+"""Text for people and programs; nothing here asks whether a stream is a terminal."""
 
 from __future__ import annotations
 
@@ -12,69 +10,55 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 
-# The character sets below are compiled when first used, by re's own cache (re.sub with a
-# pattern's text): most runs never need them, and compiling them all costs ~0.7 ms of a run.
-
-# What must never reach a terminal raw, besides the C0 controls: DEL and the C1 controls
-# (U+009B alone starts an escape sequence on many terminals), the bidirectional controls
-# that reorder what a person reads, and the invisible format characters that make two
-# different names look alike or hide text: zero-width characters and joiners, word joiner
-# and invisible operators, BOM, soft hyphen, Mongolian vowel separator, tag characters and
-# Hangul fillers; U+2028/U+2029 break lines.
+# These character sets are compiled when first used, by re's own cache: most runs never need
+# them, and compiling them all costs ~0.7 ms.
+# Never raw on a terminal, besides the C0 controls: DEL and the C1 controls (U+009B alone
+# starts an escape sequence on many terminals), the bidi controls that reorder what a person
+# reads, the invisible characters that make two names look alike or hide text (zero-width
+# ones and joiners, invisible operators, BOM, soft hyphen, Mongolian vowel separator, tags,
+# Hangul fillers), and U+2028/U+2029, which break lines.
 _HIDDEN = (
     r"\x7f-\x9f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
     r"\u2066-\u2069\u3164\ufeff\uffa0\U000e0000-\U000e007f"
 )
-
-# Inside JSON text (json itself escapes every C0 control).
-_TERMINAL_UNSAFE = f"[{_HIDDEN}]"
-
-# Data from the server must never move the cursor, clear the screen, start an escape
-# sequence or reorder what a person reads in human-readable output.
+_TERMINAL_UNSAFE = f"[{_HIDDEN}]"  # inside JSON text (json escapes every C0 control)
 _CONTROL_CHARS = rf"[\x00-\x1f{_HIDDEN}]"
-
-# The line breaks json leaves raw (it escapes every C0 control already).
+# Like _CONTROL_CHARS, but tab and newline may stay: they only move to the next column or line.
+_UNSAFE_IN_CELLS = rf"[\x00-\x08\x0b-\x1f{_HIDDEN}]"
+# The line breaks json leaves raw.
 _LINE_BREAKS_IN_JSON = (("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\u0085"))
 
 
 def sanitize(text: str) -> str:
     """One printable line: newlines and tabs become spaces, other controls become '?'."""
-    # The common case, answered in C. (Non-ASCII text is searched: isprintable() passes the
-    # Hangul fillers, which are letters that show nothing.)
+    # Answered in C. (Non-ASCII text is searched: isprintable() passes the Hangul fillers.)
     if text.isascii() and text.isprintable():
         return text
     text = text.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
     return re.sub(_CONTROL_CHARS, "?", text)
 
 
-# Like _CONTROL_CHARS, but tab and newline may stay: they only move to the next column or line.
-_UNSAFE_IN_CELLS = rf"[\x00-\x08\x0b-\x1f{_HIDDEN}]"
-
-
 def terminal_safe(text: str) -> str:
-    """CSV/TSV shown on a terminal: every control but tab and newline becomes '?', so data
-    cannot move the cursor, clear the screen or draw links. (In a pipe the data stays exact.)"""
+    """CSV/TSV on a terminal: data cannot move the cursor, clear the screen or draw links."""
     return re.sub(_UNSAFE_IN_CELLS, "?", text)
 
 
 def tsv_escape(text: str) -> str:
-    """A TSV cell: backslash, tab, newline and CR as \\\\, \\t, \\n, \\r (never quoted), so every
-    record is one line with the same number of tab-separated fields."""
+    """Never quoted: every record is one line with the same number of tab-separated fields."""
     # Four replace() scans (backslash first) cost a fifth of one str.translate with a table
     # that maps a character to two: ~0.5 s of a 100,000-project TSV listing.
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def sanitize_block(text: str) -> str:
-    """Like sanitize, but keeps line breaks and tabs: for multi-line text shown on a terminal."""
+    """Like sanitize, but keeps line breaks (tabs become four spaces)."""
     lines = text.replace("\r\n", "\n").split("\n")
     return "\n".join(re.sub(_CONTROL_CHARS, "?", line.replace("\t", "    ")) for line in lines)
 
 
 def safe_link(value: Any, base: str | None) -> str | None:
-    """A URL fit for an OSC 8 hyperlink or for showing as a link: http(s), printable, no
-    whitespace. A relative one (some servers send `/p/alice/x/`) is resolved against `base`,
-    the host; without a base it is no link at all."""
+    """A URL fit for an OSC 8 hyperlink or showing: http(s), printable, no whitespace. A
+    relative one (some servers send `/p/alice/x/`) is resolved against `base`, else none."""
     if not isinstance(value, str) or not value or len(value) > 2048:
         return None
     url = value
@@ -91,10 +75,8 @@ def safe_link(value: Any, base: str | None) -> str | None:
 def json_text(
     value: Any, *, compact: bool, ascii_only: bool = False, terminal: bool = False
 ) -> str:
-    """JSON as text: indented for people, compact (and much faster to encode) for programs.
-    `ascii_only` \\u-escapes everything beyond ASCII, for a stream whose encoding cannot hold
-    it; `terminal` escapes what must not reach a terminal raw (_HIDDEN). Either way the data
-    decodes the same."""
+    """Compact is much faster to encode. `ascii_only` for a stream whose encoding cannot hold
+    more; `terminal` escapes _HIDDEN. Either way the data decodes the same."""
     separators = (",", ":") if compact else None
     text = json.dumps(value, indent=None if compact else 2, separators=separators,
                       ensure_ascii=ascii_only)  # fmt: skip
@@ -109,17 +91,16 @@ def json_text(
 
 
 def _json_escape(match: re.Match[str]) -> str:
-    """One character as JSON's \\u escapes (UTF-16 code units: past U+FFFF, a surrogate pair)."""
+    """JSON's \\u escapes are UTF-16 code units: past U+FFFF, a surrogate pair."""
     units = match.group().encode("utf-16-be").hex()
     return "".join(f"\\u{units[at : at + 4]}" for at in range(0, len(units), 4))
 
 
-# The units "… ago" counts in (their seconds), largest first.
 _UNITS = {"year": 31_536_000, "month": 2_592_000, "day": 86_400, "hour": 3_600, "minute": 60}
 
 
 def relative_time(iso: Any, now: datetime | None = None) -> str:
-    """'3 days ago' for a timestamp; the raw text when it cannot be parsed; '' for none."""
+    """The raw text when it cannot be parsed; '' for none."""
     from datetime import datetime, timezone
 
     if iso is None or iso == "":
@@ -138,7 +119,7 @@ def relative_time(iso: Any, now: datetime | None = None) -> str:
 
 
 def duration_text(seconds: Any) -> str:
-    """Seconds as h:mm:ss (hours beyond a day keep counting); '' for anything else."""
+    """h:mm:ss (hours beyond a day keep counting); '' for anything else."""
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
         return ""
     minutes, second = divmod(round(seconds), 60)
@@ -146,8 +127,7 @@ def duration_text(seconds: Any) -> str:
 
 
 def parse_timestamp(value: Any) -> datetime | None:
-    """The API's timestamps (ISO 8601, usually with a Z) as an aware datetime (UTC when the
-    text names no zone), or None if `value` is not one: read one way for sorting and display."""
+    """ISO 8601 (usually with a Z) as an aware datetime (UTC when the text names no zone)."""
     from datetime import datetime, timezone
 
     if not isinstance(value, str) or not value:
@@ -157,7 +137,6 @@ def parse_timestamp(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         # Python 3.10 reads only 0, 3 or 6 fractional digits; servers send any of 1-6.
-        # (Only on failure, so 3.11+ and the usual forms pay nothing for it.)
         padded = re.sub(r"(?<=:\d\d\.)\d{1,5}(?!\d)", lambda m: m[0].ljust(6, "0"), text)
         try:
             moment = datetime.fromisoformat(padded)

@@ -19,10 +19,17 @@ from conftest import TEST_TOKEN, App, InProcessCli, MemoryKeyring, ok
 
 from valohai_cli_lite import files as fileio
 from valohai_cli_lite.auth.credentials import KeyringUnavailable
-from valohai_cli_lite.commands.auth import StatusOptions, run_logout, run_status, run_token
+from valohai_cli_lite.commands.auth import (
+    StatusOptions,
+    run_list_profiles,
+    run_logout,
+    run_status,
+    run_switch,
+    run_token,
+)
 from valohai_cli_lite.commands.login import LoginOptions, run_login
 from valohai_cli_lite.emulator.server import Emulator, EmulatorConfig
-from valohai_cli_lite.errors import AuthError, ConfigError, VhLiteError
+from valohai_cli_lite.errors import AuthError, ConfigError, UsageError, VhLiteError
 
 # --- auth status ---------------------------------------------------------------------------
 
@@ -436,6 +443,18 @@ def test_login_status_logout_with_an_injected_keyring(tmp_path: Path, emulator: 
     assert app.keyring.items == {}
     with pytest.raises(AuthError, match="not logged in"):
         run_token(app.context)
+
+
+def test_list_and_switch_profiles_run_directly(tmp_path: Path, emulator: Emulator) -> None:
+    app = App(tmp_path, {}, stdin=TEST_TOKEN + "\n")
+    run_login(LoginOptions(host=emulator.base_url, with_token=True), app.context)
+    with pytest.raises(UsageError, match="no profile named 'work'; known profiles: default"):
+        run_switch("work", app.context)
+    run_switch("default", app.context)
+    assert app.context.config.active_profile() == "default"
+    run_list_profiles(True, True, app.context)
+    [row] = json.loads(app.stdout)
+    assert (row["profile"], row["active"], row["token_valid"]) == ("default", True, True)
 
 
 # --- what is said when a token cannot be checked ------------------------------------------

@@ -11,13 +11,12 @@ import re
 import sys
 from typing import Any
 
-from conftest import read_tsv
+from conftest import fake_streams, read_tsv
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from valohai_cli_lite.kinds.projects import PROJECT
 from valohai_cli_lite.output.render import OutputFormat, write_record, write_records
-from valohai_cli_lite.terminal.iostreams import IOStreams
 from valohai_cli_lite.text import sanitize
 
 # Any code point Python can hold in a str, surrogates excluded (they cannot be encoded).
@@ -48,7 +47,7 @@ def render(
 ) -> str:
     # TERM=dumb: no colour and no links, so any escape would be the data's.
     environ = {"TERM": "dumb", "VH_CSV_FORMULAS": formulas}
-    io, _, out, _ = IOStreams.test(stdout_tty=terminal, environ=environ, width=300)
+    io, _, out, _ = fake_streams(stdout_tty=terminal, environ=environ, width=300)
     write_records(io, [data], OutputFormat(fmt), PROJECT)
     return out.getvalue()
 
@@ -116,7 +115,7 @@ def test_table_shows_no_control_characters_from_the_data(data: list[dict[str, An
 @PROPERTY
 @given(projects.filter(bool))
 def test_detail_view_shows_no_control_characters(data: list[dict[str, Any]]) -> None:
-    io, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "dumb"})
+    io, _, out, _ = fake_streams(stdout_tty=True, environ={"TERM": "dumb"})
     write_record(io, data[0], OutputFormat.table, PROJECT)
     assert not CONTROL.search(out.getvalue().replace("\n", ""))
 

@@ -10,15 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import PROJECTS, TRICKY, read_tsv, read_tsv_records
+from conftest import PROJECTS, TRICKY, fake_streams, read_tsv, read_tsv_records
 
 from valohai_cli_lite.kinds.projects import PROJECT
 from valohai_cli_lite.output.render import OutputFormat, write_record, write_records
-from valohai_cli_lite.terminal.iostreams import IOStreams
 
 
 def render(fmt: str, fields: list[str] | None = None, pages: Any = None) -> str:
-    io, _, out, _ = IOStreams.test()
+    io, _, out, _ = fake_streams()
     chosen = pages if pages is not None else [PROJECTS[:1], PROJECTS[1:]]
     write_records(io, chosen, OutputFormat(fmt), PROJECT, fields)
     return out.getvalue()
@@ -98,7 +97,7 @@ def test_tsv_is_one_line_per_record_with_escapes_never_quotes() -> None:
 
 def test_delimited_data_on_a_terminal_shows_no_controls() -> None:
     for fmt in (OutputFormat.csv, OutputFormat.tsv):
-        streams, _, out, _ = IOStreams.test(stdout_tty=True)
+        streams, _, out, _ = fake_streams(stdout_tty=True)
         write_records(streams, [PROJECTS], fmt, PROJECT)
         assert "\x1b" not in out.getvalue() and "\r" not in out.getvalue()
         assert "?[31mred" in out.getvalue()
@@ -106,14 +105,14 @@ def test_delimited_data_on_a_terminal_shows_no_controls() -> None:
 
 
 def test_indented_json_closes_the_array_on_its_own_line_and_counts_only_for_people() -> None:
-    io, _, out, err = IOStreams.test(stdout_tty=True)
+    io, _, out, err = fake_streams(stdout_tty=True)
     write_records(io, [PROJECTS], OutputFormat.json, PROJECT)
     assert out.getvalue().startswith("[\n  {\n") and out.getvalue().endswith("}\n]\n")
     assert json.loads(out.getvalue()) == PROJECTS
-    io, _, out, err = IOStreams.test(stdout_tty=True, stderr_tty=False)
+    io, _, out, err = fake_streams(stdout_tty=True, stderr_tty=False)
     write_records(io, [PROJECTS], OutputFormat.table, PROJECT)
     assert out.getvalue() and err.getvalue() == ""  # a script reading stderr sees nothing
-    io, _, out, err = IOStreams.test(stdout_tty=True, stderr_tty=True)
+    io, _, out, err = fake_streams(stdout_tty=True, stderr_tty=True)
     write_records(io, [PROJECTS], OutputFormat.table, PROJECT)
     assert err.getvalue() == "2 projects\n"
 
@@ -130,7 +129,7 @@ def test_empty_listing() -> None:
     assert render("jsonl", pages=[]) == ""
     assert render("csv", pages=[]).startswith("id,name")
     assert render("plain", pages=[]) == ""  # and nothing on a non-terminal stderr either
-    io, _, out, err = IOStreams.test(stderr_tty=True)
+    io, _, out, err = fake_streams(stderr_tty=True)
     write_records(io, [], OutputFormat.plain, PROJECT)
     assert out.getvalue() == ""
     assert "No projects found." in err.getvalue()
@@ -144,10 +143,10 @@ def test_one_record_views() -> None:
         ("plain", lambda s: "urls.display\thttps://app.example/p/me/one/" in s),
     ]
     for fmt, check in checks:
-        streams, _, out, _ = IOStreams.test()
+        streams, _, out, _ = fake_streams()
         write_record(streams, PROJECTS[0], OutputFormat(fmt), PROJECT)
         assert check(out.getvalue()), fmt
-    streams, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "dumb"})
+    streams, _, out, _ = fake_streams(stdout_tty=True, environ={"TERM": "dumb"})
     write_record(streams, PROJECTS[0], OutputFormat.table, PROJECT)
     panel = out.getvalue()
     assert "https://app.example/p/me/one/" in panel
@@ -164,6 +163,6 @@ def test_a_big_listing_is_spooled_to_a_file_and_comes_out_whole(
     many = [{**PROJECTS[0], "id": f"p{i}"} for i in range(40)]
     for fmt, parse in (("json", json.loads),
                        ("csv", lambda s: list(csv.DictReader(io.StringIO(s))))):  # fmt: skip
-        streams, _, out, _ = IOStreams.test()
+        streams, _, out, _ = fake_streams()
         write_records(streams, [many[:20], many[20:]], OutputFormat(fmt), PROJECT)
         assert [r["id"] for r in parse(out.getvalue())] == [r["id"] for r in many]

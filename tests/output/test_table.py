@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conftest import PROJECTS, InProcessCli, screen
+from conftest import PROJECTS, InProcessCli, fake_streams, screen
 from rich.cells import cell_len
 
 from valohai_cli_lite.emulator.data import make_project
@@ -19,11 +19,10 @@ from valohai_cli_lite.kinds.kind import RecordKind
 from valohai_cli_lite.kinds.projects import PROJECT
 from valohai_cli_lite.output.render import OutputFormat, write_records
 from valohai_cli_lite.output.table import WIDTH_SAMPLE
-from valohai_cli_lite.terminal.iostreams import IOStreams
 
 
 def test_table_shows_markup_literally_and_no_data_escapes() -> None:
-    io, _, out, err = IOStreams.test(
+    io, _, out, err = fake_streams(
         stdout_tty=True, stderr_tty=True, environ={"TERM": "dumb"}, width=250
     )
     marked = {**PROJECTS[1], "name": "[bold]n[/bold]\x1b]0;title\x07"}
@@ -35,7 +34,7 @@ def test_table_shows_markup_literally_and_no_data_escapes() -> None:
 
 
 def test_table_links_names_and_fits_the_width() -> None:
-    io, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "xterm"}, width=60)
+    io, _, out, _ = fake_streams(stdout_tty=True, environ={"TERM": "xterm"}, width=60)
     write_records(io, [PROJECTS], OutputFormat.table, PROJECT)
     text = out.getvalue()
     assert "\x1b]8;id=" in text and "https://app.example/p/me/one/" in text
@@ -45,13 +44,13 @@ def test_table_links_names_and_fits_the_width() -> None:
     # Where the other columns leave it less, the description keeps its minimum width (and the
     # terminal wraps) rather than vanish.
     long_name = {**PROJECTS[0], "name": "n" * 45, "description": "0123456789abcdef"}
-    io, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "dumb"}, width=60)
+    io, _, out, _ = fake_streams(stdout_tty=True, environ={"TERM": "dumb"}, width=60)
     write_records(io, [[long_name]], OutputFormat.table, PROJECT)
     assert out.getvalue().splitlines()[1].endswith("  012345678…")
 
 
 def test_the_table_shows_each_page_before_waiting_for_the_next() -> None:
-    streams, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "dumb"})
+    streams, _, out, _ = fake_streams(stdout_tty=True, environ={"TERM": "dumb"})
     seen: list[str] = []  # what was on screen while the next page was awaited
     # Widths come from the first WIDTH_SAMPLE rows: a page of tiny pages is waited for until
     # there are that many, a page that holds them is printed at once.
@@ -72,10 +71,10 @@ def test_the_table_shows_each_page_before_waiting_for_the_next() -> None:
 def test_a_link_with_control_characters_never_reaches_the_terminal() -> None:
     hostile = {**PROJECTS[0], "urls": {"display": "https://app.example/p/x/\x1b[2J\x07"}}
     for fmt in ("table", "plain"):
-        streams, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "xterm"})
+        streams, _, out, _ = fake_streams(stdout_tty=True, environ={"TERM": "xterm"})
         write_records(streams, [[hostile]], OutputFormat(fmt), PROJECT)
         assert "\x1b[2J" not in out.getvalue() and "\x07" not in out.getvalue()
-    streams, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "xterm"})
+    streams, _, out, _ = fake_streams(stdout_tty=True, environ={"TERM": "xterm"})
     write_records(streams, [PROJECTS[:1]], OutputFormat.table, PROJECT)
     assert "\x1b]8;id=1;" in out.getvalue()  # a printable link is a link
 
@@ -101,7 +100,7 @@ PROJECT_HEADERS = ["NAME", "OWNER", "EXECUTIONS", "LAST RUN", "DESCRIPTION"]
 
 def _table(kind: RecordKind, records: list[dict[str, Any]], width: int) -> list[str]:
     """The table's lines as a terminal `width` cells wide shows them."""
-    io, _, out, _ = IOStreams.test(stdout_tty=True, environ={"TERM": "dumb"}, width=width)
+    io, _, out, _ = fake_streams(stdout_tty=True, environ={"TERM": "dumb"}, width=width)
     write_records(io, [records], OutputFormat.table, kind)
     return out.getvalue().splitlines()
 

@@ -8,18 +8,19 @@ import io
 import sys
 
 import pytest
+from conftest import fake_streams
 
 from valohai_cli_lite.errors import OutputError, StdoutClosed
 from valohai_cli_lite.terminal.iostreams import IOStreams
 
 
 def test_colour_only_on_a_terminal_without_no_color_or_dumb_term() -> None:
-    tty, _, _, _ = IOStreams.test(stdout_tty=True, stderr_tty=True, environ={"TERM": "xterm"})
+    tty, _, _, _ = fake_streams(stdout_tty=True, stderr_tty=True, environ={"TERM": "xterm"})
     assert tty.color_enabled() and tty.color_enabled(stderr=True)
-    pipe, _, _, _ = IOStreams.test(environ={"TERM": "xterm"})
+    pipe, _, _, _ = fake_streams(environ={"TERM": "xterm"})
     assert not pipe.color_enabled() and not pipe.color_enabled(stderr=True)
     for environ in ({"NO_COLOR": ""}, {"NO_COLOR": "1"}, {"TERM": "dumb"}):
-        streams, _, _, _ = IOStreams.test(stdout_tty=True, stderr_tty=True, environ=environ)
+        streams, _, _, _ = fake_streams(stdout_tty=True, stderr_tty=True, environ=environ)
         assert not streams.color_enabled(), environ
         assert not streams.color_enabled(stderr=True), environ
     tty.disable_color()  # --no-color
@@ -27,21 +28,21 @@ def test_colour_only_on_a_terminal_without_no_color_or_dumb_term() -> None:
 
 
 def test_hyperlinks_on_a_terminal_that_is_not_dumb() -> None:
-    assert IOStreams.test(stdout_tty=True, environ={"TERM": "xterm"})[0].hyperlinks
-    assert not IOStreams.test(stdout_tty=True, environ={"TERM": "dumb"})[0].hyperlinks
-    assert not IOStreams.test(stdout_tty=False)[0].hyperlinks
+    assert fake_streams(stdout_tty=True, environ={"TERM": "xterm"})[0].hyperlinks
+    assert not fake_streams(stdout_tty=True, environ={"TERM": "dumb"})[0].hyperlinks
+    assert not fake_streams(stdout_tty=False)[0].hyperlinks
 
 
 def test_width_from_columns_then_the_terminal() -> None:
-    assert IOStreams.test(stdout_tty=True, width=77)[0].width() == 77
-    assert IOStreams.test(stdout_tty=True, width=77, environ={"COLUMNS": "120"})[0].width() == 120
-    assert IOStreams.test(stdout_tty=True, width=77, environ={"COLUMNS": "x"})[0].width() == 77
-    assert IOStreams.test(stdout_tty=False, width=77)[0].width() is None
+    assert fake_streams(stdout_tty=True, width=77)[0].width() == 77
+    assert fake_streams(stdout_tty=True, width=77, environ={"COLUMNS": "120"})[0].width() == 120
+    assert fake_streams(stdout_tty=True, width=77, environ={"COLUMNS": "x"})[0].width() == 77
+    assert fake_streams(stdout_tty=False, width=77)[0].width() is None
 
 
 def test_progress_only_where_a_person_watches_and_nothing_streams_over_it() -> None:
     def allowed(out: bool, err: bool, streams: bool) -> bool:
-        streams_io = IOStreams.test(stdout_tty=out, stderr_tty=err)[0]
+        streams_io = fake_streams(stdout_tty=out, stderr_tty=err)[0]
         return streams_io.progress_allowed(streams_to_stdout=streams)
 
     assert allowed(out=True, err=True, streams=False)
@@ -51,11 +52,11 @@ def test_progress_only_where_a_person_watches_and_nothing_streams_over_it() -> N
 
 
 def test_json_is_indented_only_on_a_terminal_and_ascii_where_it_must_be() -> None:
-    tty, _, out, _ = IOStreams.test(stdout_tty=True)
+    tty, _, out, _ = fake_streams(stdout_tty=True)
     tty.write_json([{"a": "ü"}])
     assert out.getvalue() == '[\n  {\n    "a": "ü"\n  }\n]\n'
     # Data is UTF-8 whatever the locale says: the ASCII stdout is switched over first.
-    pipe, _, out, _ = IOStreams.test(encoding="ascii")
+    pipe, _, out, _ = fake_streams(encoding="ascii")
     assert not pipe.stdout_is_unicode
     pipe.write_json([{"a": "ü"}])
     assert out.getvalue() == '[{"a":"ü"}]\n'
@@ -63,7 +64,7 @@ def test_json_is_indented_only_on_a_terminal_and_ascii_where_it_must_be() -> Non
 
 
 def test_messages_go_to_stderr_sanitised_with_colour_only_on_a_terminal() -> None:
-    streams, _, out, err = IOStreams.test(stderr_tty=True, environ={"TERM": "xterm"})
+    streams, _, out, err = fake_streams(stderr_tty=True, environ={"TERM": "xterm"})
     streams.message("hello\x1b[2Jworld")
     streams.warning("careful")
     streams.error_line("broken")
@@ -75,13 +76,13 @@ def test_messages_go_to_stderr_sanitised_with_colour_only_on_a_terminal() -> Non
         "\x1b[1;31mvh-lite: error:\x1b[0m broken",
         "debug: > GET /",
     ]
-    plain, _, _, err = IOStreams.test(stderr_tty=False)
+    plain, _, _, err = fake_streams(stderr_tty=False)
     plain.error_line("broken")
     assert err.getvalue() == "vh-lite: error: broken\n"
 
 
 def test_the_test_double_reads_prompts_and_secrets_from_its_stdin() -> None:
-    streams, _, _, err = IOStreams.test(stdin="alice\ns3cret\n", stdin_tty=True)
+    streams, _, _, err = fake_streams(stdin="alice\ns3cret\n", stdin_tty=True)
     assert streams.prompt("Username: ") == "alice\n"
     assert streams.read_secret("Password: ") == "s3cret"
     with pytest.raises(EOFError):
@@ -135,7 +136,7 @@ def test_the_pager_is_told_the_text_is_utf8_only_when_it_is(
     monkeypatch.delenv("LESSCHARSET", raising=False)
     seen = tmp_path / "charset"  # type: ignore[operator]
     pager = f"sh -c 'printf %s \"$LESSCHARSET\" > {seen}; cat >/dev/null'"
-    streams, _, _, _ = IOStreams.test(stdout_tty=True, encoding=encoding)
+    streams, _, _, _ = fake_streams(stdout_tty=True, encoding=encoding)
     streams.pager = pager
     streams.page()
     streams.write("NAME\n")

@@ -1,6 +1,5 @@
-"""Profiles and their non-secret metadata, in `config.json` under the user config directory.
-Secrets never live here: see credentials.py. Each profile holds one host + user, so a user can
-be logged in to app.valohai.com and a self-hosted installation at once."""
+"""Profiles, in config.json; never a secret (see credentials.py). One host + user each, so a
+user can be logged in to app.valohai.com and a self-hosted installation at once."""
 
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ ACTIVE_KEY = "active_profile"  # top level of config.json: the profile `auth swi
 
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
-config_dir = functools.partial(user_dir, "config")  # (environ=os.environ) -> Path
+config_dir = functools.partial(user_dir, "config")
 
 
 def login_command(profile: str) -> str:
@@ -41,10 +40,8 @@ class Profile(NamedTuple):
     host: str
     username: str | None = None
     user_id: int | None = None
-    # "keyring" or "file": where the token was stored at login.
-    token_store: str | None = None
-    # Import path of the keyring backend that accepted the token, so reading it back can load
-    # that backend directly instead of discovering every installed one.
+    token_store: str | None = None  # "keyring" or "file"
+    # The keyring backend that took the token, so reading it loads that one, not all of them.
     keyring_backend: str | None = None
     # Connection settings given at login, kept for every later command of this profile.
     ca_file: str | None = None
@@ -56,8 +53,6 @@ class Profile(NamedTuple):
 
 
 class ConfigStore:
-    """Reads and updates config.json; every update is a locked read-modify-write."""
-
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.path = directory / "config.json"
@@ -79,14 +74,12 @@ class ConfigStore:
 
     def set_active_profile(self, name: str | None) -> None:
         with self._rewriting() as data:
-            if name is None:
-                data.pop(ACTIVE_KEY, None)
-            else:
+            data.pop(ACTIVE_KEY, None)
+            if name is not None:
                 data[ACTIVE_KEY] = name
 
     @contextlib.contextmanager
     def _rewriting(self) -> Iterator[dict[str, Any]]:
-        """One locked read-modify-write of config.json, in the current format version."""
         with locked(self.directory):
             data = read_profiles_file(self.path)
             yield data
@@ -94,8 +87,8 @@ class ConfigStore:
             write_json_atomically(self.path, data)
 
     def check_writable(self) -> None:
-        """ConfigError now if config.json cannot be written (a read-only or full directory),
-        so a command can fail before it changes anything anywhere else."""
+        """ConfigError now if config.json cannot be written, so a command can fail before it
+        changes anything anywhere else."""
         with locked(self.directory):
             write_json_atomically(self.path, read_profiles_file(self.path))
 
@@ -112,7 +105,7 @@ class ConfigStore:
         return Profile(**{k: v for k, v in raw.items() if k in Profile._fields})
 
     def update(self, name: str, change: Callable[[Profile | None], Profile | None]) -> None:
-        """Apply `change` to one profile (None deletes it), keeping every other profile intact."""
+        """`change` returning None deletes the profile."""
         with self._rewriting() as data:
             new = change(self._profile_in(data, name))
             if new is None:

@@ -1,9 +1,7 @@
-"""Token storage: the system keyring first, a 0600 file only when no keyring works.
-
-Every keyring call runs in a worker thread with a deadline: a locked Secret Service can pop up
-an unlock prompt nobody answers, and a broken D-Bus can hang forever. Either must degrade to
-a clear message (and, for login, the file fallback), never a frozen CLI.
-"""
+"""Token storage: the system keyring first, a 0600 file only when no keyring works. Every
+keyring call has a deadline (a worker thread): a locked Secret Service can pop up an unlock
+prompt nobody answers, a broken D-Bus can hang forever; either must end in a clear message
+(and, for login, the file fallback), never a frozen CLI."""
 
 from __future__ import annotations
 
@@ -27,12 +25,23 @@ KEYRING_SERVICE = "vh-lite"
 DEFAULT_KEYRING_TIMEOUT = 5.0
 SECRET_SERVICE_BACKEND = "keyring.backends.SecretService.Keyring"  # noqa: S105 (a class path)
 
+# keyring's exception names (and secretstorage's) -> what happened, in a user's words.
+_KEYRING_ERRORS = {
+    "KeyringLocked": "the system keyring is locked",
+    "LockedException": "the system keyring is locked",
+    "PromptDismissedException": "the request to unlock the system keyring was dismissed",
+    "InitError": "the system keyring could not be opened",
+    "PasswordSetError": "the system keyring refused to store the token",
+    "NoKeyringError": "no usable system keyring was found",
+    "SecretServiceNotAvailableException": "the Secret Service (D-Bus) is not available",
+}
+
 T = TypeVar("T")
 KeyringLoader = Callable[[str | None], "KeyringBackend"]
 
 
 class KeyringUnavailable(Exception):
-    """The keyring cannot be used right now; the message says why, in user terms."""
+    """The keyring cannot be used now; the message says why, in a user's words."""
 
 
 class StoredAt(NamedTuple):
@@ -46,18 +55,6 @@ def keyring_timeout(environ: Mapping[str, str]) -> float:
         return float(environ.get("VH_KEYRING_TIMEOUT", DEFAULT_KEYRING_TIMEOUT))
     except ValueError:
         return DEFAULT_KEYRING_TIMEOUT
-
-
-# keyring's exception names (and secretstorage's) -> what happened, in a user's words.
-_KEYRING_ERRORS = {
-    "KeyringLocked": "the system keyring is locked",
-    "LockedException": "the system keyring is locked",
-    "PromptDismissedException": "the request to unlock the system keyring was dismissed",
-    "InitError": "the system keyring could not be opened",
-    "PasswordSetError": "the system keyring refused to store the token",
-    "NoKeyringError": "no usable system keyring was found",
-    "SecretServiceNotAvailableException": "the Secret Service (D-Bus) is not available",
-}
 
 
 def _with_deadline(call: Callable[[], T], timeout: float) -> T:
@@ -94,10 +91,9 @@ def _describe_backend(backend: KeyringBackend) -> str:
 def system_keyring(
     recorded: str | None = None, environ: Mapping[str, str] = os.environ
 ) -> KeyringBackend:
-    """The keyring backend to use, or KeyringUnavailable; call it inside _with_deadline with
-    the operation, so one deadline covers both. The backend login recorded is loaded directly:
-    discovering every installed one is the slowest part of `import keyring` + first use.
-    PYTHON_KEYRING_BACKEND still wins, as keyring users expect (keyring reads it itself)."""
+    """Call it inside _with_deadline with the operation, so one deadline covers both. The
+    backend login recorded is loaded directly (discovering every installed one is slow), unless
+    PYTHON_KEYRING_BACKEND names one, as keyring users expect."""
     import keyring.core
     from keyring.backends import chainer, fail, null
 
@@ -114,11 +110,9 @@ def system_keyring(
 
 
 def _read_secret_service(account: str) -> str | None:
-    """The item keyring's SecretService backend wrote, read through secretstorage as that
-    backend does, without importing keyring, which is much slower. Only the default collection,
-    where keyring reads, writes and deletes (a match elsewhere may be a stale copy); None when
-    the item is not there (keyring may use another collection). Reading a locked item raises,
-    and KeyringUnavailable then sends the caller to keyring, which knows how to ask to unlock."""
+    """The item keyring's SecretService backend wrote, read as it does without importing slow
+    keyring, from the default collection only: keyring's (a match elsewhere may be stale). A
+    locked item sends the caller to keyring, which can ask to unlock (docs/performance.md)."""
     import secretstorage
 
     connection = secretstorage.dbus_init()
@@ -144,9 +138,6 @@ def unlock_advice() -> str:
 
 
 class CredentialStore:
-    """One token per profile, in the keyring or, as a fallback, in credentials.json. `debug`
-    receives a line saying how a token was read."""
-
     def __init__(
         self,
         directory: Path,
@@ -201,7 +192,6 @@ class CredentialStore:
         return token
 
     def _delete_from_keyring(self, profile: str) -> bool:
-        """True when a token was deleted; KeyringUnavailable propagates."""
         account = self._keyring_account(profile)
 
         def delete() -> bool:
@@ -248,12 +238,9 @@ class CredentialStore:
         prefer_keyring: bool,
         replaces_keyring: bool = False,
     ) -> tuple[StoredAt, str | None]:
-        """Store the token, bound to `host`; returns where, and why the keyring was skipped
-        (None if it was not). A successful store removes any copy of this profile's token from
-        the other place, so an old plain-text token never lingers after a keyring login.
-        `replaces_keyring` says the profile's current token is in the keyring: when it cannot be
-        reached to replace or remove that token, KeyringUnavailable propagates and nothing
-        changes, rather than leave the old token orphaned there."""
+        """Where the token went, and why not to the keyring. Any copy in the other place goes, so
+        no old plain-text token lingers. `replaces_keyring` (the current token is there): if the
+        keyring is unreachable, KeyringUnavailable propagates rather than orphan the old token."""
         if prefer_keyring:
             try:
                 stored = self._save_to_keyring(profile, json.dumps({"host": host, "token": token}))
@@ -271,10 +258,8 @@ class CredentialStore:
         return self._save_to_file(profile, host, token), None
 
     def load(self, profile: str, host: str, store: str | None, recorded_backend: str | None) -> str:
-        """The profile's token from where login put it, if it was issued for `host`; AuthError
-        when it cannot be had. The host is stored with the token, in the same secret: config.json
-        says where a profile's requests go, but someone able to change that file (or to swap in
-        their own) must not be able to send the token to their server with it."""
+        """The token, only if it was issued for `host`, which is stored in the same secret:
+        someone able to change or swap config.json must not get the token sent to their server."""
         login_again = f"log in again: {login_command(profile)}"
         if store == "keyring":
             try:
@@ -295,32 +280,25 @@ class CredentialStore:
             entry = read_profiles_file(self.file_path)["profiles"].get(profile)
             where = str(self.file_path)
         entry = entry if isinstance(entry, dict) else {}
-        token = entry.get("token")
+        token, bound = entry.get("token"), entry.get("host")
         if not isinstance(token, str) or not token:
-            raise AuthError(
-                f"the token of profile {profile!r} is missing from {where}", hint=login_again
-            )
-        bound = entry.get("host")
-        if bound is None:
-            raise AuthError(
-                f"the token of profile {profile!r} in {where} was stored by an older vh-lite, "
-                "without the host it belongs to",
-                hint=login_again,
-            )
-        if bound != host:
+            problem = f"is missing from {where}"
+        elif bound is None:
+            problem = f"in {where} was stored by an older vh-lite, without the host it belongs to"
+        elif bound == host:
+            return check_token(token, where)
+        else:
             raise AuthError(
                 f"the token of profile {profile!r} belongs to {bound}, but the config now names "
                 f"{host}; not sending it there",
                 hint=f"if you did not change {self.directory / 'config.json'}, someone else "
                 f"did; {login_again}",
             )
-        return check_token(token, where)
+        raise AuthError(f"the token of profile {profile!r} {problem}", hint=login_again)
 
     def delete(self, profile: str, *, in_keyring: bool) -> list[str]:
-        """Remove the profile's token from the keyring and the file; returns where it was. When
-        login put it in the keyring (`in_keyring`) and the keyring cannot be reached now,
-        KeyringUnavailable propagates: saying "logged out" would be a lie, and forgetting the
-        profile would orphan the token in the keyring."""
+        """Returns where the token was. If it is `in_keyring` and the keyring is unreachable,
+        KeyringUnavailable propagates: "logged out" would be a lie, and the token orphaned."""
         removed: list[str] = []
         try:
             if self._delete_from_keyring(profile):

@@ -1,11 +1,6 @@
-"""Which host, profile and token a command uses: docs/configuration.md has the table.
-
-1. A token in the environment (VH_API_TOKEN, then VALOHAI_TOKEN) wins, with VH_HOST or
-   VALOHAI_HOST as its host (else the chosen profile's host, else app.valohai.com).
-2. Otherwise a stored login. The profile is --profile (anywhere on the command line), else
-   VH_PROFILE, else the profile logged in to VH_HOST/VALOHAI_HOST when that is set, else the
-   one `auth switch` chose, else "default". A stored token is only ever sent to the host it
-   was issued for: a host variable naming another host is an error, never a redirect."""
+"""Which host, profile and token a command uses: the precedence is docs/configuration.md's
+table. A stored token is only ever sent to the host it was issued for: a host variable naming
+another host is an error, never a redirect."""
 
 from __future__ import annotations
 
@@ -21,8 +16,7 @@ from .credentials import CredentialStore
 TOKEN_ENV_VARS = ("VH_API_TOKEN", "VALOHAI_TOKEN")
 HOST_ENV_VARS = ("VH_HOST", "VALOHAI_HOST")
 
-# How the profile was chosen: --profile, VH_PROFILE, the host variable, or the default
-# (`auth switch`, else "default").
+# --profile, VH_PROFILE, the host variable, or `auth switch` else "default".
 ProfileSource = Literal["flag", "env", "host", "default"]
 
 
@@ -36,8 +30,7 @@ class ActiveCredentials(NamedTuple):
     token: str  # never in repr(): see __repr__
     source: str  # for humans: "the VH_API_TOKEN environment variable", a file path, ...
     source_kind: str  # "env", "keyring" or "file"
-    # What to do when the server rejects the token: depends on where the token came from.
-    rejected_hint: str
+    rejected_hint: str  # advice for a rejected token: depends on where it came from
     # What the profile saved at login (environment tokens have none).
     username: str | None = None
     user_id: int | None = None
@@ -63,7 +56,6 @@ def env_host_setting(environ: Mapping[str, str]) -> tuple[str, str] | None:
 
 
 def default_host(profile: Profile | None, environ: Mapping[str, str]) -> str:
-    """VH_HOST, then VALOHAI_HOST, then the profile's host, then app.valohai.com."""
     found = env_host_setting(environ)
     return found[1] if found else (profile.host if profile else DEFAULT_HOST)
 
@@ -75,10 +67,8 @@ def choose_profile(
     *,
     for_login: bool = False,
 ) -> ProfileChoice:
-    """The profile a command works with (the table in the module docstring). With a host
-    variable set and no profile named, the profile logged in to that host is chosen;
-    `for_login` falls back to the default profile when none is, since logging in there is what
-    the user is doing."""
+    """With a host variable and no profile named, the one logged in there; `for_login` falls
+    back to the default when none is, as logging in there is what the user is doing."""
     if explicit is not None:
         return explicit
     active = config.active_profile() or DEFAULT_PROFILE
@@ -107,16 +97,13 @@ def resolve_credentials(
     config: Callable[[], ConfigStore],
     credentials: Callable[[], CredentialStore],
 ) -> ActiveCredentials:
-    """The credentials in force, or AuthError (exit 4) telling the user how to log in. The
-    stores are passed as getters: with a token and a host in the environment (CI), nothing on
-    disk is needed and the config directory is never even located."""
+    """Stores are getters: with a token and a host in the environment, no disk is looked at."""
     if found := env_token(environ):
         var, token = found
         check_token(token, f"the {var} environment variable")
         profile = None
         if env_host_setting(environ) is None:
-            store = config()
-            profile = store.get(choose_profile(explicit, {}, store).name)
+            profile = (store := config()).get(choose_profile(explicit, {}, store).name)
         return ActiveCredentials(
             default_host(profile, environ), token, f"the {var} environment variable", "env",
             rejected_hint=f"the token in {var} may have expired or been revoked: "

@@ -25,8 +25,7 @@ class VhLogin(NamedTuple):
 
 
 def vh_config_path(environ: Mapping[str, str]) -> Path:
-    """Where vh keeps its login: $VALOHAI_CONFIG_DIR, else its directory under the platform's
-    (the same rule as valohai_cli.settings.paths)."""
+    """vh's own rule (valohai_cli.settings.paths)."""
     if environ.get("VALOHAI_CONFIG_DIR"):
         return Path(environ["VALOHAI_CONFIG_DIR"]) / "config.json"
     home = environ.get("HOME") or os.path.expanduser("~")
@@ -60,17 +59,14 @@ def vh_login_exists(environ: Mapping[str, str]) -> bool:
 
 
 def read_vh_login(environ: Mapping[str, str], ca_file: str | None) -> VhLogin:
-    """vh's host, token and CA bundle; a clear error when vh is not logged in, or turned TLS
-    verification off and no `ca_file` (--ca-file) says what to trust instead."""
     path = vh_config_path(environ)
     data = _read(path)
+    log_in = "log in with 'vh login' first, or with 'vh-lite login'"
     if data is None:
-        raise AuthError(f"no vh login found ({path} does not exist)",
-                        hint="log in with 'vh login' first, or with 'vh-lite login'")  # fmt: skip
+        raise AuthError(f"no vh login found ({path} does not exist)", hint=log_in)
     token, host = data.get("token"), data.get("host")
     if not token or not host or not isinstance(host, str):
-        raise AuthError(f"vh is logged out ({path} holds no token)",
-                        hint="log in with 'vh login' first, or with 'vh-lite login'")  # fmt: skip
+        raise AuthError(f"vh is logged out ({path} holds no token)", hint=log_in)
     if not isinstance(token, str):
         raise AuthError(f"the token in {path} is not text")
     register_secret(token)

@@ -1,7 +1,5 @@
-"""ValohaiClient: the Valohai API's endpoints, on top of the Transport that sends them
-(transport.py); lists are read page by page by paging.py. It knows nothing about terminals
-or advice for users: it returns plain dicts and raises the typed errors in errors.py; hints
-are added by the caller (hints.py)."""
+"""ValohaiClient: the API's endpoints over the Transport. It knows nothing about terminals
+or advice: it returns plain dicts and raises typed errors; hints are added by the caller."""
 
 from __future__ import annotations
 
@@ -48,11 +46,9 @@ class ValohaiClient(Transport):
     def get(
         self, url: str, params: dict[str, Any] | None = None, *, retry_throttled: bool = True
     ) -> Any:
-        """The decoded JSON body at `url`, or a typed error (paging's Fetch)."""
         return decode_json(self.send("GET", url, params=params, retry_throttled=retry_throttled))
 
     def get_token(self, username: str, password: str) -> str:
-        """Exchange a username and password for an API token (POST get-token, form-encoded)."""
         form = {"username": username, "password": password}
         body = decode_json(
             self.send("POST", api_url(self.host, "get-token/"), form=form, authenticated=False)
@@ -76,7 +72,6 @@ class ValohaiClient(Transport):
         return iter_pages(self.get, url, **options)
 
     def get_object(self, path: str) -> dict[str, Any]:
-        """One object at `path` below /api/v0/ (`projects/<id>/`)."""
         body = self.get(api_url(self.host, path))
         if not isinstance(body, dict):
             raise ApiError(f"the server's answer to {path} is not an object")

@@ -1,14 +1,11 @@
-"""The connection under the transport: which proxy (if any) a host is reached through, and a
-wall-clock deadline that every socket operation of a request keeps to.
+"""The connection under the transport: its proxy and a deadline for every socket operation.
 
-Proxies are chosen here, not by httpx, for the one host a client talks to: a loopback host is
-never proxied (a plain-http request through a proxy hands it the token in clear), NO_PROXY
-may name CIDR ranges, and a SOCKS proxy without its library is a usage error. An https
-request goes through an http:// proxy as a tunnel (CONNECT): the proxy sees the host name,
-never the token. A plain-http request reaches a proxy only for a host beyond loopback, which
-needs --allow-insecure-http in the first place (Transport.check_plain_http).
-The deadline is kept by wrapping httpcore's network streams: httpx's timeouts apply to each
-read, so a server trickling its headers a byte a second would otherwise never time out.
+Proxies are chosen here, not by httpx (docs/security.md): a loopback host is never proxied (a
+plain-http request through a proxy hands it the token in clear; beyond loopback plain http
+needs --allow-insecure-http anyway; https crosses an http:// proxy as a CONNECT tunnel, which
+shows it the host name, never the token), NO_PROXY may name CIDR ranges, and a SOCKS proxy
+without its library is a usage error. httpx's timeouts apply to each read, so a server
+trickling its headers a byte a second would never time out: httpcore's streams are wrapped.
 """
 
 from __future__ import annotations
@@ -42,8 +39,7 @@ _request = threading.local()  # .deadline: the monotonic time the current reques
 
 @contextlib.contextmanager
 def deadline_at(ends: float) -> Iterator[None]:
-    """Every socket operation of this thread ends by the monotonic time `ends`, or times out
-    (and its connection is closed by httpcore, as for any timeout)."""
+    """Every socket operation of this thread ends by `ends` (monotonic) or times out."""
     previous = getattr(_request, "deadline", None)
     _request.deadline = ends
     try:
@@ -53,7 +49,6 @@ def deadline_at(ends: float) -> Iterator[None]:
 
 
 def _within(timeout: float | None) -> float | None:
-    """`timeout` cut to what is left of the current request's deadline."""
     ends: float | None = getattr(_request, "deadline", None)
     if ends is None:
         return timeout
@@ -66,7 +61,6 @@ def _within(timeout: float | None) -> float | None:
 
 
 def proxy_for(host: str, environ: Mapping[str, str]) -> str | None:
-    """The proxy URL `host` is reached through, or None (direct)."""
     named = next((v for v in _PROXY_VARIABLES[urlsplit(host).scheme] if environ.get(v)), None)
     if named is None or is_loopback(host) or _bypassed(host, environ):
         return None
@@ -93,9 +87,8 @@ def proxy_for(host: str, environ: Mapping[str, str]) -> str | None:
 
 
 def _bypassed(host: str, environ: Mapping[str, str]) -> bool:
-    """Whether NO_PROXY names `host`: `*`, a name or a domain (`example.com`, `.example.com`
-    and `*.example.com` match it and its subdomains; a port is ignored), an address, or a
-    CIDR range (`10.0.0.0/8`)."""
+    """NO_PROXY entries: `*`, a domain (`example.com`, `.example.com` and `*.example.com`
+    match it and its subdomains; a port is ignored), an address, or a CIDR range."""
     entries = (environ.get("no_proxy") or environ.get("NO_PROXY") or "").replace(",", " ")
     name = (urlsplit(host).hostname or "").lower()
     for entry in entries.split():
@@ -117,9 +110,7 @@ def _bypassed(host: str, environ: Mapping[str, str]) -> bool:
 def open_client(
     host: str, verify: Any, timeout: float, environ: Mapping[str, str] | None
 ) -> httpx.Client:
-    """An httpx client for `host`: the proxy proxy_for() chose, redirects not followed (the
-    transport follows them, never across origins), every socket operation within the
-    current request's deadline."""
+    """Redirects are not followed: the transport follows them, never across origins."""
     import httpx
 
     proxy = proxy_for(host, environ or {})
@@ -134,8 +125,7 @@ def open_client(
 
 
 class _DeadlineStream:
-    """One of httpcore's network streams, its every operation kept to the deadline (the
-    others, close and get_extra_info, are the stream's own)."""
+    """One of httpcore's network streams, kept to the deadline (but close, get_extra_info)."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
@@ -157,8 +147,6 @@ class _DeadlineStream:
 
 
 class _DeadlineBackend:
-    """httpcore's network backend, whose connections keep to the deadline."""
-
     def __init__(self, backend: Any) -> None:
         self._backend = backend
 

@@ -1,10 +1,9 @@
-"""HTTP answers and failures as typed errors: status -> error, DRF bodies, Retry-After.
-
-Only facts about the answer go into an error (status, the API's message and code, how long
-the server asked to wait). Advice depends on who is asking: it is added above (hints.py)."""
+"""HTTP answers and failures as typed errors holding only facts about the answer; advice
+depends on who is asking, and is added above (hints.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -29,26 +28,22 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return float(value)
     from email.utils import parsedate_to_datetime
 
-    try:
+    with contextlib.suppress(TypeError, ValueError, IndexError):
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+        if moment.tzinfo is not None:
+            return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+    return None
 
 
-# The server's words are shown in one line of at most this many characters.
-MAX_WORDS = 300
+MAX_WORDS = 300  # characters of the server's words shown, in one line
 # Where FastAPI's validation errors say a field was (`"loc": ["body", "body", "commit"]`).
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
 
 def error_message_from_body(body: Any) -> str | None:
-    """The server's words in any JSON error shape, as one line: DRF's `detail`,
-    `non_field_errors` and field lists (`{"name": ["..."]}` -> "name: ..."), a top-level
-    `{code, message}`, FastAPI's `{"detail": {"error": ...}}` and
-    `{"detail": [{"loc", "msg"}]}` (-> "commit: field required"). Sanitised and bounded."""
+    """The server's words as one line, from DRF's `detail`, `non_field_errors` and field lists
+    (`{"name": ["..."]}` -> "name: ..."), a top-level `{code, message}`, FastAPI's
+    `{"detail": {"error": ...}}` and `{"detail": [{"loc", "msg"}]}` ("commit: field required")."""
     from ..text import sanitize
 
     if not isinstance(body, dict | list):  # a bare JSON string or number is no error shape
@@ -95,9 +90,8 @@ _ABOUT_CREDENTIALS = ("credential", "token", "authenticat", "log in", "login", "
 
 
 def raise_for_status(response: httpx.Response) -> None:
-    """Turn an error status into AuthError (401, or a 403 about credentials), PermissionDenied
-    (any other 403) or ApiError, with the server's words (error_message_from_body). Bodies
-    that are not JSON (proxies and load balancers answer with HTML) are never shown."""
+    """An error status as AuthError, PermissionDenied or ApiError. Bodies that are not JSON
+    (proxies and load balancers answer with HTML) are never shown."""
     if response.is_success:
         return
     try:
@@ -122,8 +116,7 @@ def raise_for_status(response: httpx.Response) -> None:
 
 
 def decode_json(response: httpx.Response) -> Any:
-    """The decoded body of a successful answer (raise_for_status); ApiError if it is not JSON
-    (NaN and Infinity are not JSON either, though Python's json module reads them)."""
+    """ApiError if the body is not JSON (nor NaN and Infinity, which Python's json reads)."""
     raise_for_status(response)
     try:
         return response.json(parse_constant=_not_json)
@@ -158,8 +151,7 @@ _NOT_TLS = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failur
 
 
 def describe_transport_error(exc: Exception) -> tuple[str, str]:
-    """(a short reason in plain words, its kind) for a transport failure. OpenSSL's own
-    text is kept, but only after a sentence a person can act on."""
+    """(reason, kind); OpenSSL's own text is kept, after a sentence a person can act on."""
     text = str(exc)
     cause: BaseException | None = exc
     while cause is not None:
@@ -184,8 +176,7 @@ def describe_transport_error(exc: Exception) -> tuple[str, str]:
 
 
 def _openssl_reason(detail: str) -> str:
-    """'[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate
-    (_ssl.c:1006)' -> 'certificate verify failed: self-signed certificate'."""
+    """'[SSL: X] certificate verify failed: self-signed certificate (_ssl.c:1006)' -> the words."""
     import re
 
     detail = re.sub(r"^\[SSL: [A-Z_]+\] ", "", detail.strip())

@@ -31,8 +31,8 @@ def normalize_host(raw: str) -> str:
     if parts.username or parts.password:
         raise UsageError("the host must not contain a user name or password")
     try:
-        _ = parts.port  # raises ValueError for a non-numeric or out-of-range port
-    except ValueError:
+        _ = parts.port
+    except ValueError:  # a port that is not a number, or out of range
         raise UsageError(f"{raw!r} has an invalid port") from None
     path = parts.path.rstrip("/")
     # Users paste the API root or the token page; both mean the installation itself.
@@ -41,12 +41,10 @@ def normalize_host(raw: str) -> str:
 
 
 def api_url(host: str, path: str) -> str:
-    """Absolute URL of an API path like `projects/` below `{host}/api/v0/`."""
     return host + API_PREFIX + path.lstrip("/")
 
 
 def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) with the default port filled in, for same-origin checks."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
@@ -60,7 +58,6 @@ def same_origin(a: str, b: str) -> bool:
 
 
 def is_loopback(url: str) -> bool:
-    """Whether the URL's host is this machine: `localhost`, 127.0.0.0/8 or ::1."""
     return is_loopback_host(urlsplit(url).hostname or "")
 
 
@@ -75,5 +72,4 @@ def is_loopback_host(hostname: str) -> bool:
 
 
 def tokens_page(host: str) -> str:
-    """Where users create and revoke personal API tokens in the web app."""
     return host + "/auth/tokens/"

@@ -1,6 +1,5 @@
-"""Every page of a Django REST Framework limit/offset list, in order: by offset, by `next`,
-or several at once. Paging takes `fetch(url, params)`, which returns a page's decoded JSON
-body (or raises): it knows nothing about HTTP, and can be tested with a dict of pages."""
+"""Every page of a DRF limit/offset list, in order. Paging only calls `fetch(url, params)` for
+a page's decoded JSON body: it knows nothing about HTTP, and can be tested with a dict."""
 
 from __future__ import annotations
 
@@ -18,20 +17,17 @@ from .hosts import same_origin
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-# The `limit` of the first request. A server that caps lower hands out fewer (DRF's default
-# is 100), and the rest is asked for in steps of that. 1000 lists most accounts in one round
-# trip where the server allows it, without the multi-megabyte first answer of 9000-10000
-# that other clients ask for (docs/performance.md has the measurements).
+# The first request's `limit`; a server capping lower (DRF's default is 100) sets the step.
+# 1000 lists most accounts in one round trip without the multi-megabyte first answer of
+# 9000-10000 that other clients ask for (docs/performance.md has the measurements).
 DEFAULT_PAGE_SIZE = 1000
 
 # Seconds: a page that took less than this did not keep anyone waiting on a slow link. A far
 # server gets early requests (PagingGuess) and a growing window (Window).
 FAR = 0.01
 
-
-# GET `url` with `params` and return the decoded JSON body, or raise a typed error. With
-# `retry_throttled=False` a 429 is raised at once (ApiError with status 429), for the caller
-# to schedule the retry.
+# fetch(url, params, retry_throttled=True) -> the decoded JSON body, or a typed error; with
+# retry_throttled=False a 429 is raised at once, for the caller to schedule the retry.
 Fetch = Callable[..., Any]
 
 
@@ -41,24 +37,20 @@ class Page(NamedTuple):
 
 
 class PagingGuess(NamedTuple):
-    """What a list looked like last time: the page size handed out, how many items there
-    were, and whether the first page kept the reader waiting (`far`). With a far server, the
-    second round of requests goes out with the first; with a near one that buys nothing (the
-    first page is back before they are sent), and their threads slow the first rows down."""
+    """A list last time: only for a `far` one do early requests pay; with a near server the
+    first page is back before they are sent, and their threads slow the first rows down."""
 
     step: int
     total: int
     far: bool
 
 
-# A `count` that would take more pages than this is not believed (a hostile or broken
-# server could otherwise keep a listing going for ever): 100,000 items one a page, or
-# 100 million a thousand at a time.
+# A `count` taking more pages than this is not believed: a hostile or broken server could
+# otherwise keep a listing going for ever (100 million items a thousand at a time).
 MAX_PAGES = 100_000
 
 
-def _ids(items: list[dict[str, Any]]) -> list[int]:
-    # Every Valohai record has an id.
+def _ids(items: list[dict[str, Any]]) -> list[int]:  # every Valohai record has an id
     return [hash(item["id"]) for item in items if isinstance(item.get("id"), str | int)]
 
 
@@ -68,7 +60,6 @@ def page_count(body: dict[str, Any]) -> int | None:
 
 
 def page_results(body: Any, url: str) -> list[dict[str, Any]]:
-    """The page's items; anything but a list of objects is the wrong envelope, an error."""
     path = urlsplit(url).path
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):
         raise ApiError(f"the server's answer to {path} is not a paginated list")
@@ -88,19 +79,10 @@ def iter_pages(
     guess: PagingGuess | None = None,
     learned: Callable[[PagingGuess], None] | None = None,
 ) -> Generator[Page, None, None]:
-    """Yield every page of a DRF limit/offset list at `url`, in order, lazily.
-
-    The first page tells the total (`count`) and the page size the server really hands out
-    (it may cap `limit`). With `max_concurrency` > 1 the other pages are then fetched by
-    offset, several at a time (Window), still yielded in order; otherwise `next` is followed
-    (same origin only), or offsets where a server omits it. A caller that stops iterating
-    stops the fetching; `stop_after` says in advance that no more items are wanted.
-
-    With a `guess` from last time, the next pages are asked for while the first is on its
-    way (hiding a round trip), and used only if the first confirms the page size. `learned`
-    hears what this list looks like, including whether the first page was slow (FAR) enough
-    to matter; so `fetch` should have its connection pool set up before the first call.
-    """
+    """After the first page, with `max_concurrency` > 1 pages go by offset several at a time
+    (Window); otherwise by `next` (same origin only), or offsets where it is missing. A `guess`
+    sends the next requests with the first, used only if its page size is confirmed; `learned`
+    hears if the first page was FAR, so `fetch` should have its pool set up before it."""
     query = parse_qs(urlsplit(url).query)
     base_url = url.split("?", 1)[0]
     first_params = {k: v for k, v in (("limit", page_size), ("offset", 0)) if k not in query}
@@ -112,8 +94,7 @@ def iter_pages(
     if plain and guess is not None and guess.far and guess.total > guess.step:
         by_offset = _OffsetRequests(fetch, base_url, rest, guess.step, max_concurrency)
         end = guess.total if stop_after is None else min(guess.total, stop_after)
-        # Modestly: with the first page, four requests are out, as many as a cautious
-        # gateway allows; the Window takes over from there.
+        # With the first, four requests out: as many as a cautious gateway allows; then Window.
         for offset in range(guess.step, end, guess.step)[: min(EARLY, max_concurrency - 1)]:
             by_offset.early.append(_Slot(offset, by_offset.ask(offset)))
     try:
@@ -169,7 +150,7 @@ def iter_pages(
 def _pages_by_next(
     fetch: Fetch, url: str, body: Any, query: dict[str, list[str]], page_size: int, start: int
 ) -> Generator[Page, None, None]:
-    """The pages after `body`, following `next` links (or offsets when `next` is absent)."""
+    """The pages after `body`, by `next` links (or offsets when `next` is absent)."""
     current, base_url = url, url.split("?", 1)[0]
     seen = start + len(body["results"])
     visited: set[str] = set()
@@ -180,9 +161,8 @@ def _pages_by_next(
         next_url = urljoin(current, link) if isinstance(link, str) and link else None
         params: dict[str, Any] | None = None
         if next_url is not None and not same_origin(next_url, base_url):
-            # A server behind a proxy may build links with the wrong scheme or host. The
-            # token goes nowhere else; while the total is known, offsets on the host itself
-            # reach the same pages.
+            # A server behind a proxy may link to the wrong scheme or host: the token goes
+            # nowhere else, but while the total is known, offsets on the host reach the pages.
             if total is None:
                 raise ApiError(
                     f"the server's next page is on {origin_text(next_url)}, not "
@@ -210,9 +190,8 @@ def _pages_by_next(
 
 
 class _OffsetRequests:
-    """Requests for a list's pages by offset, `step` items each, on a pool of threads. A 429
-    comes back as _Throttled, with how many requests were out when it came (the gateway's
-    limit is below that). `early`: the pages asked for with the first one (iter_pages)."""
+    """Requests for pages by offset on a pool of threads. A 429 comes back as _Throttled,
+    with how many requests were out when it came (the gateway's limit is below that)."""
 
     def __init__(
         self, fetch: Fetch, base_url: str, query: dict[str, Any], step: int, threads: int
@@ -222,7 +201,7 @@ class _OffsetRequests:
 
         self.fetch, self.base_url, self.query, self.step = fetch, base_url, query, step
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vh-lite-page")
-        self.early: list[_Slot] = []
+        self.early: list[_Slot] = []  # the pages asked for with the first one
         self.in_flight = 0
         self._lock = threading.Lock()
 
@@ -249,13 +228,10 @@ class _OffsetRequests:
 
 
 class Window:
-    """How many page requests may be in flight at once, found out rather than fixed.
-
-    It starts modestly and, while the reader keeps waiting on the network, grows by two for
-    each page read: about tripling per round trip, a faster slow start than TCP's, since a
-    listing is over in a few round trips. On a fast link the reader does not wait, so it
-    stays put instead of burning CPU on threads that buy nothing. Each 429 lowers the ceiling
-    below what was in flight when it came, for good: a gateway allowing N costs a few 429s."""
+    """Requests in flight, found out (docs/performance.md): +2 a page while the reader waits,
+    about tripling per round trip (faster than TCP's slow start: a listing lasts a few round
+    trips); on a fast link no threads that buy nothing. Each 429 lowers the ceiling below what
+    was in flight, for good: a gateway allowing N costs a few 429s."""
 
     START = 8
 
@@ -266,7 +242,6 @@ class Window:
         self._last_wait = -(10**9)
 
     def read(self, waited: float) -> None:
-        """A page was read after waiting `waited` seconds for it."""
         self._read += 1
         if waited >= FAR:
             self._last_wait = self._read
@@ -285,17 +260,14 @@ class _Throttled(NamedTuple):
 
 
 class _Slot:
-    """One page, in order: its request (None while it waits to be retried) and how often
-    the server throttled it."""
+    """One page, in order: its request (None while it waits to be retried)."""
 
     __slots__ = ("future", "not_before", "offset", "ready", "throttled")
 
     def __init__(self, offset: int, future: Future[Any] | None) -> None:
         self.offset, self.future = offset, future
         self.not_before, self.throttled = 0.0, 0
-        # Its page is in, neither failed nor throttled: nothing is left to look at until it
-        # is yielded (the scheduler looks at every slot each time a page comes in).
-        self.ready = False
+        self.ready = False  # in and good: the scheduler, which looks at every slot, skips it
 
 
 EARLY = 3  # pages asked for with the first one, when last time's listing says how
@@ -307,12 +279,8 @@ MIN_BUFFERED = 8
 
 
 def give_back_freed_memory() -> None:
-    """Let glibc return freed memory to the system as a long listing goes. Every page's body
-    (100 KB and more) is allocated and freed in turn, often in another thread; glibc raises
-    its mmap and trim thresholds to the size of such blocks and from then on keeps what is
-    freed in the heap, so a listing's peak RSS grew with its length. Setting both thresholds
-    (back to glibc's defaults) stops them moving and keeps it flat: docs/performance.md has
-    the figures. Elsewhere (musl, macOS) nothing is done."""
+    """glibc raises its mmap and trim thresholds to the size of the page bodies freed, then
+    keeps what is freed: peak RSS grew with a listing. Fixed at glibc's defaults, it is flat."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes  # ~3 ms, paid only by listings of more than one page
@@ -326,11 +294,9 @@ def give_back_freed_memory() -> None:
 def pages_by_offset(
     requests: _OffsetRequests, offsets: range, max_concurrency: int, total: int
 ) -> Generator[Page, None, None]:
-    """Fetch the pages at `offsets` concurrently (how many at once: Window, at most
-    `max_concurrency`) and yield them in order. A throttled page (429) is asked for again
-    after its Retry-After, holding no place in the window meanwhile, so the other pages go
-    on. Offsets are only right while the list holds still: a page reporting another `count`
-    than the first means items moved between pages, so some would be lost or doubled."""
+    """The pages at `offsets`, fetched concurrently, in order. A throttled page waits out its
+    Retry-After holding no place in the Window. Offsets are only right while the list holds
+    still: a page with another `count` than the first means items were lost or doubled."""
     give_back_freed_memory()
     from collections import deque
     from concurrent.futures import FIRST_COMPLETED, wait
@@ -343,12 +309,9 @@ def pages_by_offset(
     buffered = max(MIN_BUFFERED, BUFFERED_ITEMS // max(requests.step, 1))
 
     def schedule() -> list[Future[Any]]:
-        """Throttled pages wait their turn; free places go to them first, then new pages.
-        Returns the requests it left out. Waiting on exactly those (not on what is out a
-        moment later) means a page that comes in meanwhile ends the wait at once, so its
-        place is filled again instead of staying empty while, say, a slow head is awaited.
-        A failed page's error is raised in its turn: the pages before it are still seen
-        through (throttled ones included), none after it is wanted."""
+        """Free places go to throttled pages, then new ones. Returns the requests out: waiting
+        on exactly those, a page coming in meanwhile ends the wait and its place is refilled.
+        A failed page is raised in its turn: none after it is wanted."""
         now = time.monotonic()
         failed = None
         out: list[Future[Any]] = []

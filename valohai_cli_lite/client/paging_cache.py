@@ -1,9 +1,6 @@
-"""What each list (by its URL) looked like last time, a paging.PagingGuess: with a far
-server, the second round of pages is then asked for with the first.
-
-A cache, nothing more: in the user's cache directory, never holding anything secret (a host
-and three numbers), written only when the numbers change. One that cannot be read or written
-is not used; one another user could change is refused, as the config is (check_trusted)."""
+"""Each list's PagingGuess from last time (docs/performance.md): a URL and three numbers,
+nothing secret, written only when they change. A cache that cannot be read or written is not
+used; one another user could change is refused, as the config is (check_trusted)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Sending requests: one httpx connection pool, deadlines, same-origin redirects, retries.
-
-httpx is imported only when the first request is made. The token is attached only to
-requests for the host it belongs to (same scheme, host and port): redirects are followed by
-hand for that reason."""
+"""Sending requests: one httpx connection pool (imported at the first request), deadlines,
+retries, and redirects followed by hand, so that the token only goes to its own origin."""
 
 from __future__ import annotations
 
@@ -46,17 +43,13 @@ class ClientSettings(NamedTuple):
     max_attempts: int = 4  # of a request that may be retried
     backoff: float = 0.5  # seconds before the first retry; doubles each time
     sleep: Callable[[float], None] = time.sleep  # tests pass one that only records the wait
-    # Told, in a line for people, when a retry waits a second or more (on a terminal).
-    notice: Callable[[str], None] | None = None
-    # Where hashed copies of the trust store live (trust.py), and the environment that names
-    # the store (SSL_CERT_FILE, SSL_CERT_DIR); None: httpx loads the bundle itself.
-    trust_cache: Path | None = None
-    environ: Mapping[str, str] | None = None
+    notice: Callable[[str], None] | None = None  # told of a retry's wait of 1 s or more
+    trust_cache: Path | None = None  # for trust.py's hashed directories; None: httpx's own
+    environ: Mapping[str, str] | None = None  # may name the trust store (SSL_CERT_FILE, ...)
 
 
 class RetryableTransportError(Exception):
-    """A connection-level failure (refused, reset, DNS) that a retry may get past: args[0],
-    the NetworkError raised when no retry is left."""
+    """A failure a retry may get past (refused, reset, DNS); args[0]: its NetworkError."""
 
 
 def with_query(url: str, params: dict[str, Any]) -> str:
@@ -101,15 +94,13 @@ class Transport:
 
         ca_file = self.settings.ca_file
         if not ca_file and urlsplit(self.host).scheme == "http":
-            # Nothing of a trust store for a host without TLS (redirects never leave its
-            # origin): not even certifi's lookup, whose importlib.resources costs ~1.5 ms. A
-            # bare verifying context would still fail closed if TLS were ever tried.
+            # No trust store for a host without TLS (redirects never leave its origin), not
+            # even certifi's ~1.5 ms lookup: a bare verifying context still fails closed.
             return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         environ = self.settings.environ or {}
         try:
             if self.settings.system_certs:
-                # The operating system's trust store (Keychain, Windows' store, the system's
-                # OpenSSL directories), as pip and uv offer it, for networks whose proxies
+                # The system's trust store, as pip and uv offer it, for networks whose proxies
                 # intercept TLS with a company CA installed there; --ca-file adds to it.
                 import truststore
 
@@ -162,13 +153,10 @@ class Transport:
         retry_throttled: bool = True,
         stream: bool = False,
     ) -> httpx.Response:
-        """Send one request; any status comes back as is, its body read (within --timeout),
-        or with `stream` to be read with iter_body() or read_body() and closed by the caller.
-        Same-origin redirects are followed; idempotent requests (GET, HEAD, OPTIONS) are
-        retried on connection failures, 429 and 502/503/504 with capped exponential backoff
-        and jitter, honouring Retry-After. Nothing else is ever retried: a POST that may have
-        reached the server must not be sent twice. With `retry_throttled` off, a 429 comes
-        back at once for the caller to schedule."""
+        """Any status comes back as is, its body read, or with `stream` for the caller to read
+        (iter_body, read_body) and close. Only idempotent requests are retried (on connection
+        failures, 429 and 502/503/504, honouring Retry-After): a POST that may have reached
+        the server must not be sent twice. Without `retry_throttled` a 429 comes back at once."""
         if params:
             url = with_query(url, params)
         body = {"data": form, "json": json_body, "content": content, "headers": headers or {}}
@@ -209,7 +197,6 @@ class Transport:
                 self.settings.sleep(wait)
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
-        """Exponential backoff with jitter (capped), or exactly what Retry-After asks for."""
         asked = parse_retry_after(retry_after)
         if asked is not None:
             return asked
@@ -219,8 +206,7 @@ class Transport:
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not security)
 
     def iter_body(self, response: httpx.Response) -> Iterator[bytes]:
-        """A streamed response's body (content-encoding undone) in chunks, every read within
-        the request's deadline."""
+        """A streamed body (decoded) in chunks, every read within the request's deadline."""
         from .connection import deadline_at
 
         ends = response.extensions["vh_lite_deadline"]
@@ -234,8 +220,7 @@ class Transport:
                 yield chunk
 
     def read_body(self, response: httpx.Response) -> httpx.Response:
-        """The response with its whole body read (within the deadline, decoded, at most
-        MAX_BODY bytes) and its stream closed."""
+        """The response with its whole body read (decoded, at most MAX_BODY) and closed."""
         import httpx
 
         too_big = ApiError(
@@ -267,8 +252,6 @@ class Transport:
 
     @contextlib.contextmanager
     def _mapped_errors(self, url: str) -> Iterator[None]:
-        """httpx's failures as NetworkError, or RetryableTransportError where a retry may
-        get past them."""
         import httpx
 
         try:
@@ -295,15 +278,11 @@ class Transport:
     def _send_following_redirects(
         self, method: str, url: str, body: dict[str, Any], authenticated: bool
     ) -> httpx.Response:
-        """The response to `method url`, its body not read yet, same-origin redirects
-        followed. --timeout is a deadline for all of it: every connect, write and read of
-        every hop, and of the body after it (iter_body, read_body)."""
-        import httpx
-
+        """The response, its body not read yet. --timeout is a deadline for all of it: every
+        connect, write and read of every hop, and of the body after it (iter_body, read_body)."""
         from .connection import deadline_at
 
         ends = time.monotonic() + self.settings.timeout
-
         for _ in range(MAX_SAME_ORIGIN_REDIRECTS + 1):
             headers = dict(body["headers"])
             if authenticated:
@@ -319,7 +298,6 @@ class Transport:
             started = time.monotonic()
             with deadline_at(ends), self._mapped_errors(url):
                 request = client.build_request(method, url, **{**body, "headers": headers})
-                request.extensions["timeout"] = httpx.Timeout(self.settings.timeout).as_dict()
                 response = client.send(request, stream=True)
             response.extensions = {**response.extensions, "vh_lite_deadline": ends}
             self._debug(

@@ -1,15 +1,8 @@
-"""The TLS trust store, in a form OpenSSL loads lazily.
-
-Verifying against certifi's bundle (what httpx does) parses every certificate in it on every
-https run, before the first byte is sent (docs/performance.md). A "hashed directory" (one
-file per certificate, named after the hash of its subject) lets OpenSSL read only those a
-handshake needs; one is built per bundle under the user's cache directory, anew when the
-bundle changes. The trust is exactly the bundle's: the same certificates (certifi's, or
-those trust_source names), the same verification (hostname checked, CERT_REQUIRED).
-Anything unexpected (an unwritable cache, a bundle that cannot be split) falls back to
-loading the bundle itself, never to less verification; a cache another user could change
-is refused.
-"""
+"""The TLS trust store as a hashed directory, which OpenSSL loads lazily (docs/performance.md).
+The trust is exactly the bundle's: the same certificates, the same verification (hostname
+checked, CERT_REQUIRED). Anything unexpected (an unwritable cache, a bundle that cannot be
+split) falls back to loading the bundle itself, never to less verification; a cache another
+user could change is refused."""
 
 from __future__ import annotations
 
@@ -28,23 +21,19 @@ if TYPE_CHECKING:
     import ssl
 
 _PEM = re.compile(rb"-----BEGIN CERTIFICATE-----\s+(.+?)\s+-----END CERTIFICATE-----", re.DOTALL)
-# The ASN.1 string types OpenSSL canonicalises before hashing a name (ASN1_MASK_CANON):
-# UTF8String, PrintableString, T61String, IA5String, UniversalString, BMPString,
-# VisibleString. Anything else is hashed as it is.
+# The ASN.1 string types OpenSSL canonicalises before hashing a name (ASN1_MASK_CANON): UTF8,
+# Printable, T61, IA5, Universal, BMP and VisibleString. Anything else is hashed as it is.
 _CANONICAL_STRINGS = {0x0C: "utf-8", 0x13: "latin-1", 0x14: "latin-1", 0x16: "latin-1",
                       0x1C: "utf-32-be", 0x1E: "utf-16-be", 0x1A: "latin-1"}  # fmt: skip
 
 
-# Variables naming a bundle or directory of trusted certificates, in the order they are heeded
-# (after --ca-file and VH_CA_FILE): OpenSSL's own, then those of requests (which `vh` uses)
-# and curl, which corporate machines often set instead.
+# Heeded in this order after --ca-file (VH_CA_FILE): OpenSSL's own, then those of requests
+# (which `vh` uses) and curl, which corporate machines often set instead.
 TRUST_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 def trust_source(ca_file: str | None, environ: Mapping[str, str]) -> tuple[str, str | None]:
-    """Where the trust comes from: ("--ca-file", path) (the flag or VH_CA_FILE), else the
-    first of TRUST_VARIABLES that is set (a directory for SSL_CERT_DIR, else a bundle), else
-    ("certifi", None), httpx's own."""
+    """(where the trust comes from, the file or directory it names, or None for certifi's)."""
     if ca_file:
         return "--ca-file", ca_file
     for variable in TRUST_VARIABLES:
@@ -54,8 +43,6 @@ def trust_source(ca_file: str | None, environ: Mapping[str, str]) -> tuple[str, 
 
 
 def tls_context(ca_file: str | None, environ: Mapping[str, str], cache: Path) -> ssl.SSLContext:
-    """A verifying client context trusting what trust_source names; from a hashed directory
-    where possible."""
     import ssl
 
     kind, named = trust_source(ca_file, environ)
@@ -72,8 +59,7 @@ def tls_context(ca_file: str | None, environ: Mapping[str, str], cache: Path) ->
 
 
 def hashed_directory(bundle: Path, cache: Path) -> Path | None:
-    """The hashed directory for `bundle` under `cache`, built if missing; None when it
-    cannot be had safely (the caller then loads the bundle itself)."""
+    """Built if missing; None when it cannot be had safely (the caller loads the bundle)."""
     if not hasattr(os, "getuid"):
         return None  # Windows guards directories with ACLs, which check_trusted cannot check
     try:
@@ -125,18 +111,14 @@ def _build(pem: bytes, parent: Path, directory: Path) -> Path | None:
     return directory if (directory / ".complete").exists() else None
 
 
-# -- OpenSSL's subject name hash (X509_NAME_hash_ex), from the DER of a certificate ----------
-
-
 def subject_hash(certificate: bytes) -> str:
-    """What `openssl x509 -subject_hash` prints: the first four bytes of SHA-1 over the
-    canonical encoding of the subject name, little-endian, as 8 hex digits."""
+    """What `openssl x509 -subject_hash` prints (X509_NAME_hash_ex): the first four bytes of
+    SHA-1 over the canonical encoding of the subject name, little-endian, as 8 hex digits."""
     digest = hashlib.sha1(_canonical_name(_subject(certificate))).digest()  # noqa: S324 (OpenSSL's own scheme, not security)
     return f"{int.from_bytes(digest[:4], 'little'):08x}"
 
 
 def _elements(der: bytes) -> list[tuple[int, bytes]]:
-    """(tag, content) of each DER element in `der`, in order."""
     found = []
     at = 0
     while at < len(der):
@@ -154,7 +136,6 @@ def _elements(der: bytes) -> list[tuple[int, bytes]]:
 
 
 def _subject(certificate: bytes) -> bytes:
-    """The content of the certificate's subject name: its RDNs."""
     _, content = _elements(certificate)[0]  # Certificate ::= SEQUENCE
     _, tbs = _elements(content)[0]  # TBSCertificate ::= SEQUENCE
     fields = _elements(tbs)  # [0] EXPLICIT version (but in v1), serialNumber, signature,

@@ -14,9 +14,9 @@ from ..errors import ApiError, UsageError
 from ..text import sanitize, sanitize_block
 from .options import DEFAULT_MAX_CONCURRENCY, MaxConcurrencyOption, ProfileOption, app_context
 
-_QUERY_METHODS = {"GET", "HEAD", "DELETE"}
 # What a terminal shows of a body at most; a pipe gets all of it, streamed.
 SHOWN_ON_A_TERMINAL = 16 << 20
+_JSON_SCALAR = re.compile(r"true|false|null|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
 
 class ApiOptions(NamedTuple):
@@ -119,7 +119,15 @@ def api_command(
         raise UsageError("--paginate works only with GET")
     if paginate and include:
         raise UsageError("--paginate and --include cannot be combined")
-    headers = parse_headers(header or [])
+    headers: dict[str, str] = {}
+    for line in header or []:
+        name, sep, value = (part.strip() for part in line.partition(":"))
+        if not sep or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name):
+            raise UsageError(f"a header is 'NAME: VALUE', not {line!r}")
+        if name.lower() == "authorization":
+            raise UsageError("the token comes from your login: an Authorization header would "
+                             "put a secret on the command line")  # fmt: skip
+        headers[name] = value
     run_api(ApiOptions(path, verb, fields, paginate, include, max_concurrency, body, headers), app)
 
 
@@ -134,16 +142,13 @@ def parse_fields(raw: list[str], typed: list[str], app: AppContext) -> dict[str,
         name = key.split("[", 1)[0]
         if not name or "[".join([name, *(f"{p}]" for p in path)]) != key:
             raise UsageError(f"cannot read the field name {key!r} (KEY, KEY[SUB] or KEY[])")
-        _place(fields, [name, *path], _typed(text, app) if is_typed else text, key)
+        value: Any = text
+        if is_typed and _JSON_SCALAR.fullmatch(text):
+            value = json.loads(text)
+        elif is_typed and text.startswith("@"):
+            value = _read_input(text[1:], app).decode("utf-8")
+        _place(fields, [name, *path], value, key)
     return fields
-
-
-def _typed(text: str, app: AppContext) -> Any:
-    if re.fullmatch(r"true|false|null|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?", text):
-        return json.loads(text)
-    if text.startswith("@"):
-        return _read_input(text[1:], app).decode("utf-8")
-    return text
 
 
 def _place(target: dict[str, Any], path: list[str], value: Any, key: str) -> None:
@@ -165,19 +170,6 @@ def _place(target: dict[str, Any], path: list[str], value: Any, key: str) -> Non
         node[last] = value
 
 
-def parse_headers(lines: list[str]) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for line in lines:
-        name, sep, value = (part.strip() for part in line.partition(":"))
-        if not sep or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name):
-            raise UsageError(f"a header is 'NAME: VALUE', not {line!r}")
-        if name.lower() == "authorization":
-            raise UsageError("the token comes from your login: an Authorization header would "
-                             "put a secret on the command line")  # fmt: skip
-        headers[name] = value
-    return headers
-
-
 def _read_input(source: str, app: AppContext) -> bytes:
     if source == "-":
         return app.io.read_bytes()
@@ -189,8 +181,7 @@ def _read_input(source: str, app: AppContext) -> bytes:
 
 
 def resolve_api_url(host: str, path: str) -> str:
-    """`projects/`, `/projects/`, `api/v0/projects/`, `/api/v0/projects/` or a full URL on the
-    same host."""
+    """`projects/`, `api/v0/projects/` (either with a leading /) or a full URL on the same host."""
     if path.startswith(("https://", "http://")):
         return path  # the client refuses to send the token to any other origin
     if "://" in path:
@@ -212,7 +203,7 @@ def run_api(opts: ApiOptions, app: AppContext) -> None:
             pages = client.iter_pages(url, max_concurrency=opts.max_concurrency)
             io.write_json([item for page in app.with_progress(pages, "item") for item in page])
             return
-        in_query = opts.method in _QUERY_METHODS or opts.body is not None
+        in_query = opts.method in {"GET", "HEAD", "DELETE"} or opts.body is not None
         headers = dict(opts.headers)
         if opts.body is not None and "content-type" not in map(str.lower, headers):
             headers["Content-Type"] = "application/json"  # unless -H said, in any case
@@ -233,8 +224,13 @@ def run_api(opts: ApiOptions, app: AppContext) -> None:
                     if exc.status == 404 and exc.hint is None:  # the path, not the host
                         exc.hint = "check the path: one below /api/v0/, such as projects/"
                     raise
-            if io.is_stdout_tty:
-                _show(io, client.read_body(response).content)
+            if io.is_stdout_tty:  # JSON indented, anything else made safe to show
+                body = client.read_body(response).content[:SHOWN_ON_A_TERMINAL]
+                text = body.decode("utf-8", "replace")
+                try:
+                    io.write_json(json.loads(text))
+                except (ValueError, RecursionError):  # not JSON (or too deep): one newline
+                    io.write_line(sanitize_block(text).removesuffix("\n"))
                 return
             io.flush()
             for chunk in client.iter_body(response):  # a pipe: exactly the bytes, as they come
@@ -242,12 +238,3 @@ def run_api(opts: ApiOptions, app: AppContext) -> None:
             io.flush()
         finally:
             response.close()
-
-
-def _show(io: Any, body: bytes) -> None:
-    """A body on a terminal: JSON indented, anything else made safe to show."""
-    text = body[:SHOWN_ON_A_TERMINAL].decode("utf-8", "replace")
-    try:
-        io.write_json(json.loads(text))
-    except (ValueError, RecursionError):  # not JSON (or too deep): made safe, one newline
-        io.write_line(sanitize_block(text).removesuffix("\n"))

@@ -41,9 +41,7 @@ def run_logout(app: AppContext) -> None:
         # still names it would leave the profile half logged out.
         app.config.check_writable()
     try:
-        removed = app.credentials.delete(
-            name, in_keyring=profile is not None and profile.in_keyring
-        )
+        removed = app.credentials.delete(name, in_keyring=bool(profile and profile.in_keyring))
     except KeyringUnavailable as exc:
         raise VhLiteError(
             f"cannot remove the token from the system keyring: {exc}; still logged in",
@@ -96,7 +94,19 @@ def run_status(opts: StatusOptions, app: AppContext) -> None:
     if opts.as_json:
         app.io.write_json(report)
     elif report["logged_in"]:
-        _print_status(app, report)
+        verdicts = {True: "valid", False: f"rejected by the server ({report['error']})"}
+        verdict = verdicts.get(report["token_valid"], f"not checked: {report['error']}")
+        user = report["username"] or "unknown"
+        if report["user_id"] is not None:
+            user += f" (id {report['user_id']})"
+        lines = [("Host", report["host"]), ("Token from", report["token_location"]),
+                 ("User", user), ("Token", verdict)]  # fmt: skip
+        if report["profile"]:
+            source = PROFILE_SOURCES[report["profile_source"]]
+            lines.insert(0, ("Profile", f"{report['profile']} ({source})"))
+        width = max(len(label) for label, _ in lines)
+        for label, value in lines:
+            app.io.write_line(f"{label + ':':<{width + 1}} {sanitize(str(value))}")
     if problem is not None:
         raise problem
 
@@ -142,26 +152,6 @@ def _status_report(app: AppContext) -> tuple[dict[str, Any], VhLiteError | None]
         return report, exc
     report.update(token_valid=True, username=user.get("username"), user_id=user.get("id"))
     return report, None
-
-
-def _print_status(app: AppContext, report: dict[str, Any]) -> None:
-    if report["token_valid"]:
-        verdict = "valid"
-    elif report["token_valid"] is False:
-        verdict = f"rejected by the server ({report['error']})"
-    else:
-        verdict = f"not checked: {report['error']}"
-    user = report["username"] or "unknown"
-    if report["user_id"] is not None:
-        user += f" (id {report['user_id']})"
-    lines = [("Host", report["host"]), ("Token from", report["token_location"]),
-             ("User", user), ("Token", verdict)]  # fmt: skip
-    if report["profile"]:
-        source = PROFILE_SOURCES[report["profile_source"]]
-        lines.insert(0, ("Profile", f"{report['profile']} ({source})"))
-    width = max(len(label) for label, _ in lines)
-    for label, value in lines:
-        app.io.write_line(f"{label + ':':<{width + 1}} {sanitize(str(value))}")
 
 
 def token_command(ctx: typer.Context, profile: ProfileOption = None) -> None:
@@ -218,19 +208,29 @@ def run_list_profiles(as_json: bool, check: bool, app: AppContext) -> None:
                      "active": True})  # fmt: skip
     if check:
         for row in rows:
-            valid, why = _check(app, row)
-            row.update(token_valid=valid, not_checked_because=why)
+            row["token_valid"], row["not_checked_because"] = _check(app, row)
     if as_json:
         app.io.write_json(rows)
     else:
-        _print_profiles(app, rows, check)
+        verdicts = {True: "valid", False: "rejected", None: "not checked"}
+        table = [
+            ["*" if row["active"] else " ", row["profile"], row["host"] or "(not logged in)",
+             row["username"] or "", row["token_store"] or ""]
+            + ([": ".join(filter(None, (verdicts[row["token_valid"]], row["not_checked_because"])))]
+               if check else [])
+            for row in rows
+        ]  # fmt: skip
+        cells = [[sanitize(str(cell)) for cell in line] for line in table]
+        widths = [max(map(len, column)) for column in zip(*cells, strict=True)]
+        for line in cells:
+            padded = [cell.ljust(width) for cell, width in zip(line, widths, strict=True)]
+            app.io.write_line("  ".join(padded).rstrip())
     if found := env_token(app.environ):
         app.io.warning(f"{found[0]} is set in the environment: commands use it, not these profiles")
 
 
 def _check(app: AppContext, row: dict[str, Any]) -> tuple[bool | None, str | None]:
-    """True/False as the server says; None, and why, when it cannot be asked (not logged in,
-    unreachable, a locked keyring)."""
+    """True/False as the server says; None, and why, when it cannot be asked."""
     if not row["token_store"]:
         return None, "not logged in"
     previous = app.options
@@ -245,26 +245,6 @@ def _check(app: AppContext, row: dict[str, Any]) -> tuple[bool | None, str | Non
         return None, exc.message
     finally:
         app.options = previous
-
-
-def _print_profiles(app: AppContext, rows: list[dict[str, Any]], checked: bool) -> None:
-    verdicts = {True: "valid", False: "rejected", None: "not checked"}
-
-    def verdict(row: dict[str, Any]) -> str:
-        why = row["not_checked_because"]
-        return verdicts[row["token_valid"]] + (f": {why}" if why else "")
-
-    table = [
-        ["*" if row["active"] else " ", row["profile"], row["host"] or "(not logged in)",
-         row["username"] or "", row["token_store"] or ""]
-        + ([verdict(row)] if checked else [])
-        for row in rows
-    ]  # fmt: skip
-    cells = [[sanitize(str(cell)) for cell in line] for line in table]
-    widths = [max(map(len, column)) for column in zip(*cells, strict=True)]
-    for line in cells:
-        padded = [cell.ljust(width) for cell, width in zip(line, widths, strict=True)]
-        app.io.write_line("  ".join(padded).rstrip())
 
 
 def switch_command(

@@ -99,7 +99,8 @@ def login_command(
             help="Profile to log in to (also accepted before the command).",
         ),
     ] = None,
-    # vh's flags, which put secrets on the command line: refused with what to say instead.
+    # vh's flags: a secret in argv is seen by every user of the machine (ps) and kept in shell
+    # history. Refused (never stored, never shown) with what to say instead.
     vh_password: Annotated[str | None, typer.Option("-p", "--password", hidden=True)] = None,
     vh_token: Annotated[str | None, typer.Option("-t", "--token", hidden=True)] = None,
 ) -> None:
@@ -110,7 +111,21 @@ def login_command(
       vh-lite login --web --host https://valohai.example.com
       vh-lite login --with-token < token.txt
     """  # fmt: skip
-    refuse_secret_flags(vh_password, vh_token)
+    for secret in filter(None, (vh_password, vh_token)):
+        register_secret(secret)
+    if vh_password is not None:
+        raise UsageError(
+            "login takes no password on the command line (vh's -p/--password), where other "
+            "users can see it",
+            hint="type it at the prompt, or pipe it: --username NAME --password-stdin; for a "
+            "profile, say --profile NAME",
+        )
+    if vh_token is not None:
+        raise UsageError(
+            "login takes no token on the command line (vh's -t/--token), where other users can "
+            "see it",
+            hint="pipe it: vh-lite login --with-token < token.txt",
+        )
     if sum((with_token, web, username is not None, from_vh)) > 1:
         raise UsageError("choose one of --with-token, --web, --username and --from-vh")
     if from_vh and host is not None:
@@ -121,26 +136,6 @@ def login_command(
         host, with_token, username, password_stdin, insecure_storage, web, force, from_vh
     )
     run_login(opts, app_context(ctx, profile))
-
-
-def refuse_secret_flags(password: str | None, token: str | None) -> None:
-    """vh's `-p/--password PASSWORD` and `-t/--token TOKEN`: a secret in argv is seen by every
-    user of the machine (ps) and kept in shell history. Refused, never stored, never shown."""
-    for secret in filter(None, (password, token)):
-        register_secret(secret)
-    if password is not None:
-        raise UsageError(
-            "login takes no password on the command line (vh's -p/--password), where other "
-            "users can see it",
-            hint="type it at the prompt, or pipe it: --username NAME --password-stdin; for a "
-            "profile, say --profile NAME",
-        )
-    if token is not None:
-        raise UsageError(
-            "login takes no token on the command line (vh's -t/--token), where other users can "
-            "see it",
-            hint="pipe it: vh-lite login --with-token < token.txt",
-        )
 
 
 def run_login(opts: LoginOptions, app: AppContext) -> None:
@@ -221,9 +216,8 @@ def run_login(opts: LoginOptions, app: AppContext) -> None:
 def _choose_host(
     app: AppContext, previous: Profile | None, flag: str | None, *, ask_user: bool
 ) -> tuple[str, ClientSettings]:
-    """--host, else (prompting with) VH_HOST/VALOHAI_HOST, the profile's host, the default;
-    with the connection settings for it. On a terminal the host is checked as soon as it is
-    entered (shape, name, connection, TLS, plain-http policy) and asked for again."""
+    """On a terminal the host is checked as soon as it is entered (shape, name, connection,
+    TLS, plain-http policy) and asked for again."""
     if flag is not None or not ask_user:
         host = parse_host(flag) if flag is not None else default_host(previous, app.environ)
         return host, _connection_settings(app, previous, host)
@@ -243,8 +237,7 @@ def _choose_host(
 
 
 def _connection_settings(app: AppContext, previous: Profile | None, host: str) -> ClientSettings:
-    """Settings for the new login: a CA file and plain-http consent carry over from an
-    earlier login to the same host."""
+    """A CA file and plain-http consent carry over from an earlier login to the same host."""
     if previous is None or previous.host != host:
         return app.client_settings()
     return app.client_settings(
@@ -343,8 +336,7 @@ def parse_host(raw: str) -> str:
 
 
 def check_host(app: AppContext, host: str, settings: ClientSettings) -> None:
-    """One quick request to the API root, no token, no retries: UsageError or NetworkError
-    (with advice) when the host is not somewhere a login could work."""
+    """One quick request to the API root (no token, no retries): could a login work there?"""
     probe = settings._replace(max_attempts=1, timeout=min(settings.timeout, PROBE_TIMEOUT))
     with app.services.client(host, probe) as client:
         try:

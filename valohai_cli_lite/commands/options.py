@@ -1,7 +1,5 @@
-"""What command modules share: reaching the AppContext, and option types, so every command
-spells --format, --json, --fields alike. Completion functions get what the user has typed so
-far and return candidates; none may ever print or raise, since its output lands in the
-user's shell."""
+"""What command modules share: the AppContext, and option types spelled alike everywhere.
+A completion function must never print or raise: its output lands in the user's shell."""
 
 from typing import Annotated, Any
 
@@ -15,11 +13,8 @@ from ..output.render import OutputFormat, resolve_format
 
 
 def app_context(ctx: typer.Context, profile: str | None = None) -> AppContext:
-    """The run's AppContext; `profile` is a --profile given after the command word, which
-    wins over one given before it or in VH_PROFILE."""
-    obj = ctx.find_root().obj
-    if not isinstance(obj, AppContext):  # the root callback always sets it
-        raise RuntimeError("vh-lite context missing")
+    """`profile`: a --profile after the command word; it wins over one before it, VH_PROFILE."""
+    obj: AppContext = ctx.find_root().obj  # made by cli.run()
     if profile is not None:
         from ..auth.config import validate_profile_name
 
@@ -28,7 +23,6 @@ def app_context(ctx: typer.Context, profile: str | None = None) -> AppContext:
 
 
 def complete_profiles(incomplete: str) -> list[str]:
-    """Profile names from config.json."""
     from ..auth.config import ConfigStore, config_dir
 
     try:
@@ -80,8 +74,7 @@ MaxConcurrencyOption = Annotated[
 
 
 def kind_options(kind: RecordKind) -> tuple[Any, Any, Any, Any]:
-    """--fields, --sort, --search and --limit for listing `kind` (typer.Option objects for
-    Annotated[...] parameters), whose help and completion name its fields and sort keys."""
+    """--fields, --sort, --search and --limit, as typer.Options for Annotated[...] parameters."""
 
     def complete_fields(incomplete: str) -> list[str]:
         # --fields a,b,c: complete the last name, keeping the ones before it.
@@ -118,8 +111,6 @@ def kind_options(kind: RecordKind) -> tuple[Any, Any, Any, Any]:
 
 
 def choices_option(name: str, choices: tuple[str, ...], help: str) -> Any:
-    """A repeatable option taking one of `choices` (any case), completed from them."""
-
     def check(values: list[str] | None) -> list[str]:
         chosen = [value.strip().lower() for value in values or []]
         unknown = sorted(set(chosen) - set(choices))
@@ -155,9 +146,8 @@ def format_and_fields(
     fields: str | None,
     kind: RecordKind,
 ) -> tuple[OutputFormat, list[str] | None]:
-    """The format and fields in force, checked before any request: --json or --format, then
-    VH_FORMAT, then vh's VALOHAI_OUTPUT_FORMAT and VALOHAI_TABLE_FORMAT. --json together with
-    a different --format on the command line is a usage error."""
+    """Checked before any request: --json or --format, then VH_FORMAT, then vh's
+    VALOHAI_OUTPUT_FORMAT and VALOHAI_TABLE_FORMAT (--json against another --format: an error)."""
     from typer._click.core import ParameterSource
 
     from_command_line = ctx.get_parameter_source("fmt") == ParameterSource.COMMANDLINE

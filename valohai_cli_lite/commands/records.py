@@ -1,8 +1,4 @@
-"""The one list path and the one show path, for any RecordKind: a kind's command module turns
-its flags into ListOptions or ShowOptions and calls run_list or run_show. Every page is fetched
-(a progress bar on a terminal), filtered, sorted, limited and rendered in any format; one record
-is found by id, by counter or by name and shown, or opened in the browser. A kind that lives
-within another (executions in a project) is listed and counted within it (_scope)."""
+"""The one list path and the one show path, for any RecordKind (see docs/development.md)."""
 
 import re
 from collections.abc import Callable, Mapping
@@ -11,7 +7,6 @@ from urllib.parse import quote
 
 import typer
 
-from ..auth.session import ActiveCredentials
 from ..client import DEFAULT_PAGE_SIZE, ValohaiClient, with_query
 from ..client.hosts import api_url
 from ..context import AppContext
@@ -49,22 +44,17 @@ def list_options(
     search: str | None,
     sort: str | None,
     limit: int | None,
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-    web: bool = False,
     conditions: tuple[Callable[[Record], bool], ...] = (),
     parent: str | None = None,
-    mine: bool = False,
-    params: dict[str, Any] | None = None,
+    **rest: Any,
 ) -> ListOptions:
-    """A listing's options from its flags, each checked before any request is made."""
+    """Each flag checked before any request is made; `rest` goes to ListOptions as it is."""
     output_format, chosen_fields = format_and_fields(ctx, fmt, as_json, fields, kind)
     if search is not None and not search.strip():
         raise UsageError("--search needs a value; an empty one matches nothing")
     query = ListQuery(conditions, search, SortKey.parse(sort, kind) if sort else None, limit)
-    return ListOptions(
-        kind, output_format, chosen_fields, query, max_concurrency, web,
-        _parent_ref(kind, parent), mine, params or {},
-    )  # fmt: skip
+    parent = _parent_ref(kind, parent)
+    return ListOptions(kind, output_format, chosen_fields, query, parent=parent, **rest)
 
 
 def _parent_ref(kind: RecordKind, ref: str | None) -> str | None:
@@ -85,28 +75,6 @@ def _parent_id(
     return parent if is_id(parent) else str(find_by_name(app, client, kind.parent, parent)["id"])
 
 
-def _scope(
-    app: AppContext, client: ValohaiClient, creds: ActiveCredentials, opts: ListOptions
-) -> tuple[dict[str, Any], tuple[Callable[[Record], bool], ...]]:
-    """Where a kind that lives inside another is listed: the server-side filters for the
-    parent (?project=<id>) and --mine, and the same conditions checked on the client, since
-    some servers (minihai) ignore them."""
-    kind = opts.kind
-    params: dict[str, Any] = {}
-    checks: list[Callable[[Record], bool]] = []
-    ident = _parent_id(app, client, kind, opts.parent)
-    if kind.parent is not None and ident is not None:
-        field = kind.parent.noun
-        params[field] = ident
-        checks.append(lambda r: r.get(field) is None or str(_id_of(r.get(field))) == ident)
-    if opts.mine and kind.creator_id is not None:
-        creator_id = kind.creator_id
-        me = str(creds.user_id if creds.user_id is not None else client.me().get("id"))
-        params["creator"] = me
-        checks.append(lambda r: creator_id(r) is None or str(creator_id(r)) == me)
-    return params, tuple(checks)
-
-
 def _id_of(value: Any) -> Any:
     return value.get("id") if isinstance(value, dict) else value
 
@@ -117,12 +85,25 @@ def run_list(opts: ListOptions, app: AppContext) -> None:
         if opts.web and kind.list_page is not None:
             open_in_browser(app, creds.host + kind.list_page)
             return
-        scope, checks = _scope(app, client, creds, opts)
-        query = opts.query._replace(conditions=opts.query.conditions + checks)
+        # The parent (?project=<id>) and --mine go to the server, and are checked here too,
+        # since some servers (minihai) ignore them.
+        params: dict[str, Any] = {}
+        checks: list[Callable[[Record], bool]] = []
+        ident = _parent_id(app, client, kind, opts.parent)
+        if kind.parent is not None and ident is not None:
+            field = kind.parent.noun
+            params[field] = ident
+            checks.append(lambda r: r.get(field) is None or str(_id_of(r.get(field))) == ident)
+        if opts.mine and kind.creator_id is not None:
+            creator_id = kind.creator_id
+            me = str(creds.user_id if creds.user_id is not None else client.me().get("id"))
+            params["creator"] = me
+            checks.append(lambda r: creator_id(r) is None or str(creator_id(r)) == me)
+        params.update(opts.params)
+        query = opts.query._replace(conditions=(*opts.query.conditions, *checks))
         # When the first `limit` records are exactly the answer, fetch no more than that.
         wanted = None if query.filters else query.limit
         url = api_url(creds.host, kind.endpoint)
-        params = {**scope, **opts.params}
         url = with_query(url, params) if params else url
         # Last time's page size and total let the second round of requests go with the first.
         cache = app.paging_cache
@@ -203,7 +184,6 @@ def run_show(opts: ShowOptions, app: AppContext) -> None:
 
 
 def is_id(text: str) -> bool:
-    """Whether `text` is an object id (a UUID) rather than a name or a counter."""
     return _UUID.match(text) is not None
 
 
@@ -232,8 +212,16 @@ def find_by_name(app: AppContext, client: ValohaiClient, kind: RecordKind, wante
     if len(matches) == 1:
         return matches[0]
     if not matches:
+        import difflib
+
+        found = (get_path(r, path) for r in everything for path in kind.name_paths)
+        names = sorted({str(n) for n in found if n is not None})
+        # The same letters in another case first, then similar spellings.
+        close = [n for n in names if n.casefold() == name.casefold()]
+        close = close or difflib.get_close_matches(name, names, n=3, cutoff=0.7)
         raise VhLiteError(
-            f"no {kind.noun} named {wanted!r}{_did_you_mean(everything, kind, name)}",
+            f"no {kind.noun} named {wanted!r}"
+            + (f"; did you mean {' or '.join(close)}?" if close else ""),
             hint=f"see 'vh-lite {kind.plural} list --search TEXT'",
         )
     candidates = ", ".join(
@@ -250,18 +238,6 @@ def find_by_name(app: AppContext, client: ValohaiClient, kind: RecordKind, wante
 def _text(value: Any) -> str | None:
     """A name as text: a server may send a numeric name (2024) as a JSON number."""
     return None if value is None or isinstance(value, dict | list) else str(value)
-
-
-def _did_you_mean(records: list[Record], kind: RecordKind, name: str) -> str:
-    """'; did you mean X?' with the names closest to `name`: same letters in another case
-    first, then similar spellings."""
-    import difflib
-
-    found = (get_path(r, path) for r in records for path in kind.name_paths)
-    names = sorted({str(n) for n in found if n is not None})
-    same = [n for n in names if n.casefold() == name.casefold()]
-    close = same or difflib.get_close_matches(name, names, n=3, cutoff=0.7)
-    return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
 def open_in_browser(app: AppContext, url: str) -> None:

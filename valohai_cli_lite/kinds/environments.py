@@ -1,5 +1,4 @@
-"""What vh-lite knows about a Valohai environment (where executions run): valohai-cli's
-27-key shape and minihai's smaller one (shared/valohai-api.md)."""
+"""A Valohai environment: valohai-cli's 27-key shape, minihai's smaller one."""
 
 from __future__ import annotations
 
@@ -9,12 +8,11 @@ from .kind import Column, Record, RecordKind
 
 
 def gpu(environment: Record) -> str:
-    """The GPU's description ("yes" where there is none), or "no"."""
     return str(environment.get("gpu_spec") or "yes") if environment.get("has_gpu") else "no"
 
 
 def price(environment: Record) -> Any:
-    """The per-hour price as a number (the API sends a decimal string: "0.50000")."""
+    """A number (the API sends a decimal string: "0.50000")."""
     value = environment.get("per_hour_price_usd")
     try:
         return float(value)  # type: ignore[arg-type]

@@ -1,6 +1,5 @@
-"""What vh-lite knows about a Valohai execution (shared/valohai-api.md): both real shapes, the
-older one (a `commit` object, `outputs`, no creator) and the 2025 one (`creator_name`,
-`title`, `end_time`, `price`...), and minihai's (`project` and `environment` as bare ids)."""
+"""A Valohai execution (shared/valohai-api.md): the older shape (a `commit`, no creator), the
+2025 one (`creator_name`, `title`, `end_time`...), minihai's (bare ids)."""
 
 from __future__ import annotations
 

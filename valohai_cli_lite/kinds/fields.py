@@ -10,7 +10,6 @@ from ..errors import UsageError
 
 
 def parse_fields(text: str) -> list[str]:
-    """'a, b,owner.username' -> ['a', 'b', 'owner.username']; duplicates dropped, order kept."""
     fields = [part.strip() for part in text.split(",")]
     if not all(fields):
         raise UsageError(f"--fields has an empty field name in {text!r}")
@@ -18,7 +17,6 @@ def parse_fields(text: str) -> list[str]:
 
 
 def get_path(obj: Any, path: str) -> Any:
-    """The value at a dotted path, None when any step is missing or not an object."""
     if "." not in path:  # most fields: one dict lookup (a table reads 5 per row)
         return obj.get(path) if isinstance(obj, dict) else None
     for key in path.split("."):
@@ -29,10 +27,8 @@ def get_path(obj: Any, path: str) -> Any:
 
 
 def validate_fields(fields: Sequence[str], known: Sequence[str]) -> None:
-    """UsageError (exit 2) for a field that is neither known nor below a known one, with
-    what was probably meant and the valid fields. Checked before any request is made: the
-    known fields include those only some servers send, and a path below any known field
-    (`owner.email`, `execution_summary.error_count`) is accepted as it is."""
+    """Checked before any request: the known fields include those only some servers send,
+    and a path below one (`owner.email`) is accepted as it is."""
     import difflib
 
     unknown = [
@@ -49,7 +45,7 @@ def validate_fields(fields: Sequence[str], known: Sequence[str]) -> None:
 
 
 def select_fields(obj: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
-    """A copy holding only the chosen paths, nesting kept: owner.username -> {"owner": {...}}."""
+    """Nesting kept: owner.username -> {"owner": {...}}."""
     chosen = set(fields)
     result: dict[str, Any] = {}
     for path in fields:
@@ -64,7 +60,6 @@ def select_fields(obj: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
 
 
 def cell_text(value: Any) -> str:
-    """A value as one cell of CSV/TSV/plain output: nested data as compact JSON."""
     if value is None:
         return ""
     if isinstance(value, bool):

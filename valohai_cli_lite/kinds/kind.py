@@ -1,6 +1,5 @@
-"""RecordKind: what the generic layers (listing, showing, render, fields, query) need to know
-about a kind of API object. Each kind describes itself once (projects.py, executions.py,
-environments.py); nothing else names its fields."""
+"""RecordKind: what the generic layers need to know about a kind of API object. Each kind
+describes itself once (projects.py, ...); nothing else names its fields."""
 
 from __future__ import annotations
 
@@ -16,34 +15,28 @@ SortType = Literal["text", "number", "time"]
 
 
 class Column(NamedTuple):
-    """One column of the table or plain lines, or one row of the one-object view."""
+    """A column of the table or plain lines, or a row of the one-object view."""
 
     header: str  # "OWNER", or "Owner" for a detail row
     path: str  # the field it shows (what --fields would name)
-    # What people see, when that is more than the field: a fallback for a null, an id where
-    # there is no name, seconds as h:mm:ss. None: the field's value.
+    # When people see more than the field: a fallback for a null, seconds as h:mm:ss...
     value: Callable[[Record], Any] | None = None
-    # Left out when there is nothing to show: a detail row, or a table column blank in every
-    # row of the first page (a field only some servers send).
+    # Left out when blank: a detail row, or a table column in every row of the first page.
     optional: bool = False
-    # Colours of values on a terminal (status -> "green", "red", "yellow" or "cyan").
-    color: Mapping[str, str] | None = None
-    # At least this wide in the table, whatever the first page holds (the longest status).
-    width: int = 0
+    color: Mapping[str, str] | None = None  # on a terminal: status -> "green", "red"...
+    width: int = 0  # at least this wide in the table (the longest status)
 
     def of(self, record: Record) -> Any:
         return self.value(record) if self.value is not None else get_path(record, self.path)
 
 
 def blank(value: Any) -> bool:
-    """Nothing to show: no value, an empty text, an empty object or list."""
     return value is None or value == "" or (isinstance(value, dict | list) and not value)
 
 
 def first_of(*paths: str) -> Callable[[Record], Any]:
-    """A record's first value along `paths` that is there and not an object: the same fact
-    where servers put it in different places (creator_name or creator.username, a nested
-    project's name or the bare id minihai sends)."""
+    """The first value along `paths` that is there and not an object: the same fact where
+    servers put it in different places (creator_name or creator.username, a bare id)."""
 
     def value(record: Record) -> Any:
         found = (get_path(record, path) for path in paths)
@@ -55,8 +48,7 @@ def first_of(*paths: str) -> Callable[[Record], Any]:
 class RecordKind(NamedTuple):
     noun: str  # "project"
     endpoint: str  # the list below /api/v0/ ("projects/"); one record: "{endpoint}{id}/"
-    # Fields the API is known to send; any other field a server sends is valid too, once it
-    # has been seen in the data.
+    # Fields the API is known to send; any other is valid too, once seen in the data.
     known_fields: Sequence[str]
     delimited_columns: Sequence[Column]  # CSV/TSV default columns (header: the field path)
     table_columns: Sequence[Column]  # the table and plain lines
@@ -70,16 +62,14 @@ class RecordKind(NamedTuple):
     link_column: str | None = None  # the table column (path) that links to that page
     flexible_column: str | None = None  # the table column (path) that shrinks to fit
     search_paths: Sequence[str] = ()  # what --search looks in
-    # How `show REF` finds one record: fields matched exactly in the list ("name"), the
-    # owner's names and ids (OWNER/NAME), by a counter within a project (`#N`), and whether
-    # "{endpoint}{id}/" answers a richer object than the list's.
+    # How `show REF` finds one: fields matched exactly, the owner's names and ids (OWNER/NAME),
+    # a counter within a project (`#N`); whether "{endpoint}{id}/" answers more than the list.
     name_paths: Sequence[str] = ("name",)
     owner_ids: Callable[[Record], Sequence[str]] | None = None
     by_counter: bool = False
     has_detail: bool = True
-    # A kind listed within another (executions within a project): that kind, whose noun is
-    # both the list's filter (?project=<id>) and the record's field holding it (nested or
-    # a bare id).
+    # The kind this one is listed within: its noun is both the list's filter (?project=<id>)
+    # and the record's field holding it (nested or a bare id).
     parent: RecordKind | None = None
     creator_id: Callable[[Record], Any] | None = None  # whose it is, for --mine (?creator=)
     list_page: str | None = None  # the web app's page listing them (--web), below the host

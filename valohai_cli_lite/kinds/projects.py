@@ -1,7 +1,5 @@
-"""What vh-lite knows about a Valohai project: its fields (from Valohai's docs and real
-responses, shared/valohai-api.md), columns, sort keys, links, times. What people see copes
-with every shape the API is known to send: the detail object's null counters (the numbers
-are then in `execution_summary`), an owner that is a bare id in older data."""
+"""A Valohai project (shared/valohai-api.md), in every shape the API is known to send: the
+detail object's null counters, an owner that is a bare id in older data."""
 
 from __future__ import annotations
 
@@ -13,21 +11,20 @@ from .kind import Column, Record, RecordKind
 
 
 def owner_ids(project: Record) -> tuple[str, ...]:
-    """The owner's username and id as text: `{"id": 42, "username": "acme"}` or a bare 42."""
+    """From `{"id": 42, "username": "acme"}` or a bare 42."""
     owner = project.get("owner")
     found = [owner.get("username"), owner.get("id")] if isinstance(owner, dict) else [owner]
     return tuple(str(v) for v in found if isinstance(v, str | int) and not isinstance(v, bool))
 
 
 def owner_name(project: Record) -> str | None:
-    """The username, or the id where the data has no username (older data: a bare id)."""
+    """The username, or the id where there is none (older data)."""
     ids = owner_ids(project)
     return ids[0] if ids else None
 
 
 def _counter(field: str, summary_key: str) -> Callable[[Record], Any]:
-    """A count that falls back to `execution_summary` when the object carries it as null, as
-    the detail endpoint does."""
+    """Falls back to `execution_summary` where it is null, as the detail endpoint sends it."""
 
     def value(project: Record) -> Any:
         direct = get_path(project, field)
@@ -43,8 +40,7 @@ def repository(project: Record) -> str | None:
 
 
 def environment_variables(project: Record) -> str | None:
-    """Variable names, secret ones marked; never a value (secret ones come as null anyway,
-    and others may still be private)."""
+    """Names, secret ones marked; never a value (others may still be private)."""
     variables = project.get("environment_variables")
     if not isinstance(variables, dict) or not variables:
         return None

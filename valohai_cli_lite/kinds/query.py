@@ -1,6 +1,5 @@
-"""Client-side filtering, sorting and limiting of listings, for any RecordKind: the filters
-the server is not known to apply, and again those it was asked to (some servers ignore them).
-It works on pages (lists of dicts), so output streams and fetching stops once enough are in."""
+"""Client-side filter, sort and limit: what the server is not known to apply, and again what
+it was asked to (some ignore it). On pages, so output streams and fetching stops early."""
 
 from __future__ import annotations
 
@@ -29,8 +28,7 @@ class SortKey(NamedTuple):
 
 
 class ListQuery(NamedTuple):
-    # What every listed record must meet on the client (--owner; what the server was asked
-    # to filter, for a server that does not).
+    # What every record must meet (--owner; the server's filters, for one that ignores them).
     conditions: tuple[Callable[[Record], bool], ...] = ()
     search: str | None = None
     sort: SortKey | None = None
@@ -43,14 +41,13 @@ class ListQuery(NamedTuple):
 
 
 def owned_by(kind: RecordKind, record: Record, owners: set[str]) -> bool:
-    """Whether any of `owners` (casefolded names or ids) owns the record: what --owner and
-    OWNER/NAME both mean."""
+    """`owners`: casefolded names or ids. What --owner and OWNER/NAME both mean."""
     ids = kind.owner_ids(record) if kind.owner_ids else ()
     return not owners.isdisjoint(text.casefold() for text in ids)
 
 
 def sort_records(records: list[Record], key: SortKey, kind: RecordKind) -> list[Record]:
-    """Stable sort; records without a value go last in either direction."""
+    """Records without a value go last in either direction."""
     sort_type = kind.sort_keys[key.field]
     accessor = kind.sort_values.get(key.field)
 
@@ -72,7 +69,6 @@ def sort_records(records: list[Record], key: SortKey, kind: RecordKind) -> list[
 def apply_query(
     pages: Iterable[list[Record]], query: ListQuery, kind: RecordKind
 ) -> Iterator[list[Record]]:
-    """Filter, then sort, then limit; yields pages and stops consuming `pages` when done."""
     needle = query.search.casefold() if query.search else None
 
     def match(record: Record) -> bool:
@@ -95,7 +91,6 @@ def apply_query(
         if page:
             yield page
         if remaining is not None and remaining <= 0:
-            # Done early: close the source now, so fetching (and any progress bar) ends
-            # before the caller writes its output.
+            # Close the source now: fetching (and any progress bar) ends before the output.
             getattr(pages, "close", lambda: None)()
             return

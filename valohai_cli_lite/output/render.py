@@ -1,6 +1,5 @@
-"""API objects in every output format (table, plain lines, JSON, JSONL, CSV, TSV), from pages
-of dicts and the RecordKind describing them. Data goes to stdout; the status lines for people
-(the count under a table, "No projects found.") go to stderr, on a terminal only."""
+"""Records in every output format. Data goes to stdout; the status lines for people (the count
+under a table, "No projects found.") go to stderr, on a terminal only."""
 
 from __future__ import annotations
 
@@ -16,9 +15,7 @@ from ..text import relative_time, safe_link, sanitize, terminal_safe, tsv_escape
 if TYPE_CHECKING:
     from ..terminal.iostreams import IOStreams
 
-
-# How much rendered output stays in memory before it goes to a temporary file.
-SPOOL_IN_MEMORY = 8 << 20
+SPOOL_IN_MEMORY = 8 << 20  # rendered output kept in memory before a temporary file takes it
 
 
 class OutputFormat(str, Enum):
@@ -43,18 +40,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _delimited_pages(
-    pages: Iterable[list[Record]],
-    columns: Sequence[Column],
-    fmt: OutputFormat,
-    *,
-    terminal: bool,
-    neutralise: bool,
+    io: IOStreams, pages: Iterable[list[Record]], columns: Sequence[Column], fmt: OutputFormat
 ) -> Iterator[str]:
-    """CSV (RFC 4180) or TSV (one line per record, `\\t \\n \\r \\\\` escaped, never quoted),
-    a header row of field paths first. On a terminal, controls in the data are shown as '?'.
-    With `neutralise` (CSV's default), text that a spreadsheet would run as a formula gets a
-    leading `'`, as OWASP advises: the spreadsheet then shows it as the text it is. Numbers
-    are numbers (-2 stays -2); TSV, JSON and JSONL stay exact."""
+    """CSV (RFC 4180) or TSV, a header row of field paths first. In CSV, text a spreadsheet
+    would run as a formula gets a leading `'`, as OWASP advises, so it shows as the text it
+    is. Numbers stay numbers (-2); TSV, JSON and JSONL stay exact."""
     import csv
     import io as stringio
 
@@ -62,7 +52,9 @@ def _delimited_pages(
         text = cell_text(value)
         return "'" + text if isinstance(value, str) and text.startswith(FORMULA_STARTS) else text
 
-    cell = neutralised if neutralise else cell_text
+    # VH_CSV_FORMULAS=keep: CSV text exactly as the server sent it, formulas and all.
+    keep = io.environ.get("VH_CSV_FORMULAS", "").strip().lower() == "keep"
+    cell = neutralised if fmt is OutputFormat.csv and not keep else cell_text
 
     # The csv module quotes a value holding "\r" only when "\r" is in the line terminator, so
     # rows are written with "\r\n" and the terminator is then turned into a Unix "\n".
@@ -70,7 +62,7 @@ def _delimited_pages(
     writer = csv.writer(buffer, lineterminator="\r\n")
     header = [[column.header for column in columns]]
     for rows in chain([header], ([[cell(c.of(r)) for c in columns] for r in p] for p in pages)):
-        if terminal:
+        if io.is_stdout_tty:
             rows = [[terminal_safe(cell) for cell in row] for row in rows]
         if fmt is OutputFormat.tsv:
             yield "".join("\t".join(tsv_escape(cell) for cell in row) + "\n" for row in rows)
@@ -95,7 +87,7 @@ def _plain_pages(pages: Iterable[list[Record]], columns: Sequence[Column]) -> It
 
 
 def _json_pages(io: IOStreams, pages: Iterable[list[Record]]) -> Iterator[str]:
-    """One JSON array, written the way json.dumps writes a list (indented for a terminal)."""
+    """One JSON array, as json.dumps writes a list."""
     compact = not io.is_stdout_tty
     separator = "," if compact else ",\n"
     started = False
@@ -121,11 +113,9 @@ def write_records(
     *,
     link_base: str | None = None,
 ) -> None:
-    """Write a listing. `link_base` (the host) resolves relative links for people; data
-    formats carry every value as the server sent it. JSONL and the table stream page by page.
-    The other formats are rendered page by page into a spool (_spooled) and written out once
-    every page has arrived: a failure midway leaves stdout empty rather than holding a list a
-    script could mistake for whole, and memory holds rendered text, never every parsed record."""
+    """`link_base` (the host) resolves relative links for people. JSONL and the table stream;
+    the rest is spooled and written once every page is in: a failure midway leaves stdout
+    empty, not a list a script could mistake for whole, and memory holds text, not records."""
     if fmt is not OutputFormat.table:
         io.use_utf8()
     if fmt is OutputFormat.jsonl:
@@ -148,12 +138,7 @@ def write_records(
         chunks = _json_pages(io, pages)
     elif fmt in (OutputFormat.csv, OutputFormat.tsv):
         columns = [Column(path, path) for path in fields] if fields else kind.delimited_columns
-        # VH_CSV_FORMULAS=keep: CSV text exactly as the server sent it, formulas and all.
-        formulas = io.environ.get("VH_CSV_FORMULAS", "").strip().lower()
-        neutralise = fmt is OutputFormat.csv and formulas != "keep"
-        chunks = _delimited_pages(
-            pages, columns, fmt, terminal=io.is_stdout_tty, neutralise=neutralise
-        )
+        chunks = _delimited_pages(io, pages, columns, fmt)
     else:
         chunks = _plain_pages(pages, _table_columns(kind, fields))
     _spooled(
@@ -162,8 +147,6 @@ def write_records(
 
 
 def _spooled(io: IOStreams, chunks: Iterable[str], *, empty_message: str | None) -> None:
-    """Every chunk first (in memory, then in a temporary file past SPOOL_IN_MEMORY), then all
-    of it on stdout (through the pager on a terminal)."""
     import tempfile
 
     with tempfile.SpooledTemporaryFile(
@@ -192,9 +175,7 @@ def write_record(
     link_base: str | None = None,
     view: Record | None = None,
 ) -> None:
-    """Write one object: JSON as an object, CSV/TSV as a header and a row, a panel for people.
-    JSON and JSONL carry `record` exactly as the server sent it; the other formats show
-    `view` when given (the record with what it leaves null filled in from elsewhere)."""
+    """JSON carries `record` as sent; the others show `view` (its nulls filled in) when given."""
     if fmt is not OutputFormat.table:
         io.use_utf8()
     if fmt in (OutputFormat.json, OutputFormat.jsonl):

@@ -1,9 +1,5 @@
-"""The table on a terminal, streamed: column widths from the first page (its first 50 rows,
-from a server of tiny pages) and the terminal's width, then one line per record as pages
-arrive. (rich's Table measures every cell of every row before it prints the first line: for
-100,000 projects, tens of seconds and hundreds of megabytes. Here rich measures only the
-display width of text with wide characters, via rich.cells, and every row costs a few string
-operations.)"""
+"""The table on a terminal, streamed (docs/performance.md): rich's Table measures every cell
+before the first line, for 100,000 projects tens of seconds and hundreds of megabytes."""
 
 from __future__ import annotations
 
@@ -27,7 +23,6 @@ SGR = {"red": "31", "green": "32", "yellow": "33", "cyan": "36"}  # what kinds c
 
 
 def cell_for_person(kind: RecordKind, path: str, value: Any) -> str:
-    """A value as people read it in one line: times relative, controls made harmless."""
     return relative_time(value) if path in kind.time_fields else sanitize(cell_text(value))
 
 
@@ -47,7 +42,7 @@ def stream_table(
     columns: Sequence[Column],
     link_base: str | None,
 ) -> int:
-    """Print the table as pages arrive; returns how many rows were printed."""
+    """How many rows were printed."""
     page_iter = iter(pages)
     first: list[Record] = []
     for more in page_iter:  # enough rows to measure, even from a server of tiny pages
@@ -124,16 +119,12 @@ def _without(
 
 
 def fit_widths(
-    kind: RecordKind,
-    columns: Sequence[Column],
-    rows: Sequence[Sequence[str]],
-    available: int,
+    kind: RecordKind, columns: Sequence[Column], rows: Sequence[Sequence[str]], available: int
 ) -> list[int]:
-    """Each column as wide as its widest cell in `rows`, within `available` cells. Where they
-    do not fit, the flexible column (a description) shrinks first, to MIN_FLEXIBLE, then the
-    widest others, never below their header, the first column (the record's name) not below
-    READABLE. Then columns go (width 0) from the right, as a kind lists its columns most useful
-    first; the first column stays, cut to fit if it must."""
+    """Where the widest cells do not fit, the flexible column (a description) shrinks first, to
+    MIN_FLEXIBLE, then the widest others, never below their header, the first column (the
+    name) not below READABLE. Then columns go (width 0) from the right, as a kind lists its
+    columns most useful first; the first column stays, cut to fit if it must."""
     natural = [
         max([_cell_len(column.header), column.width, *(_cell_len(row[i]) for row in rows)])
         for i, column in enumerate(columns)
@@ -166,7 +157,6 @@ def fit_widths(
 
 
 def _fit(text: str, width: int, right: bool, ellipsis: str) -> str:
-    """`text` cut with `ellipsis` or padded to exactly `width` cells."""
     size = _cell_len(text)
     if size > width:
         from rich.cells import set_cell_size
@@ -177,7 +167,7 @@ def _fit(text: str, width: int, right: bool, ellipsis: str) -> str:
 
 
 def _linker(io: IOStreams, kind: RecordKind, link_base: str | None) -> Any:
-    """Wraps a cell in an OSC 8 hyperlink to the record's page, where the terminal has them."""
+    """OSC 8 hyperlinks to the record's page, where the terminal has them."""
     if not (io.hyperlinks and kind.link_path):
         return lambda _record, text: text
     ids = itertools.count(1)

@@ -1,6 +1,5 @@
-"""IOStreams, made once per run: the one owner of stdin, stdout and stderr and of every terminal
-decision, so no other module touches the standard streams or asks `isatty`. Modelled on the
-GitHub CLI's pkg/iostreams."""
+"""IOStreams: the one owner of the standard streams and of every terminal decision (no other
+module touches them or asks `isatty`), modelled on the GitHub CLI's pkg/iostreams."""
 
 from __future__ import annotations
 
@@ -20,10 +19,8 @@ T = TypeVar("T")
 
 
 class _GuardedStdout:
-    """stdout, with write failures turned into the two outcomes a user should see: a closed
-    pipe (`vh-lite ... | head -1`) becomes StdoutClosed, which ends the run quietly with exit 0
-    so `set -o pipefail` scripts survive; any other OSError (a full disk, a closed descriptor)
-    becomes OutputError, one error line and exit 1."""
+    """A closed pipe (`vh-lite ... | head -1`) becomes StdoutClosed, exit 0, so `set -o pipefail`
+    scripts survive; any other OSError (a full disk) becomes OutputError, one line and exit 1."""
 
     def __init__(self, stream: IO[str] | None) -> None:
         self._stream = stream
@@ -38,7 +35,7 @@ class _GuardedStdout:
             _guarded(self._stream.flush)
 
     def write_bytes(self, data: bytes) -> None:
-        """Bytes as they are, past the text layer (flushed first, so the order holds)."""
+        """Past the text layer (flushed first, so the order holds)."""
         if self._stream is None:
             raise OutputError()
         _guarded(self._stream.flush)
@@ -62,16 +59,6 @@ def _guarded(call: Callable[..., T], *args: Any) -> T:
         raise StdoutClosed from None
     except OSError as exc:
         raise OutputError(exc) from None
-
-
-class TestStream(io.StringIO):
-    """An in-memory stream for IOStreams.test(), with a settable encoding."""
-
-    __test__ = False  # not a pytest test class
-    encoding = "utf-8"  # an attribute, unlike StringIO's read-only one
-
-    def reconfigure(self, *, encoding: str | None = None, errors: str | None = None) -> None:
-        self.encoding = encoding or self.encoding
 
 
 def _is_terminal(stream: object) -> bool:
@@ -104,22 +91,17 @@ class IOStreams:
         self.is_stdout_tty = stdout_tty
         self.is_stderr_tty = stderr_tty
         self.environ = environ
-        # A hidden answer from the terminal; EOFError at the end of input.
-        self.read_secret = read_secret
+        self.read_secret = read_secret  # a hidden answer; EOFError at the end of input
         self._terminal_width = terminal_width
         self._color_disabled = False
-        # The pager command for long output on a terminal (pager_command); None: no pager.
-        self.pager: str | None = None
+        self.pager: str | None = None  # the command (pager_command); None: no pager
         self._pager_process: Any = None
-        # Lines for stderr while the pager owns the screen, shown once it is done.
-        self._deferred: list[str] = []
+        self._deferred: list[str] = []  # stderr lines, shown once the pager is done
 
     @classmethod
     def system(cls) -> IOStreams:
-        """The process's own streams, made safe to write to: text a stream's encoding cannot
-        represent (PYTHONIOENCODING=ascii, an old terminal) is written as backslash escapes
-        instead of crashing, and sys.stdout itself is replaced by the guarded stream so that
-        writes by libraries (Typer's help, shell completion) fail as cleanly as ours."""
+        """Unencodable text becomes backslash escapes, not a crash; sys.stdout itself is guarded,
+        so that writes by libraries (Typer's help, completion) fail as cleanly as ours."""
         for stream in (sys.stdout, sys.stderr):
             unicode = stream is None or _is_unicode(getattr(stream, "encoding", None))
             if not unicode and hasattr(stream, "reconfigure"):
@@ -155,37 +137,6 @@ class IOStreams:
             streams.pager = pager_command(os.environ)
         return streams
 
-    @classmethod
-    def test(
-        cls,
-        *,
-        stdin: str = "",
-        stdin_tty: bool = False,
-        stdout_tty: bool = False,
-        stderr_tty: bool = False,
-        environ: Mapping[str, str] | None = None,
-        width: int | None = 100,
-        encoding: str = "utf-8",
-    ) -> tuple[IOStreams, TestStream, TestStream, TestStream]:
-        """In-memory streams with the terminal flags a test wants: (io, stdin, stdout, stderr)."""
-        stdin_stream, out, err = TestStream(stdin), TestStream(), TestStream()
-        out.encoding = err.encoding = encoding
-
-        def read_secret(prompt: str) -> str:
-            err.write(prompt)
-            line = stdin_stream.readline()
-            if not line:
-                raise EOFError
-            return line.rstrip("\n")
-
-        streams = cls(
-            stdin=stdin_stream, stdout=out, stderr=err, stdin_tty=stdin_tty,
-            stdout_tty=stdout_tty, stderr_tty=stderr_tty,
-            environ=dict(environ) if environ is not None else {},
-            read_secret=read_secret, terminal_width=lambda _stderr: width,
-        )  # fmt: skip
-        return streams, stdin_stream, out, err
-
     def disable_color(self) -> None:  # --no-color: tables, messages and progress alike
         self._color_disabled = True
 
@@ -196,7 +147,7 @@ class IOStreams:
 
     @property
     def styled(self) -> bool:
-        """Bold and the like on stdout (not colour): on a terminal that is not 'dumb'."""
+        """Bold and the like (not colour) on stdout."""
         return self.is_stdout_tty and self.environ.get("TERM") != "dumb"
 
     hyperlinks = styled  # OSC 8 links go where styling does (a 'dumb' terminal prints garbage)
@@ -210,8 +161,6 @@ class IOStreams:
         return _is_unicode(self.stdout_encoding)
 
     def width(self, *, stderr: bool = False) -> int | None:
-        """Columns of stdout's (or stderr's) terminal: COLUMNS when set, else the terminal's
-        width, else unknown."""
         columns = self.environ.get("COLUMNS", "")
         if columns.isdecimal() and columns.isascii() and int(columns) > 0:
             return int(columns)
@@ -221,19 +170,17 @@ class IOStreams:
         return measured if measured and measured > 0 else None
 
     def progress_allowed(self, *, streams_to_stdout: bool) -> bool:
-        """A bar on stderr: on a terminal, and not while streamed output shares it."""
+        """Not while streamed output shares the terminal."""
         return self.is_stderr_tty and not (streams_to_stdout and self.is_stdout_tty)
 
     def console(self, *, stderr: bool = False) -> Console:
-        """A rich Console bound to one of our streams, with our colour and width decisions."""
         from rich.console import Console
 
         return Console(
             file=self.stderr if stderr else self.stdout,
             force_terminal=self.is_stderr_tty if stderr else self.is_stdout_tty,
             no_color=not self.color_enabled(stderr=stderr),
-            # rich uses 80 columns when it is told none.
-            width=self.width(stderr=stderr) or 80,
+            width=self.width(stderr=stderr) or 80,  # rich's own default, made explicit
             highlight=False,
             soft_wrap=False,
             # Our environment, without a COLUMNS rich would take over our decision (even 0).
@@ -241,15 +188,12 @@ class IOStreams:
         )
 
     def page(self) -> None:
-        """From here on, stdout goes through the pager, when stdout is a terminal and a pager
-        is configured (`less -FRX` by default, which quits at once when everything fits on
-        one screen). Never in a pipe. A pager that cannot be started is done without."""
+        """stdout through the pager from here on, if any; one that cannot start is done without."""
         if self._pager_process is not None or not (self.is_stdout_tty and self.pager):
             return
         from .pager import start_pager
 
-        # The pager gets the text as the terminal would have: in its encoding (the locale's
-        # for the table, UTF-8 for data formats: use_utf8).
+        # The text as the terminal would have it (the locale's encoding, or UTF-8: use_utf8).
         process = start_pager(
             self.pager,
             encoding=self.stdout_encoding,
@@ -263,16 +207,14 @@ class IOStreams:
         self.stdout = cast(IO[str], _GuardedStdout(process.stdin))
 
     def close_pager(self) -> None:
-        """Wait for the pager to finish (the user quits it): the run ends after it."""
         process, self._pager_process = self._pager_process, None
         if process is None:
             return
         from .pager import wait_for_pager
 
         wait_for_pager(process)
-        deferred, self._deferred = self._deferred, []
-        for line in deferred:
-            self._err_line(line)
+        self.write_err("".join(line + "\n" for line in self._deferred))
+        self._deferred = []
 
     def write(self, text: str) -> None:
         self.stdout.write(text)
@@ -285,8 +227,7 @@ class IOStreams:
         self.stdout.flush()
 
     def write_bytes(self, data: bytes) -> None:
-        """Data on stdout exactly as it came (api's body in a pipe); an in-memory stream (a
-        test) gets the text it stands for."""
+        """Exactly as it came (api's body in a pipe); a test's stream gets the text."""
         write_bytes = getattr(self.stdout, "write_bytes", None)
         if write_bytes is None:
             self.stdout.write(data.decode("utf-8", "surrogateescape"))
@@ -294,26 +235,21 @@ class IOStreams:
             write_bytes(data)
 
     def read_bytes(self) -> bytes:
-        """All of standard input, as it is (api --input -)."""
         buffer = getattr(self.stdin, "buffer", None)
         return buffer.read() if buffer is not None else self.stdin.read().encode("utf-8")
 
     def json_text(self, value: Any, *, compact: bool) -> str:
-        """JSON this stdout can carry: non-ASCII escaped when its encoding cannot hold it,
-        and what must not reach a terminal raw escaped on one (the data decodes the same)."""
         return json_text(value, compact=compact, ascii_only=not self.stdout_is_unicode,
                          terminal=self.is_stdout_tty)  # fmt: skip
 
     def use_utf8(self) -> None:
-        """Data formats are UTF-8 whatever the locale says (LANG=C, PYTHONIOENCODING=ascii):
-        a CSV must not turn 日本語 into escapes. Human output keeps the locale's encoding."""
+        """Data formats are UTF-8 whatever the locale: a CSV must not turn 日本語 into escapes."""
         reconfigure = getattr(self.stdout, "reconfigure", None)
         if reconfigure is not None and not self.stdout_is_unicode:
             self.stdout.flush()
             reconfigure(encoding="utf-8", errors="strict")
 
     def write_json(self, value: Any) -> None:
-        """JSON on stdout (UTF-8): indented on a terminal, compact in a pipe."""
         self.use_utf8()
         self.write_line(self.json_text(value, compact=not self.is_stdout_tty))
 
@@ -326,7 +262,7 @@ class IOStreams:
             self.write_err(text + "\n")
 
     def message(self, text: str) -> None:
-        """A status line for people, always on stderr so stdout stays pure data."""
+        """Always on stderr, so stdout stays pure data."""
         self._err_line(sanitize(text))
 
     def _labelled_line(self, label: str, color: str, text: str) -> None:
@@ -341,15 +277,12 @@ class IOStreams:
         self._labelled_line("vh-lite: error:", "1;31", text)
 
     def debug_line(self, text: str) -> None:
-        """--debug output: one line per request, response and retry, tokens already redacted."""
         self._err_line(f"debug: {sanitize(text)}")
 
     def write_err(self, text: str) -> None:
-        """Raw text on stderr: a traceback with --debug, the newline after a ^C."""
         self.stderr.write(text)
         self.stderr.flush()
 
     def prompt(self, text: str) -> str:
-        """Show `text` on stderr and read one line ('' at the end of input)."""
         self.write_err(text)
         return self.stdin.readline()

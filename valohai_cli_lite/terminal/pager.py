@@ -1,5 +1,4 @@
-"""The pager for long output on a terminal, by gh's and git's convention: which one, starting
-it, and waiting for the user to quit it. IOStreams decides when (a terminal, never a pipe)."""
+"""The pager, by gh's and git's convention. IOStreams decides when (a terminal, never a pipe)."""
 
 from __future__ import annotations
 
@@ -24,8 +23,7 @@ def pager_command(environ: Mapping[str, str]) -> str | None:
 def start_pager(
     command: str, *, encoding: str, errors: str, utf8: bool
 ) -> subprocess.Popen[str] | None:
-    """`command` reading text in `encoding` on its stdin; None when it cannot be started
-    (then the output is done without it). `utf8`: the text is UTF-8, whatever the locale."""
+    """None when it cannot be started. `utf8`: the text is UTF-8, whatever the locale."""
     import shlex
     import subprocess
 
@@ -45,13 +43,11 @@ def start_pager(
 
 
 def wait_for_pager(process: subprocess.Popen[str]) -> None:
-    """Close its input and wait until the user quits it."""
     with contextlib.suppress(OSError):  # the user quit before reading everything
         if process.stdin is not None:
             process.stdin.close()
-    # Ctrl-C reaches the pager too, and the pager decides when it ends (less stays, as it
-    # should): however often it is pressed, we wait, as git does. Only the main thread may
-    # change the handler.
+    # Ctrl-C reaches the pager too, which decides when it ends (less stays): however often it
+    # is pressed, we wait, as git does. Only the main thread may change the handler.
     import signal
     import threading
 

@@ -21,10 +21,8 @@ def pages_with_progress(
     streams_to_stdout: bool = False,
     wanted: int | None = None,
 ) -> Generator[list[Record], None, None]:
-    """Yield each page's results; show a transient bar once more than one page is coming,
-    where IOStreams.progress_allowed says. `wanted` caps the expected total when the caller
-    will stop after that many items. Closing this generator (a caller that has enough)
-    closes `pages`, which stops fetching."""
+    """A transient bar once more than one page is coming. `wanted` caps the expected total
+    for a caller that stops there. Closing this generator closes `pages`: fetching stops."""
     try:
         first = next(pages, None)
         if first is None:
@@ -48,9 +46,8 @@ def pages_with_progress(
 def _bar(io: IOStreams, noun: str, total: int, done: int) -> Iterator[Callable[[int], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-    # One line at any width (a line that wraps is left behind when the bar goes): the text
-    # and the bar give way, the count stays whole. The widths are worked out here because
-    # rich's own shrinking of a row too wide cuts the count first.
+    # One line at any width (a wrapped line is left behind when the bar goes): the text and
+    # the bar give way, not the count, which rich's own shrinking would cut first.
     width = io.width(stderr=True) or 80
     count = 2 * len(str(total)) + 1  # "done/total", done padded to the total's width
     text = f"Fetching {noun}s"[: max(0, width - count - 5)]  # spinner, bar and gaps: 5

@@ -1,5 +1,4 @@
-"""Reading input from people and pipes, through IOStreams. Prompts go to stderr; secrets are
-never echoed."""
+"""Reading input from people and pipes. Prompts go to stderr; secrets are never echoed."""
 
 from __future__ import annotations
 
@@ -12,14 +11,14 @@ if TYPE_CHECKING:
 
 
 def _no_answer(io: IOStreams) -> VhLiteError:
-    """Ctrl-D at a prompt: end the prompt's line, so the error stands on a line of its own."""
+    """Ctrl-D at a prompt: the prompt's line is ended, so the error has a line of its own."""
     if io.is_stdin_tty:
         io.write_err("\n")
     return VhLiteError("no answer: standard input ended at a prompt")
 
 
 def ask(io: IOStreams, text: str, default: str | None = None) -> str:
-    """A visible answer, the prompt on stderr. Ctrl-C propagates (exit 130)."""
+    """Ctrl-C propagates (exit 130)."""
     line = io.prompt(f"{text} [{default}]: " if default else f"{text}: ")
     if not line:
         raise _no_answer(io)
@@ -27,7 +26,6 @@ def ask(io: IOStreams, text: str, default: str | None = None) -> str:
 
 
 def confirm(io: IOStreams, text: str, *, default: bool = True) -> bool:
-    """A yes/no question; Enter takes the default."""
     while True:
         answer = ask(io, f"{text} {'[Y/n]' if default else '[y/N]'}").lower()
         if not answer:
@@ -38,7 +36,7 @@ def confirm(io: IOStreams, text: str, *, default: bool = True) -> bool:
 
 
 def choose(io: IOStreams, text: str, options: list[str], *, default: int = 1) -> int:
-    """One of numbered options (1-based); Enter takes the default."""
+    """1-based."""
     io.message(text)
     for number, option in enumerate(options, 1):
         io.message(f"  {number}. {option}")
@@ -54,7 +52,7 @@ def ask_token(io: IOStreams, text: str) -> str:
 
 
 def ask_secret(io: IOStreams, text: str) -> str:
-    """A hidden answer; asks again when it is empty."""
+    """Asks again when it is empty."""
     while True:
         try:
             answer = io.read_secret(f"{text}: ").strip()
@@ -73,11 +71,10 @@ def _piped_secret(value: str, what: str, hint: str | None = None) -> str:
 
 
 def read_token_from_stdin(io: IOStreams) -> str:
-    """A token piped in (`--with-token`): one line, surrounding whitespace ignored."""
     hint = "pipe it in: vh-lite login --with-token < token.txt"
     return check_token(_piped_secret(io.stdin.read().strip(), "token", hint), "standard input")
 
 
 def read_password_from_stdin(io: IOStreams) -> str:
-    """A password piped in (`--password-stdin`): everything up to the first line break."""
+    """Everything up to the first line break."""
     return _piped_secret(io.stdin.readline().rstrip("\r\n"), "password")
