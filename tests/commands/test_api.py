@@ -171,6 +171,8 @@ def test_a_field_reads_a_file_or_standard_input(
         ["a=1", "a[b]=2"],
         ["a[]=1", "a[b]=2"],
         ["a[b]=1", "a[]=2"],
+        ["a[][b]=1"],
+        ["a[b]=1", "a[b][c]=2"],
     ],
 )
 def test_malformed_field_names_are_usage_errors(

@@ -250,12 +250,13 @@ class CredentialStore:
                 return self._save_to_file(profile, host, token), str(exc)
             self._delete_from_file(profile)
             return stored, None
-        try:  # a deliberate file login; a keyring copy from an older login goes if it can
+        if replaces_keyring:  # the current token: if it cannot go, nothing changes
             self._delete_from_keyring(profile)
-        except KeyringUnavailable:
-            if replaces_keyring:
-                raise
-        return self._save_to_file(profile, host, token), None
+        stored = self._save_to_file(profile, host, token)
+        if not replaces_keyring:  # a copy from an older login goes, if it can, once the new
+            with contextlib.suppress(KeyringUnavailable):  # token is safely in the file
+                self._delete_from_keyring(profile)
+        return stored, None
 
     def load(self, profile: str, host: str, store: str | None, recorded_backend: str | None) -> str:
         """The token, only if it was issued for `host`, which is stored in the same secret:

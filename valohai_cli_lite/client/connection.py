@@ -125,7 +125,8 @@ def open_client(
 
 
 class _DeadlineStream:
-    """One of httpcore's network streams, kept to the deadline (but close, get_extra_info)."""
+    """One of httpcore's network streams: what waits on the network is kept to the deadline
+    here; what __getattr__ passes on (close, get_extra_info) does not wait."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
@@ -150,7 +151,9 @@ class _DeadlineBackend:
     def __init__(self, backend: Any) -> None:
         self._backend = backend
 
-    def __getattr__(self, name: str) -> Any:  # sleep (and unix sockets, which are not used)
+    # Passed on: sleep, and connect_unix_socket, which would escape the deadline, but no
+    # client here is given a unix socket (uds=).
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._backend, name)
 
     def connect_tcp(

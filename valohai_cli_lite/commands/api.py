@@ -154,13 +154,15 @@ def parse_fields(raw: list[str], typed: list[str], app: AppContext) -> dict[str,
 def _place(target: dict[str, Any], path: list[str], value: Any, key: str) -> None:
     """`value` at `path` in `target`: a key repeated at the top becomes a list (a query
     string's `status=a&status=b`), `[]` appends."""
+    clash = UsageError(f"the field {key!r} clashes with another one")
     *parents, last = path
     node: Any = target
     for step, following in zip(parents, path[1:], strict=True):
-        # Each step must find what the next one enters: `[]` a list, a name a dict.
-        node = node.setdefault(step, [] if following == "" else {}) if step else None
-        if not isinstance(node, list if following == "" else dict):
-            raise UsageError(f"the field {key!r} clashes with another one")
+        if not step:  # `a[][b]`: an appended item has no name to enter
+            raise clash
+        node = node.setdefault(step, [] if following == "" else {})
+        if not isinstance(node, list if following == "" else dict):  # what the next step enters
+            raise clash
     if last == "":
         node.append(value)
     elif last in node and not parents:

@@ -54,7 +54,7 @@ def stream_table(
     # A terminal whose encoding is not Unicode (LANG=C) shows what it cannot encode as
     # escapes (\xfc): widths are measured on that, and cut text ends in "...".
     encoding = None if io.stdout_is_unicode else io.stdout_encoding
-    ellipsis = "..." if encoding and "…".encode(encoding, "replace") == b"?" else "…"
+    ellipsis = "…" if encoding is None or "…".encode(encoding, "ignore") else "..."
 
     def cells_of(record: Record) -> list[str]:
         cells = [cell_for_person(kind, column.path, column.of(record)) for column in columns]
