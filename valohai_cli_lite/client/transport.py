@@ -159,14 +159,16 @@ class Transport:
         the server must not be sent twice. Without `retry_throttled` a 429 comes back at once."""
         if params:
             url = with_query(url, params)
-        body = {"data": form, "json": json_body, "content": content, "headers": headers or {}}
+        body = {"data": form, "json": json_body, "content": content}
         retryable = method.upper() in IDEMPOTENT_METHODS
         attempts = self.settings.max_attempts
         attempt = 1
         while True:
             may_retry = retryable and attempt < attempts
             try:
-                response = self._send_following_redirects(method, url, body, authenticated)
+                response = self._send_following_redirects(
+                    method, url, body, headers or {}, authenticated
+                )
                 status = response.status_code
                 if not (may_retry and status in RETRY_STATUSES) or (
                     status == 429 and not retry_throttled  # the caller schedules the retry
@@ -276,7 +278,12 @@ class Transport:
             raise RetryableTransportError(error) from None
 
     def _send_following_redirects(
-        self, method: str, url: str, body: dict[str, Any], authenticated: bool
+        self,
+        method: str,
+        url: str,
+        body: dict[str, Any],
+        extra_headers: Mapping[str, str],
+        authenticated: bool,
     ) -> httpx.Response:
         """The response, its body not read yet. --timeout is a deadline for all of it: every
         connect, write and read of every hop, and of the body after it (iter_body, read_body)."""
@@ -284,7 +291,7 @@ class Transport:
 
         ends = time.monotonic() + self.settings.timeout
         for _ in range(MAX_SAME_ORIGIN_REDIRECTS + 1):
-            headers = dict(body["headers"])
+            headers = dict(extra_headers)
             if authenticated:
                 if not same_origin(url, self.host):
                     raise ApiError(
@@ -297,7 +304,7 @@ class Transport:
                 self._debug("> Authorization: Token [redacted]")
             started = time.monotonic()
             with deadline_at(ends), self._mapped_errors(url):
-                request = client.build_request(method, url, **{**body, "headers": headers})
+                request = client.build_request(method, url, headers=headers, **body)
                 response = client.send(request, stream=True)
             response.extensions = {**response.extensions, "vh_lite_deadline": ends}
             self._debug(
@@ -314,5 +321,5 @@ class Transport:
                     f"the server redirected to {origin_text(url)}; not following it with your token"
                 )
             if response.status_code in (301, 302, 303):
-                method, body = "GET", {"headers": body["headers"]}
+                method, body = "GET", {}
         raise ApiError(f"too many redirects from {self.host}")
